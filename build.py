@@ -1,0 +1,212 @@
+"""cffi build script for pyconc's compiled core, ``pyconc._core``.
+
+API mode, out of line: the real C lives in ``csrc/``; cffi reads its
+declarations from the cdef-only headers in ``csrc/cdef/`` and generates the
+Python binding, which setuptools compiles (``cffi_modules`` in setup.py).
+
+One adjustment to what cffi generates.  cffi wraps every call in
+``Py_BEGIN_ALLOW_THREADS`` / ``Py_END_ALLOW_THREADS`` and has no option to
+keep the GIL.  For an atomic operation of a few nanoseconds, releasing and
+retaking the GIL is most of the cost of the call, and with several threads
+it hands the GIL over on every call.  So the functions declared in the
+``csrc/cdef/*_fast.h`` files (none of which waits) are called with the GIL
+held: ``keep_gil`` removes the release from their wrappers in the generated
+C before it is compiled.  The functions of the ``csrc/cdef/*_blocking.h``
+files keep cffi's release.  Each part of the core has one file of each kind
+(``core_``, ``channel_``, ...); all fast files are read before all blocking
+files, so the latter may use the former's types.  ``pc_gil_probe_fast`` / ``pc_gil_probe_blocking`` let the
+tests check the result in the compiled module.
+
+Run as a script (``python build.py [DIR]``) it writes the adjusted C to DIR,
+for reading it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+from cffi import FFI
+
+HERE = Path(__file__).resolve().parent
+CSRC = HERE / "csrc"
+MODULE = "pyconc._core"
+
+#: C files compiled into the module (relative: setuptools wants them so).
+SOURCES = sorted(
+    os.path.join("csrc", p.name) for p in CSRC.glob("pc_*.c")
+)
+
+#: The cdef texts: every *_fast.h, then every *_blocking.h.
+_FAST_CDEF = "\n".join(p.read_text() for p in sorted(CSRC.glob("cdef/*_fast.h")))
+_BLOCKING_CDEF = "\n".join(
+    p.read_text() for p in sorted(CSRC.glob("cdef/*_blocking.h"))
+)
+_FUNC_RE = re.compile(r"^[A-Za-z_][\w \t\*]*?\b(pc_\w+)\s*\(", re.M)
+
+
+def declared_functions(cdef: str) -> list[str]:
+    """Names of the functions declared in a cdef text."""
+    # Strip comments first so that prose mentioning a function is ignored.
+    text = re.sub(r"/\*.*?\*/", "", cdef, flags=re.S)
+    return _FUNC_RE.findall(text)
+
+
+KEEP_GIL = frozenset(declared_functions(_FAST_CDEF))
+RELEASE_GIL = frozenset(declared_functions(_BLOCKING_CDEF))
+
+_PREAMBLE = r"""
+#include "pyconc.h"
+
+/* See cdef/core_fast.h and cdef/core_blocking.h: the same probe, declared once in
+ * each, so that each reports the GIL state of its file's calls. */
+int pc_gil_probe_fast(void) { return PyGILState_Check(); }
+int pc_gil_probe_blocking(void) { return PyGILState_Check(); }
+"""
+
+
+def _compile_args() -> dict[str, list]:
+    if sys.platform == "win32":
+        # MSVC: C11 atomics are behind /experimental:c11atomics (VS 17.5+).
+        return {
+            "extra_compile_args": ["/std:c11", "/experimental:c11atomics", "/W3"],
+            "libraries": ["Synchronization"],  # WaitOnAddress
+        }
+    args = ["-Wall", "-Wextra", "-O2"]
+    if os.environ.get("PYCONC_WERROR"):
+        args.append("-Werror")
+    libs = [] if sys.platform == "darwin" else ["pthread"]
+    return {"extra_compile_args": args, "libraries": libs}
+
+
+ffibuilder = FFI()
+ffibuilder.cdef(_FAST_CDEF)
+ffibuilder.cdef(_BLOCKING_CDEF)
+ffibuilder.set_source(
+    MODULE,
+    _PREAMBLE,
+    sources=SOURCES,
+    include_dirs=["csrc"],
+    depends=sorted(
+        os.path.relpath(p, HERE) for p in CSRC.rglob("*.h")
+    ),
+    # The full C API, not the limited one: the GIL probe needs
+    # PyGILState_Check and free-threaded builds cannot use the limited API,
+    # so wheels are built per Python version.
+    py_limited_api=False,
+    **_compile_args(),
+)
+_both = KEEP_GIL & RELEASE_GIL
+if _both:
+    raise RuntimeError(f"declared both fast and blocking: {sorted(_both)}")
+
+#: Read by BuildExt.pre_run: the functions whose wrappers keep the GIL.
+ffibuilder.pyconc_keep_gil = KEEP_GIL
+
+
+class BuildError(RuntimeError):
+    """cffi generated C of a shape keep_gil does not recognise."""
+
+
+_RELEASE_OPEN = "  Py_BEGIN_ALLOW_THREADS\n  _cffi_restore_errno();\n"
+_RELEASE_CLOSE = "  _cffi_save_errno();\n  Py_END_ALLOW_THREADS\n"
+
+
+def keep_gil(c_source: str, names: frozenset[str]) -> str:
+    """Return *c_source* with the GIL release removed from *names*' wrappers.
+
+    cffi generates, for each function ``f``, a wrapper ``_cffi_f_f`` whose
+    call sits between ``Py_BEGIN_ALLOW_THREADS`` and
+    ``Py_END_ALLOW_THREADS`` (with errno saved and restored inside).  For
+    the named functions both go.  Raises BuildError if a wrapper is missing
+    or not of that shape, so that a change in cffi's output fails the build
+    instead of silently releasing the GIL.
+    """
+    for name in sorted(names):
+        head = re.compile(
+            r"^_cffi_f_%s\(PyObject \*self, PyObject \*\w+\)\n\{\n" % re.escape(name),
+            re.M,
+        )
+        found = list(head.finditer(c_source))
+        if len(found) != 1:
+            raise BuildError(f"cffi wrapper for {name}() not found exactly once")
+        start = found[0].end()
+        end = c_source.index("\n}\n", start)
+        body = c_source[start:end]
+        if body.count(_RELEASE_OPEN) != 1 or body.count(_RELEASE_CLOSE) != 1:
+            raise BuildError(f"cffi wrapper for {name}() has an unexpected shape")
+        body = body.replace(
+            _RELEASE_OPEN, "  /* pyconc: GIL kept, see build.py */\n"
+        ).replace(_RELEASE_CLOSE, "")
+        c_source = c_source[:start] + body + c_source[end:]
+    return _declare_gil_not_used(c_source)
+
+
+def _declare_gil_not_used(c_source: str) -> str:
+    """Make PyInit declare, on free-threaded builds, that no GIL is needed."""
+    init = re.compile(
+        r"(PyInit__core\(void\)\n\{\n)  return (_cffi_init\([^;]*\));\n\}"
+    )
+    replacement = (
+        r"\1  PyObject *m = \2;\n"
+        "#ifdef Py_GIL_DISABLED\n"
+        "  /* Every pyconc type is safe without the GIL (docs/free-threading.md). */\n"
+        "  if (m != NULL && PyUnstable_Module_SetGIL(m, Py_MOD_GIL_NOT_USED) < 0) {\n"
+        "    Py_DECREF(m);\n"
+        "    return NULL;\n"
+        "  }\n"
+        "#endif\n"
+        "  return m;\n}"
+    )
+    c_source, n = init.subn(replacement, c_source)
+    if n != 1:
+        raise BuildError("PyInit__core not found in cffi's output")
+    return c_source
+
+
+def patch_generated_file(path: str | os.PathLike, names: frozenset[str]) -> None:
+    """Apply keep_gil to a C file cffi has written, in place."""
+    p = Path(path)
+    p.write_text(keep_gil(p.read_text(), names))
+
+
+def _build_ext_class():
+    from setuptools.command.build_ext import build_ext
+
+    class BuildExt(build_ext):
+        """build_ext that adjusts cffi's generated C before compiling it.
+
+        cffi's ``cffi_modules`` support subclasses the project's build_ext,
+        calls ``pre_run(ext, ffi)`` before generating the C, then runs the
+        build; ``build_extension`` is where the generated file is patched.
+        """
+
+        _pyconc_keep_gil: dict[str, frozenset[str]] = {}
+
+        def pre_run(self, ext, ffi):
+            self._pyconc_keep_gil[ext.name] = ffi.pyconc_keep_gil
+
+        def build_extension(self, ext):
+            names = self._pyconc_keep_gil.get(ext.name)
+            if names is not None:
+                patch_generated_file(ext.sources[0], names)
+            super().build_extension(ext)
+
+    return BuildExt
+
+
+def __getattr__(name):  # lazily, so that cffi's exec of this file is cheap
+    if name == "BuildExt":
+        return _build_ext_class()
+    raise AttributeError(name)
+
+
+if __name__ == "__main__":
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "build")
+    out.mkdir(parents=True, exist_ok=True)
+    c_file = out / "_core.c"
+    ffibuilder.emit_c_code(str(c_file))
+    patch_generated_file(c_file, KEEP_GIL)
+    print(f"wrote {c_file} ({len(KEEP_GIL)} functions keep the GIL)")

@@ -1,0 +1,97 @@
+/*
+ * pc_config.h - the one place where pyconc meets the compiler and the CPU.
+ *
+ * Everything platform-specific that is not waiting (see pc_park.h) lives
+ * here: the atomics header, cache-line padding, the spin-wait hint and a
+ * monotonic clock.  The rest of csrc/ is written against these names only.
+ */
+#ifndef PC_CONFIG_H
+#define PC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Atomics: C11 <stdatomic.h> everywhere.  gcc and clang have it natively;
+ * MSVC has it since Visual Studio 2022 17.5 behind /experimental:c11atomics
+ * (build.py passes that flag, together with /std:c11, on Windows).
+ */
+#include <stdatomic.h>
+
+/*
+ * Cache-line padding.  Fields written by different threads are kept
+ * PC_CACHELINE bytes apart.  128 rather than 64 on x86-64 and aarch64:
+ * Intel's spatial prefetcher pulls cache lines in adjacent pairs, and Apple's
+ * and many Arm server cores have 128-byte lines, so 64-byte padding still
+ * lets two "separate" fields share a prefetch unit (crossbeam-utils'
+ * CachePadded makes the same choice for the same reason).
+ */
+#if defined(__x86_64__) || defined(_M_X64) || defined(__aarch64__) || \
+    defined(_M_ARM64) || defined(__powerpc64__)
+#define PC_CACHELINE 128
+#else
+#define PC_CACHELINE 64
+#endif
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#define PC_ALIGNED(n) __declspec(align(n))
+#define PC_INLINE static __forceinline
+#define PC_LIKELY(x) (x)
+#define PC_UNLIKELY(x) (x)
+#else
+#define PC_ALIGNED(n) __attribute__((aligned(n)))
+#define PC_INLINE static inline __attribute__((always_inline))
+#define PC_LIKELY(x) __builtin_expect(!!(x), 1)
+#define PC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#endif
+
+/* The spin-wait hint: tells the core we are busy-waiting, which saves
+ * power, frees the sibling hyperthread, and avoids the memory-order
+ * mis-speculation penalty when the awaited line finally changes. */
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#if defined(_M_X64) || defined(_M_IX86)
+#define pc_cpu_relax() _mm_pause()
+#elif defined(_M_ARM64) || defined(_M_ARM)
+#define pc_cpu_relax() __yield()
+#else
+#define pc_cpu_relax() ((void)0)
+#endif
+#elif defined(__x86_64__) || defined(__i386__)
+#define pc_cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__) || (defined(__arm__) && __ARM_ARCH >= 7)
+#define pc_cpu_relax() __asm__ __volatile__("yield" ::: "memory")
+#elif defined(__powerpc__) || defined(__powerpc64__)
+#define pc_cpu_relax() __asm__ __volatile__("or 27,27,27" ::: "memory")
+#elif defined(__riscv)
+/* "pause" from Zihintpause, encoded so that older assemblers accept it. */
+#define pc_cpu_relax() __asm__ __volatile__(".insn i 0x0F, 0, x0, x0, 0x010")
+#else
+#define pc_cpu_relax() atomic_signal_fence(memory_order_seq_cst)
+#endif
+
+/* Give the rest of this time slice to another runnable thread. */
+void pc_thread_yield(void);
+
+/* Monotonic time in nanoseconds, for deadlines. */
+int64_t pc_now_ns(void);
+
+/* The calling process's id (for diagnostics and ownership records). */
+uint32_t pc_process_id(void);
+
+/*
+ * pyconc's memory orderings, as passed from Python.  Their values are ours
+ * (the numeric values of C's memory_order are implementation-defined), and
+ * every operation maps them to the C11 constant with a switch, so that the
+ * compiler sees a constant order and emits exactly the fence it asks for.
+ */
+enum {
+    PC_RELAXED = 0,
+    PC_ACQUIRE = 1,
+    PC_RELEASE = 2,
+    PC_ACQ_REL = 3,
+    PC_SEQ_CST = 4
+};
+
+#endif /* PC_CONFIG_H */

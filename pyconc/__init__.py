@@ -1,0 +1,30 @@
+"""pyconc: Rust-grade concurrency primitives for Python, on a C11 core.
+
+Atomics with memory orderings, a spin lock that parks, and (as the library
+grows) channels, Rust's std::sync types and cross-process primitives.  The
+work is done in C (``pyconc._core``, built with cffi): calls that cannot
+wait keep the GIL, calls that wait release it and stay interruptible.
+"""
+
+from pyconc._native import lib as _lib  # fails loudly if the core is missing
+from pyconc._ordering import ACQ_REL, ACQUIRE, RELAXED, RELEASE, SEQ_CST, Ordering
+from pyconc.atomic import AtomicBool, AtomicInt, AtomicUInt, fence
+from pyconc.spinlock import SpinLock
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Ordering",
+    "RELAXED",
+    "ACQUIRE",
+    "RELEASE",
+    "ACQ_REL",
+    "SEQ_CST",
+    "AtomicInt",
+    "AtomicUInt",
+    "AtomicBool",
+    "fence",
+    "SpinLock",
+]
+
+del _lib

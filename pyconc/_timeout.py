@@ -1,0 +1,70 @@
+"""Timeouts for blocking calls, and the slices they wait in.
+
+A blocking call waits in C with the GIL released, but never for longer than
+SLICE at a time: between slices the thread comes back to the interpreter,
+which runs signal handlers (so Ctrl-C raises KeyboardInterrupt within about
+SLICE) and checks the deadline.  The C waits also return at once when a
+signal interrupts them, so the usual delay is far shorter.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Optional
+
+#: Longest single wait in C, in seconds.
+SLICE = 0.05
+SLICE_NS = int(SLICE * 1e9)
+
+#: Largest timeout accepted (threading.TIMEOUT_MAX's role).
+TIMEOUT_MAX = 1e9  # about 31 years
+
+
+def lock_timeout(blocking: bool, timeout: float) -> Optional[float]:
+    """Validate ``acquire(blocking, timeout)`` arguments as threading does.
+
+    Returns None for "wait forever", else the timeout in seconds.
+    """
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(
+            f"timeout must be a number, not {type(timeout).__name__}"
+        )
+    if not blocking:
+        if timeout != -1:
+            raise ValueError("can't specify a timeout for a non-blocking call")
+        return 0.0
+    if timeout == -1:
+        return None
+    return seconds(timeout)
+
+
+def seconds(timeout: float) -> float:
+    """Validate a timeout in seconds (a non-negative real number)."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(
+            f"timeout must be a number, not {type(timeout).__name__}"
+        )
+    if math.isnan(timeout) or timeout < 0:
+        raise ValueError("timeout value must be a non-negative number")
+    if timeout > TIMEOUT_MAX:
+        raise OverflowError("timeout value is too large")
+    return float(timeout)
+
+
+def optional_seconds(timeout: Optional[float]) -> Optional[float]:
+    """As seconds(), but None means "no limit"."""
+    return None if timeout is None else seconds(timeout)
+
+
+def deadline(timeout: Optional[float]) -> Optional[float]:
+    """The monotonic time at which *timeout* runs out (None: never)."""
+    return None if timeout is None else time.monotonic() + timeout
+
+
+def slice_ns(deadline_: Optional[float]) -> int:
+    """Nanoseconds to wait in the next slice; 0 or less means time is up."""
+    if deadline_ is None:
+        return SLICE_NS
+    left = deadline_ - time.monotonic()
+    return SLICE_NS if left >= SLICE else int(left * 1e9)
