@@ -1,0 +1,110 @@
+"""The build keeps the GIL for non-blocking calls and releases it for blocking ones."""
+
+import sys
+import sysconfig
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from pyconc._native import lib
+
+ROOT = Path(__file__).resolve().parent.parent
+free_threaded = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
+@pytest.mark.skipif(free_threaded, reason="no GIL to hold on a free-threaded build")
+def test_fast_calls_hold_the_gil():
+    assert lib.pc_gil_probe_fast() == 1
+
+
+@pytest.mark.skipif(free_threaded, reason="no GIL to hold on a free-threaded build")
+def test_blocking_calls_release_the_gil():
+    assert lib.pc_gil_probe_blocking() == 0
+
+
+def test_a_blocking_wait_lets_other_threads_run():
+    # A thread parked in C on a held SpinLock must not stop this thread.
+    from pyconc import SpinLock
+
+    lock = SpinLock()
+    lock.acquire()
+    waiter = threading.Thread(target=lambda: lock.acquire(timeout=1.0))
+    waiter.start()
+    time.sleep(0.01)
+    progress = 0
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 0.1:
+        progress += 1
+    lock.release()
+    waiter.join()
+    assert progress > 1000
+
+
+build_py = ROOT / "build.py"
+
+
+@pytest.mark.skipif(not build_py.exists(), reason="needs the source tree (build.py)")
+def test_generated_wrappers_follow_the_declarations(tmp_path):
+    """Every *_fast.h wrapper keeps the GIL, every *_blocking.h one releases it."""
+    import importlib.util
+    import re
+
+    spec = importlib.util.spec_from_file_location("_pyconc_build_test", build_py)
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    c_file = tmp_path / "_core.c"
+    build.ffibuilder.emit_c_code(str(c_file))
+    source = build.keep_gil(c_file.read_text(), build.KEEP_GIL)
+
+    def wrapper(name):
+        m = re.search(
+            r"^_cffi_f_%s\(PyObject \*self, PyObject \*\w+\)\n\{\n(.*?)\n\}\n" % name,
+            source,
+            re.S | re.M,
+        )
+        assert m, name
+        return m.group(1)
+
+    assert build.KEEP_GIL and build.RELEASE_GIL
+    assert "pc_atomic_i64_fetch_add" in build.KEEP_GIL
+    assert "pc_spin_lock_timed" in build.RELEASE_GIL
+    for name in build.KEEP_GIL:
+        assert "Py_BEGIN_ALLOW_THREADS" not in wrapper(name), name
+    for name in build.RELEASE_GIL:
+        assert "Py_BEGIN_ALLOW_THREADS" in wrapper(name), name
+    assert "Py_MOD_GIL_NOT_USED" in source
+
+
+def test_keep_gil_refuses_an_unknown_shape():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_pyconc_build_test2", build_py)
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    with pytest.raises(build.BuildError):
+        build.keep_gil("static PyObject *\n_cffi_f_x(void)\n{\n}\n", frozenset({"x"}))
+
+
+def test_import_without_core_fails_loudly(tmp_path):
+    """With the compiled module missing, importing pyconc is a clear ImportError."""
+    import shutil
+    import subprocess
+
+    import pyconc
+
+    pkg = Path(pyconc.__file__).parent
+    copy = tmp_path / "pyconc"
+    shutil.copytree(pkg, copy, ignore=shutil.ignore_patterns("_core*", "__pycache__"))
+    r = subprocess.run(
+        # -S: no site-packages, so an editable install cannot redirect the import
+        [sys.executable, "-S", "-c", "import pyconc"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode != 0
+    assert "ImportError" in r.stderr
+    assert "compiled core" in r.stderr
