@@ -11,7 +11,8 @@ cell is a C11 atomic operation, so free-threaded builds need no lock.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Generic, Optional, TypeVar
+import operator
+from typing import Any, Callable, Generic, TypeVar
 
 from pyconc._buffer import cell_in_buffer
 from pyconc._native import ffi, lib
@@ -145,6 +146,8 @@ def _define_operations(cls: type, name: str, ops: tuple[str, ...]) -> None:
         try:
             c_store(self._cell, value, STORE_ORDERS[order])
         except Exception as exc:
+            if _is_index(value):
+                return store(self, operator.index(value), order)
             raise _call_error(self, value, ((order, STORE_ORDERS),), exc) from None
 
     store.__doc__ = f"""store(value, order=Ordering.SEQ_CST) -> None
@@ -157,6 +160,8 @@ def _define_operations(cls: type, name: str, ops: tuple[str, ...]) -> None:
         try:
             return c_swap(self._cell, value, RMW_ORDERS[order])
         except Exception as exc:
+            if _is_index(value):
+                return swap(self, operator.index(value), order)
             raise _call_error(self, value, ((order, RMW_ORDERS),), exc) from None
 
     swap.__doc__ = f"""swap(value, order=Ordering.SEQ_CST) -> {kind}
@@ -171,6 +176,10 @@ def _define_operations(cls: type, name: str, ops: tuple[str, ...]) -> None:
                 RMW_ORDERS[success], CAS_FAILURE_ORDERS[failure],
             )
         except Exception as exc:
+            if _is_index(current) or _is_index(new):
+                return compare_exchange(
+                    self, _as_int(current), _as_int(new), success, failure
+                )
             raise _call_error(
                 self, new if _fits(cls, current) else current,
                 ((success, RMW_ORDERS), (failure, CAS_FAILURE_ORDERS)), exc,
@@ -197,6 +206,10 @@ def _define_operations(cls: type, name: str, ops: tuple[str, ...]) -> None:
                 RMW_ORDERS[success], CAS_FAILURE_ORDERS[failure],
             )
         except Exception as exc:
+            if _is_index(current) or _is_index(new):
+                return compare_exchange_weak(
+                    self, _as_int(current), _as_int(new), success, failure
+                )
             raise _call_error(
                 self, new if _fits(cls, current) else current,
                 ((success, RMW_ORDERS), (failure, CAS_FAILURE_ORDERS)), exc,
@@ -224,7 +237,9 @@ def _define_operations(cls: type, name: str, ops: tuple[str, ...]) -> None:
             try:
                 r = c_cas_weak(cell, cur, new, set_o, fetch_o)
             except Exception as exc:
-                raise _value_error(cls, new, exc) from None
+                if not _is_index(new):
+                    raise _value_error(cls, new, exc) from None
+                r = c_cas_weak(cell, cur, operator.index(new), set_o, fetch_o)
             if r.ok:
                 return (True, r.previous)
             cur = r.previous
@@ -280,6 +295,8 @@ def _fetch_op(cls: type, op: str, c_fn: Callable[..., Any], kind: str) -> Callab
         try:
             return c_fn(self._cell, value, RMW_ORDERS[order])
         except Exception as exc:
+            if _is_index(value):
+                return fetch(self, operator.index(value), order)
             raise _call_error(self, value, ((order, RMW_ORDERS),), exc) from None
 
     fetch.__doc__ = f"""{op}(value, order=Ordering.SEQ_CST) -> {kind}
@@ -288,6 +305,20 @@ def _fetch_op(cls: type, op: str, c_fn: Callable[..., Any], kind: str) -> Callab
         step.  *order* may be any Ordering.
         """
     return fetch
+
+
+def _is_index(value: object) -> bool:
+    """An int-like object that is not an int (numpy integers, for example).
+
+    cffi converts only real ints; the slow path retries with
+    ``operator.index(value)`` so that such objects work as in any other
+    Python API taking an integer.
+    """
+    return not isinstance(value, int) and hasattr(type(value), "__index__")
+
+
+def _as_int(value: object) -> object:
+    return operator.index(value) if _is_index(value) else value
 
 
 def _fits(cls: type, value: object) -> bool:

@@ -1,0 +1,493 @@
+"""AtomicInt, AtomicUInt, AtomicBool and fence: every operation, ordering rule and error."""
+
+import gc
+import mmap
+import pickle
+import threading
+import weakref
+from multiprocessing import shared_memory
+
+import pytest
+
+from pyconc import (
+    ACQ_REL,
+    ACQUIRE,
+    RELAXED,
+    RELEASE,
+    SEQ_CST,
+    AtomicBool,
+    AtomicInt,
+    AtomicUInt,
+    Ordering,
+    fence,
+)
+
+from conftest import scaled
+
+ALL = list(Ordering)
+I64_MIN, I64_MAX = -(2**63), 2**63 - 1
+U64_MAX = 2**64 - 1
+
+
+def test_ordering_names_and_values():
+    assert [o.name for o in Ordering] == ["RELAXED", "ACQUIRE", "RELEASE", "ACQ_REL", "SEQ_CST"]
+    assert len(set(Ordering)) == 5
+    assert repr(Ordering.ACQUIRE) == "Ordering.ACQUIRE"
+
+
+# ---------------------------------------------------------------- integers
+
+
+@pytest.mark.parametrize("order", ALL)
+def test_int_rmw_operations_return_previous(order):
+    a = AtomicInt(12)
+    assert a.fetch_add(5, order) == 12 and a.load() == 17
+    assert a.fetch_sub(7, order) == 17 and a.load() == 10
+    assert a.fetch_and(0b0110, order) == 10 and a.load() == 0b0010
+    assert a.fetch_or(0b1000, order) == 2 and a.load() == 0b1010
+    assert a.fetch_xor(0b1111, order) == 10 and a.load() == 0b0101
+    assert a.fetch_nand(0b0100, order) == 5 and a.load() == ~(5 & 4)
+    a.store(3)
+    assert a.fetch_max(9, order) == 3 and a.load() == 9
+    assert a.fetch_max(-4, order) == 9 and a.load() == 9
+    assert a.fetch_min(-4, order) == 9 and a.load() == -4
+    assert a.fetch_min(0, order) == -4 and a.load() == -4
+    assert a.swap(77, order) == -4 and a.load() == 77
+
+
+@pytest.mark.parametrize("cls", [AtomicInt, AtomicUInt])
+def test_default_is_zero_and_keyword_order(cls):
+    a = cls()
+    assert a.load() == 0
+    a.store(5, order=RELEASE)
+    assert a.load(order=ACQUIRE) == 5
+    assert a.fetch_add(1, order=RELAXED) == 5
+
+
+def test_unsigned_semantics():
+    u = AtomicUInt(U64_MAX)
+    assert u.load() == U64_MAX
+    assert u.fetch_add(1) == U64_MAX and u.load() == 0
+    assert u.fetch_sub(1) == 0 and u.load() == U64_MAX
+    u.store(5)
+    assert u.fetch_max(U64_MAX) == 5 and u.load() == U64_MAX  # unsigned compare
+    assert u.fetch_nand(0) == U64_MAX and u.load() == U64_MAX
+
+
+def test_signed_wraps_around():
+    a = AtomicInt(I64_MAX)
+    assert a.fetch_add(1) == I64_MAX
+    assert a.load() == I64_MIN
+    assert a.fetch_sub(1) == I64_MIN
+    assert a.load() == I64_MAX
+    a.store(I64_MIN)
+    assert a.fetch_add(-1) == I64_MIN and a.load() == I64_MAX
+
+
+@pytest.mark.parametrize(
+    "cls,bad",
+    [
+        (AtomicInt, I64_MAX + 1),
+        (AtomicInt, I64_MIN - 1),
+        (AtomicInt, 2**200),
+        (AtomicUInt, -1),
+        (AtomicUInt, U64_MAX + 1),
+        (AtomicBool, 2),
+        (AtomicBool, -1),
+    ],
+)
+def test_out_of_range_raises_overflow(cls, bad):
+    with pytest.raises(OverflowError):
+        cls(bad)
+    a = cls()
+    with pytest.raises(OverflowError, match="out of range"):
+        a.store(bad)
+    with pytest.raises(OverflowError):
+        a.swap(bad)
+    with pytest.raises(OverflowError):
+        a.compare_exchange(0, bad)
+    with pytest.raises(OverflowError):
+        a.compare_exchange(bad, 0)
+    with pytest.raises(OverflowError):
+        a.compare_exchange_weak(0, bad)
+    if cls is not AtomicBool:
+        with pytest.raises(OverflowError):
+            a.fetch_add(bad)
+        with pytest.raises(OverflowError):
+            a.fetch_max(bad)
+    assert a.load() == 0  # nothing changed
+
+
+@pytest.mark.parametrize("cls", [AtomicInt, AtomicUInt, AtomicBool])
+@pytest.mark.parametrize("bad", ["1", 1.0, None, [], 3j])
+def test_non_integer_raises_type_error(cls, bad):
+    with pytest.raises(TypeError):
+        cls(bad)
+    a = cls()
+    with pytest.raises(TypeError):
+        a.store(bad)
+    with pytest.raises(TypeError):
+        a.fetch_xor(bad)
+    with pytest.raises(TypeError):
+        a.compare_exchange(bad, 0)
+
+
+def test_accepts_int_like_and_bools():
+    a = AtomicInt(True)
+    assert a.load() == 1
+
+    class Index:
+        def __index__(self):
+            return 42
+
+    a.store(Index())
+    assert a.load() == 42
+    assert a.fetch_add(Index()) == 42 and a.load() == 84
+    assert a.compare_exchange(84, Index()) == (True, 84)
+    assert a.swap(Index()) == 42
+    b = AtomicBool()
+
+    class BoolIndex:
+        def __index__(self):
+            return 1
+
+    b.store(BoolIndex())
+    assert b.load() is True
+
+
+# ----------------------------------------------------------------- booleans
+
+
+@pytest.mark.parametrize("order", ALL)
+def test_bool_operations(order):
+    b = AtomicBool()
+    assert b.load() is False
+    assert b.swap(True, order) is False and b.load() is True
+    assert b.fetch_and(False, order) is True and b.load() is False
+    assert b.fetch_or(True, order) is False and b.load() is True
+    assert b.fetch_xor(True, order) is True and b.load() is False
+    assert b.fetch_nand(True, order) is False and b.load() is True  # !(0 & 1)
+    assert b.fetch_nand(True, order) is True and b.load() is False  # !(1 & 1)
+    b.store(True)
+    assert b.fetch_nand(False, order) is True and b.load() is True  # !(1 & 0)
+
+
+def test_bool_has_no_arithmetic():
+    b = AtomicBool()
+    for name in ("fetch_add", "fetch_sub", "fetch_max", "fetch_min"):
+        assert not hasattr(b, name)
+
+
+def test_bool_compare_exchange():
+    b = AtomicBool(False)
+    assert b.compare_exchange(True, False) == (False, False)
+    assert b.compare_exchange(False, True) == (True, False)
+    assert b.load() is True
+    ok, prev = b.compare_exchange_weak(True, False)
+    assert prev is True and (ok or b.load() is True)
+
+
+# --------------------------------------------------------- compare-exchange
+
+
+@pytest.mark.parametrize("success", ALL)
+@pytest.mark.parametrize("failure", [RELAXED, ACQUIRE, SEQ_CST])
+def test_compare_exchange_every_valid_pair(success, failure):
+    a = AtomicInt(5)
+    assert a.compare_exchange(4, 9, success, failure) == (False, 5)
+    assert a.compare_exchange(5, 9, success, failure) == (True, 5)
+    assert a.load() == 9
+    # weak: may fail spuriously, so retry; it must never succeed wrongly
+    assert a.compare_exchange_weak(1, 2, success, failure) == (False, 9)
+    while True:
+        ok, prev = a.compare_exchange_weak(9, 11, success=success, failure=failure)
+        assert prev == 9
+        if ok:
+            break
+    assert a.load() == 11
+
+
+def test_fetch_update():
+    a = AtomicInt(7)
+    assert a.fetch_update(lambda x: x * 2) == (True, 7)
+    assert a.load() == 14
+    assert a.fetch_update(lambda x: None) == (False, 14)
+    assert a.fetch_update(lambda x: x + 1, set_order=ACQ_REL, fetch_order=ACQUIRE) == (True, 14)
+    with pytest.raises(ValueError):
+        a.fetch_update(lambda x: x, fetch_order=RELEASE)
+    with pytest.raises(OverflowError):
+        a.fetch_update(lambda x: 2**64)
+    with pytest.raises(ZeroDivisionError):
+        a.fetch_update(lambda x: 1 // 0)
+    assert a.load() == 15
+
+
+def test_fetch_update_retries_when_value_changes():
+    a = AtomicInt(0)
+    calls = []
+
+    def fn(x):
+        calls.append(x)
+        if len(calls) == 1:
+            a.store(100)  # another "thread" interferes once
+        return x + 1
+
+    assert a.fetch_update(fn) == (True, 100)
+    assert calls[0] == 0 and calls[-1] == 100
+    assert a.load() == 101
+
+
+# ------------------------------------------------------------ ordering rules
+
+
+@pytest.mark.parametrize("cls", [AtomicInt, AtomicUInt, AtomicBool])
+def test_ordering_rules(cls):
+    a = cls()
+    for bad in (RELEASE, ACQ_REL):
+        with pytest.raises(ValueError, match="load"):
+            a.load(bad)
+        with pytest.raises(ValueError, match="failure"):
+            a.compare_exchange(0, 1, SEQ_CST, bad)
+        with pytest.raises(ValueError, match="failure"):
+            a.compare_exchange_weak(0, 1, SEQ_CST, bad)
+    for bad in (ACQUIRE, ACQ_REL):
+        with pytest.raises(ValueError, match="store"):
+            a.store(1, bad)
+    for ok in (RELAXED, ACQUIRE, SEQ_CST):
+        a.load(ok)
+    for ok in (RELAXED, RELEASE, SEQ_CST):
+        a.store(0, ok)
+    assert a.load() == 0  # rejected operations changed nothing
+
+
+@pytest.mark.parametrize("bad", ["SEQ_CST", 2.5, None, [4]])
+def test_ordering_type_errors(bad):
+    a = AtomicInt()
+    with pytest.raises(TypeError, match="Ordering"):
+        a.load(bad)
+    with pytest.raises(TypeError, match="Ordering"):
+        a.fetch_add(1, bad)
+
+
+@pytest.mark.parametrize("bad", [-1, 5, 99])
+def test_ordering_value_errors(bad):
+    a = AtomicInt()
+    with pytest.raises(ValueError, match="not a valid"):
+        a.fetch_add(1, bad)
+
+
+def test_plain_int_orderings_are_accepted_as_intenum():
+    a = AtomicInt()
+    a.store(3, int(RELEASE))
+    assert a.load(int(ACQUIRE)) == 3
+
+
+def test_fence():
+    for o in (ACQUIRE, RELEASE, ACQ_REL, SEQ_CST):
+        fence(o)
+    fence()
+    with pytest.raises(ValueError, match="fence"):
+        fence(RELAXED)
+    with pytest.raises(TypeError):
+        fence("SEQ_CST")
+
+
+# -------------------------------------------------------------------- repr
+
+
+def test_repr():
+    assert repr(AtomicInt(-3)) == "AtomicInt(-3)"
+    assert repr(AtomicUInt(U64_MAX)) == f"AtomicUInt({U64_MAX})"
+    assert repr(AtomicBool(True)) == "AtomicBool(True)"
+
+
+def test_not_picklable_and_weakrefable():
+    a = AtomicInt(1)
+    with pytest.raises(TypeError, match="from_buffer"):
+        pickle.dumps(a)
+    r = weakref.ref(a)
+    del a
+    gc.collect()
+    assert r() is None
+
+
+# -------------------------------------------------------------- from_buffer
+
+
+@pytest.mark.parametrize("cls", [AtomicInt, AtomicUInt, AtomicBool])
+def test_from_buffer_shares_memory(cls):
+    buf = bytearray(32)
+    a = cls.from_buffer(buf, 8)
+    b = cls.from_buffer(buf, 8)
+    a.store(1)
+    assert b.load() == 1
+    assert buf[8:16] == (1).to_bytes(8, "little" if memoryview(b"\x01\x00").cast("H")[0] == 1 else "big")
+    assert buf[:8] == bytes(8) and buf[16:] == bytes(16)
+
+
+def test_from_buffer_reads_existing_bytes():
+    buf = bytearray((-5).to_bytes(8, "little", signed=True)) + bytearray(8)
+    import sys
+
+    if sys.byteorder == "little":
+        assert AtomicInt.from_buffer(buf).load() == -5
+
+
+def test_from_buffer_errors():
+    with pytest.raises(TypeError, match="read-only"):
+        AtomicInt.from_buffer(bytes(16))
+    with pytest.raises(TypeError, match="buffer"):
+        AtomicInt.from_buffer(12345)
+    with pytest.raises(ValueError, match="8 bytes"):
+        AtomicInt.from_buffer(bytearray(7))
+    with pytest.raises(ValueError, match="8 bytes"):
+        AtomicInt.from_buffer(bytearray(16), 9)
+    with pytest.raises(ValueError):
+        AtomicInt.from_buffer(bytearray(16), -8)
+    with pytest.raises(TypeError, match="offset"):
+        AtomicInt.from_buffer(bytearray(16), 1.0)
+    buf = bytearray(32)
+    base = AtomicInt.from_buffer(buf)  # find the alignment of the bytearray
+    del base
+    mis = [off for off in range(1, 8)]
+    with pytest.raises(ValueError, match="align"):
+        # one of these offsets is misaligned whatever the base address is
+        for off in mis:
+            AtomicInt.from_buffer(buf, off)
+    with pytest.raises(ValueError, match="contiguous"):
+        AtomicInt.from_buffer(memoryview(bytearray(64))[::2])
+
+
+def test_from_buffer_keeps_buffer_alive():
+    buf = bytearray(8)
+    ref = memoryview(buf)  # noqa: F841  (bytearray can't be weakref'd; use mmap)
+    m = mmap.mmap(-1, 4096)
+    a = AtomicInt.from_buffer(m, 64)
+    with pytest.raises(BufferError):
+        m.close()  # exported: the atomic still uses it
+    del m
+    gc.collect()
+    a.store(9)  # the mapping is still alive
+    assert a.load() == 9
+
+
+def test_from_buffer_on_shared_memory():
+    shm = shared_memory.SharedMemory(create=True, size=64)
+    try:
+        a = AtomicUInt.from_buffer(shm.buf, 16)
+        b = AtomicUInt.from_buffer(shm.buf, 16)
+        a.fetch_add(10)
+        assert b.load() == 10
+        del a, b
+        gc.collect()
+    finally:
+        shm.close()
+        shm.unlink()
+
+
+# ------------------------------------------------------------------ threads
+
+
+def _run_threads(n, fn):
+    start = threading.Barrier(n)
+
+    def body():
+        start.wait()
+        fn()
+
+    ts = [threading.Thread(target=body) for _ in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+
+@pytest.mark.parametrize("threads", [2, 4, 8])
+def test_fetch_add_exact_total(threads):
+    n = scaled(20_000)
+    a = AtomicInt()
+
+    def work():
+        f = a.fetch_add
+        for _ in range(n):
+            f(1)
+
+    _run_threads(threads, work)
+    assert a.load() == threads * n
+
+
+def test_fetch_add_relaxed_total_and_unique_tickets():
+    n = scaled(10_000)
+    a = AtomicUInt()
+    seen = [[] for _ in range(4)]
+    idx = iter(range(4))
+    lock = threading.Lock()
+
+    def work():
+        with lock:
+            mine = seen[next(idx)]
+        for _ in range(n):
+            mine.append(a.fetch_add(1, RELAXED))
+
+    _run_threads(4, work)
+    tickets = sorted(t for s in seen for t in s)
+    assert tickets == list(range(4 * n))  # each previous value handed out once
+
+
+def test_cas_loop_exact_total():
+    n = scaled(10_000)
+    a = AtomicInt()
+
+    def work():
+        for _ in range(n):
+            cur = a.load(RELAXED)
+            while True:
+                ok, cur = a.compare_exchange_weak(cur, cur + 1, ACQ_REL, RELAXED)
+                if ok:
+                    break
+
+    _run_threads(4, work)
+    assert a.load() == 4 * n
+
+
+def test_fetch_update_exact_total_and_max():
+    n = scaled(5_000)
+    a = AtomicInt()
+    hi = AtomicInt(I64_MIN)
+
+    def work():
+        for i in range(n):
+            a.fetch_update(lambda x: x + 2)
+            hi.fetch_max(i)
+
+    _run_threads(4, work)
+    assert a.load() == 4 * n * 2
+    assert hi.load() == n - 1
+
+
+def test_bool_flag_handshake():
+    """A RELEASE store of a flag publishes a plain write made before it."""
+    rounds = scaled(2_000)
+    flag = AtomicBool()
+    box = []
+
+    def producer():
+        for i in range(rounds):
+            while flag.load(ACQUIRE):
+                pass
+            box.append(i)
+            flag.store(True, RELEASE)
+
+    got = []
+
+    def consumer():
+        for _ in range(rounds):
+            while not flag.load(ACQUIRE):
+                pass
+            got.append(box[-1])
+            flag.store(False, RELEASE)
+
+    t1 = threading.Thread(target=producer)
+    t2 = threading.Thread(target=consumer)
+    t1.start(); t2.start(); t1.join(); t2.join()
+    assert got == list(range(rounds))
