@@ -4,6 +4,7 @@ import gc
 import mmap
 import pickle
 import threading
+import time
 import weakref
 from multiprocessing import shared_memory
 
@@ -474,7 +475,7 @@ def test_bool_flag_handshake():
     def producer():
         for i in range(rounds):
             while flag.load(ACQUIRE):
-                pass
+                time.sleep(0)  # let the GIL go: the other side must run
             box.append(i)
             flag.store(True, RELEASE)
 
@@ -483,7 +484,7 @@ def test_bool_flag_handshake():
     def consumer():
         for _ in range(rounds):
             while not flag.load(ACQUIRE):
-                pass
+                time.sleep(0)
             got.append(box[-1])
             flag.store(False, RELEASE)
 
