@@ -1,0 +1,14 @@
+"""Atomics and the spin lock against threading.Lock and the peers (issue 2)."""
+
+import pytest
+
+from pyconc._bench import core_scenarios
+
+from _scenarios import params, run
+
+SCENARIOS = core_scenarios.scenarios(threads=[1, 2, 4])
+
+
+@pytest.mark.parametrize("scenario", params(SCENARIOS))
+def test_core(benchmark, scenario):
+    run(benchmark, scenario)

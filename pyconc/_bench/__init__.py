@@ -1,0 +1,288 @@
+"""``python -m pyconc bench``: pyconc against the alternatives, side by side.
+
+Every scenario runs each implementation in the same process, one after the
+other, best of several runs; the table gives time per operation,
+throughput, and the speed-up over the scenario's baseline (the stdlib's
+way of doing the same thing).  Scenario modules live beside this file;
+``bench/`` runs the same scenarios under pytest-benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib
+import inspect
+import json
+import os
+import platform
+import re
+import sys
+import sysconfig
+import time
+from typing import Any, Dict, List, Optional, Sequence
+
+#: Scenario modules, in report order; a missing one is skipped.
+SECTIONS = [
+    ("atomics and locks", "pyconc._bench.core_scenarios"),
+    ("channels", "pyconc._bench.channel_scenarios"),
+    ("sync types", "pyconc._bench.sync_scenarios"),
+    ("across processes", "pyconc._bench.ipc_scenarios"),
+]
+
+
+def _machine() -> Dict[str, Any]:
+    import cffi
+
+    import pyconc
+
+    gil_disabled = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+    gil_enabled = getattr(sys, "_is_gil_enabled", lambda: True)()
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"^model name\s*:\s*(.*)$", f.read(), re.M)
+            if m:
+                cpu = m.group(1)
+    except OSError:
+        pass
+    peers = {}
+    for mod in ("cereggii", "atomics", "faster_fifo"):
+        try:
+            peers[mod] = getattr(importlib.import_module(mod), "__version__", "installed")
+        except ImportError:
+            peers[mod] = None
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}",
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "build": "free-threaded" if gil_disabled else "with GIL",
+        "gil_enabled_at_runtime": bool(gil_enabled),
+        "pyconc": pyconc.__version__,
+        "cffi": cffi.__version__,
+        "peers": peers,
+    }
+
+
+def _load(module: str, threads: List[int], scale: float) -> Optional[List[Dict[str, Any]]]:
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        if exc.name == module:
+            return None
+        raise
+    params = inspect.signature(mod.scenarios).parameters
+    kwargs: Dict[str, Any] = {}
+    if "threads" in params:
+        kwargs["threads"] = threads
+    if "scale" in params:
+        kwargs["scale"] = scale
+    return list(mod.scenarios(**kwargs))
+
+
+def _time_once(run: Any) -> float:
+    t0 = time.perf_counter()
+    measured = run()
+    elapsed = time.perf_counter() - t0
+    return float(measured) if isinstance(measured, (int, float)) and measured > 0 else elapsed
+
+
+def _progress(i: int, total: int, label: str, out: Any) -> None:
+    if not out:
+        return
+    width = 24
+    filled = int(width * i / total) if total else width
+    bar = "#" * filled + "-" * (width - filled)
+    text = f"\r[{bar}] {i}/{total} {label}"[:110]
+    out.write(text.ljust(110))
+    out.flush()
+
+
+def run(
+    only: Optional[str] = None,
+    threads: Sequence[int] = (1, 2, 4),
+    full: bool = False,
+    repeat: Optional[int] = None,
+    progress: Any = sys.stderr,
+) -> Dict[str, Any]:
+    """Run the scenarios; return {"meta": ..., "results": [...], "skipped": [...]}."""
+    scale = 5.0 if full else 1.0
+    repeat = repeat or (5 if full else 3)
+    pattern = re.compile(only, re.I) if only else None
+    scenarios: List[Dict[str, Any]] = []
+    skipped: List[str] = []
+    for section, module in SECTIONS:
+        got = _load(module, list(threads), scale)
+        if got is None:
+            skipped.append(f"{section}: not built yet ({module} missing)")
+            continue
+        for s in got:
+            s.setdefault("section", section)
+            if pattern and not (pattern.search(s["group"]) or pattern.search(s["name"])):
+                continue
+            scenarios.append(s)
+    try:
+        from pyconc._bench import core_scenarios
+
+        skipped += [f"{p}: not installed" for p in core_scenarios.skipped_peers()]
+    except ImportError:
+        pass
+    try:
+        import faster_fifo  # noqa: F401
+    except ImportError:
+        skipped.append("faster_fifo: not installed")
+
+    results = []
+    start = time.perf_counter()
+    for i, s in enumerate(scenarios):
+        _progress(i, len(scenarios), f"{s['group']}: {s['name']}", progress)
+        best = min(_time_once(s["run"]) for _ in range(repeat))
+        results.append(
+            {
+                "section": s["section"],
+                "group": s["group"],
+                "name": s["name"],
+                "baseline": bool(s.get("baseline")),
+                "threads": s.get("threads"),
+                "ops": s["ops"],
+                "seconds": best,
+                "ns_per_op": best / s["ops"] * 1e9,
+                "ops_per_sec": s["ops"] / best,
+            }
+        )
+    _progress(len(scenarios), len(scenarios), f"done in {time.perf_counter() - start:.1f} s", progress)
+    if progress:
+        progress.write("\n")
+    _add_ratios(results)
+    return {"meta": _machine(), "results": results, "skipped": skipped}
+
+
+def _add_ratios(results: List[Dict[str, Any]]) -> None:
+    base: Dict[str, float] = {}
+    for r in results:
+        if r["baseline"]:
+            base.setdefault(r["group"], r["ns_per_op"])
+    for r in results:
+        b = base.get(r["group"])
+        r["speedup"] = b / r["ns_per_op"] if b else None
+
+
+def _fmt_rate(x: float) -> str:
+    for unit, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if x >= div:
+            return f"{x / div:.2f} {unit}/s"
+    return f"{x:.0f} /s"
+
+
+def format_table(report: Dict[str, Any]) -> str:
+    """The report as a Markdown table (readable in a terminal too)."""
+    m = report["meta"]
+    lines = [
+        f"pyconc {m['pyconc']} benchmark, {m['date']}",
+        f"machine: {m['machine']}",
+        f"python:  {m['python']} ({m['build']}), cffi {m['cffi']}",
+        "",
+        "| scenario | implementation | time/op | throughput | vs baseline |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for r in report["results"]:
+        if r["baseline"]:
+            ratio = "baseline"
+        elif r["speedup"] is None:
+            ratio = "-"
+        else:
+            ratio = f"{r['speedup']:.2f}x"
+        lines.append(
+            f"| {r['group']} | {r['name']} | {r['ns_per_op']:.1f} ns "
+            f"| {_fmt_rate(r['ops_per_sec'])} | {ratio} |"
+        )
+    if report["skipped"]:
+        lines.append("")
+        lines.append("skipped: " + "; ".join(report["skipped"]))
+    lines.append("")
+    lines.append("vs baseline: how many times faster than the scenario's baseline (higher is better).")
+    return "\n".join(lines)
+
+
+def plot(report: Dict[str, Any], path: str) -> None:
+    """Draw throughput against thread count, one line per implementation."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SystemExit(
+            "--plot needs matplotlib: pip install 'pyconc[plot]' (or pip install matplotlib)"
+        ) from None
+    families: Dict[str, Dict[str, List[tuple]]] = {}
+    for r in report["results"]:
+        if not r.get("threads"):
+            continue
+        family = re.sub(r",?\s*\d+ threads?$", "", r["group"])
+        family = re.sub(r",?\s*uncontended$", "", family)
+        families.setdefault(family, {}).setdefault(r["name"], []).append(
+            (r["threads"], r["ops_per_sec"])
+        )
+    families = {f: lines for f, lines in families.items()
+                if any(len(pts) > 1 for pts in lines.values())}
+    if not families:
+        raise SystemExit("--plot: no scenario was run at more than one thread count")
+    n = len(families)
+    fig, axes = plt.subplots(1, n, figsize=(5.5 * n, 4.2), squeeze=False)
+    for ax, (family, lines) in zip(axes[0], families.items()):
+        for name, pts in lines.items():
+            pts.sort()
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=name)
+        ax.set_title(family)
+        ax.set_xlabel("threads")
+        ax.set_ylabel("operations per second")
+        ax.set_yscale("log")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    m = report["meta"]
+    fig.suptitle(f"pyconc {m['pyconc']}, {m['python']} ({m['build']}), {m['date']}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m pyconc bench",
+        description="Benchmark pyconc against threading, queue, multiprocessing "
+        "and the peer packages, side by side in one run.",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="small sizes, under a minute (default)")
+    mode.add_argument("--full", action="store_true", help="5x the sizes and 5 repeats")
+    parser.add_argument("--only", metavar="PATTERN", help="only scenarios whose group or name matches (regex)")
+    parser.add_argument("--threads", default="1,2,4", metavar="N,N,...",
+                        help="thread counts for the scaling scenarios (default 1,2,4)")
+    parser.add_argument("--repeat", type=int, help="runs per scenario, best kept")
+    parser.add_argument("--json", metavar="FILE", help="write every figure to FILE as JSON")
+    parser.add_argument("--plot", metavar="FILE.png", help="draw the scaling chart (needs matplotlib)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    try:
+        threads = sorted({int(x) for x in args.threads.split(",") if x.strip()})
+    except ValueError:
+        parser.error(f"--threads takes comma-separated integers, not {args.threads!r}")
+    if not threads or min(threads) < 1 or max(threads) > 256:
+        parser.error("--threads values must be between 1 and 256")
+    if args.repeat is not None and args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    report = run(
+        only=args.only,
+        threads=threads,
+        full=args.full,
+        repeat=args.repeat,
+        progress=None if args.no_progress else sys.stderr,
+    )
+    print(format_table(report))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+    if args.plot:
+        plot(report, args.plot)
+        print(f"chart written to {args.plot}")
+    return 0

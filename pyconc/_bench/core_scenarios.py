@@ -1,0 +1,173 @@
+"""Benchmark scenarios for the atomics and the spin lock (issue 2).
+
+Each scenario is a dict: group, name (implementation), baseline (bool),
+ops (operations per run), run (a callable running it once; it may return
+the elapsed seconds when it times itself, and raises if the result is
+wrong).  ``bench/bench_core.py`` runs the same scenarios under
+pytest-benchmark.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Dict, List, Optional
+
+from pyconc import AtomicInt, SpinLock
+from pyconc._bench._util import check, run_threads
+from pyconc._native import lib
+
+Scenario = Dict[str, Any]
+
+
+def _peers() -> Dict[str, Optional[Callable[[], Any]]]:
+    """Counter factories of the peer packages, or None when not installed."""
+    peers: Dict[str, Optional[Callable[[], Any]]] = {}
+    try:
+        import cereggii
+
+        peers["cereggii.AtomicInt64"] = lambda: cereggii.AtomicInt64(0)
+    except ImportError:
+        peers["cereggii.AtomicInt64"] = None
+    try:
+        import atomics
+
+        peers["atomics.atomic"] = lambda: atomics.atomic(width=8, atype=atomics.INT)
+    except ImportError:
+        peers["atomics.atomic"] = None
+    return peers
+
+
+def skipped_peers() -> List[str]:
+    return [name for name, make in _peers().items() if make is None]
+
+
+def _counter_locked(threads: int, n: int) -> Callable[[], float]:
+    def run() -> float:
+        lock = threading.Lock()
+        x = 0
+
+        def body(_: int) -> None:
+            nonlocal x
+            for _ in range(n):
+                with lock:
+                    x += 1
+
+        t = run_threads(threads, body)
+        check(x == threads * n, f"locked counter {x} != {threads * n}")
+        return t
+
+    return run
+
+
+def _counter_pyconc(threads: int, n: int) -> Callable[[], float]:
+    def run() -> float:
+        a = AtomicInt()
+
+        def body(_: int) -> None:
+            for _ in range(n):
+                a.fetch_add(1)
+
+        t = run_threads(threads, body)
+        check(a.load() == threads * n, "AtomicInt lost increments")
+        return t
+
+    return run
+
+
+def _counter_cereggii(make: Callable[[], Any], threads: int, n: int) -> Callable[[], float]:
+    def run() -> float:
+        a = make()
+
+        def body(_: int) -> None:
+            for _ in range(n):
+                a.increment_and_get(1)
+
+        t = run_threads(threads, body)
+        check(a.get() == threads * n, "cereggii lost increments")
+        return t
+
+    return run
+
+
+def _counter_atomics(make: Callable[[], Any], threads: int, n: int) -> Callable[[], float]:
+    def run() -> float:
+        a = make()
+
+        def body(_: int) -> None:
+            for _ in range(n):
+                a.fetch_inc()
+
+        t = run_threads(threads, body)
+        check(a.load() == threads * n, "atomics lost increments")
+        return t
+
+    return run
+
+
+def _lock_loop(make: Callable[[], Any], threads: int, n: int) -> Callable[[], float]:
+    def run() -> float:
+        lock = make()
+        x = 0
+
+        def body(_: int) -> None:
+            nonlocal x
+            for _ in range(n):
+                with lock:
+                    x += 1
+
+        t = run_threads(threads, body)
+        check(x == threads * n, f"{type(lock).__name__} let increments race")
+        return t
+
+    return run
+
+
+def _cbench(kind: int, threads: int, n: int) -> Callable[[], float]:
+    def run() -> float:
+        ns = lib.pc_cbench_run(kind, threads, n)
+        check(ns > 0, "C benchmark failed (bad count or thread start)")
+        return ns / 1e9
+
+    return run
+
+
+def scenarios(threads: List[int], scale: float = 1.0) -> List[Scenario]:
+    out: List[Scenario] = []
+    n = int(200_000 * scale)
+    peers = _peers()
+    for t in threads:
+        per = max(1, n // t)
+        g = f"counter increment, {t} thread{'s' if t > 1 else ''}"
+        out.append(dict(group=g, name="with threading.Lock: x += 1", baseline=True,
+                        ops=per * t, threads=t, run=_counter_locked(t, per)))
+        out.append(dict(group=g, name="pyconc AtomicInt.fetch_add(1)", baseline=False,
+                        ops=per * t, threads=t, run=_counter_pyconc(t, per)))
+        if peers["cereggii.AtomicInt64"]:
+            out.append(dict(group=g, name="cereggii AtomicInt64.increment_and_get(1)",
+                            baseline=False, ops=per * t, threads=t,
+                            run=_counter_cereggii(peers["cereggii.AtomicInt64"], t, per)))
+        if peers["atomics.atomic"]:
+            out.append(dict(group=g, name="atomics atomic.fetch_inc()", baseline=False,
+                            ops=per * t, threads=t,
+                            run=_counter_atomics(peers["atomics.atomic"], t, per)))
+    for t in (1, 2):
+        per = max(1, n // t)
+        g = f"lock/unlock, {'uncontended' if t == 1 else f'{t} threads'}"
+        out.append(dict(group=g, name="threading.Lock", baseline=True, ops=per * t,
+                        threads=t, run=_lock_loop(threading.Lock, t, per)))
+        out.append(dict(group=g, name="pyconc SpinLock", baseline=False, ops=per * t,
+                        threads=t, run=_lock_loop(SpinLock, t, per)))
+    cn = int(2_000_000 * scale)
+    for t in (1, 2):
+        per = max(1, cn // t)
+        g = f"C only: lock/unlock, {t} thread{'s' if t > 1 else ''}"
+        out.append(dict(group=g, name="pthread_mutex (C)", baseline=True, ops=per * t,
+                        threads=t, run=_cbench(lib.PC_CBENCH_OS_MUTEX, t, per)))
+        out.append(dict(group=g, name="pc_spin (C)", baseline=False, ops=per * t,
+                        threads=t, run=_cbench(lib.PC_CBENCH_SPIN, t, per)))
+        g = f"C only: fetch_add, {t} thread{'s' if t > 1 else ''}"
+        out.append(dict(group=g, name="pthread_mutex + x++ (C)", baseline=True, ops=per * t,
+                        threads=t, run=_cbench(lib.PC_CBENCH_OS_MUTEX, t, per)))
+        out.append(dict(group=g, name="pc_atomic_i64_fetch_add (C)", baseline=False,
+                        ops=per * t, threads=t, run=_cbench(lib.PC_CBENCH_FETCH_ADD, t, per)))
+    return out
