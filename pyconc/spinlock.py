@@ -102,7 +102,11 @@ class SpinLock:
             if _lock_timed(lock, ns, shared):
                 return True
 
-    __enter__ = acquire
+    def __enter__(self) -> bool:
+        # acquire() without its argument checks: the with-statement path.
+        if _trylock(self._lock):
+            return True
+        return self._wait(None)
 
     def release(self) -> None:
         """release() -> None
