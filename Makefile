@@ -39,3 +39,36 @@ bench-pytest: install-test
 
 clean:
 	rm -rf build dist *.egg-info pyconc/_core*.so pyconc/_core*.pyd $(VENV)
+
+# C validation programs (tests/c/validate_*.c): many threads, exact results.
+VALIDATE := $(patsubst tests/c/%.c,%,$(wildcard tests/c/validate_*.c))
+CBUILD   := build/c
+CVALFLAGS := -std=c11 -g -Wall -Wextra -Werror -Icsrc -Itests/c
+.PHONY: cvalidate ctsan casan caarch64 ccheck
+
+define run_validate
+	@mkdir -p $(CBUILD)/$(1)
+	@set -e; for v in $(VALIDATE); do \
+	  $(2) $(CVALFLAGS) $(3) tests/c/$$v.c $(CSRC) -lpthread -o $(CBUILD)/$(1)/$$v; \
+	  echo "[$(1)] $$v"; $(4) $(CBUILD)/$(1)/$$v; \
+	done
+endef
+
+cvalidate:
+	$(call run_validate,native,cc,-O2,)
+
+# ThreadSanitizer, then AddressSanitizer + UndefinedBehaviorSanitizer: zero reports.
+ctsan:
+	$(call run_validate,tsan,cc,-O1 -fsanitize=thread,env TSAN_OPTIONS=halt_on_error=1:exitcode=66)
+
+casan:
+	$(call run_validate,asan,cc,-O1 -fsanitize=address$(comma)undefined -fno-sanitize-recover=all -fno-omit-frame-pointer,env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1)
+
+# aarch64 (weakly ordered): cross-compiled for ARMv8.0 without outline atomics, so
+# every atomic is an LL/SC loop (ldaxr/stlxr) and weak CAS can fail spuriously;
+# run under qemu-user.
+caarch64:
+	$(call run_validate,aarch64,aarch64-linux-gnu-gcc,-O2 -static -march=armv8-a -mno-outline-atomics,qemu-aarch64)
+
+ccheck: cwarn cvalidate ctsan casan
+comma := ,

@@ -1,0 +1,86 @@
+/*
+ * harness.h - the shared harness of the C validation programs.
+ *
+ * In the manner of Concurrency Kit's per-primitive validate programs: each program
+ * starts many threads on one primitive, runs many iterations, and checks
+ * exact totals, no loss, no duplication and per-producer order, failing
+ * loudly with what raced.  One harness, adapted per primitive by the
+ * program's own body function.
+ *
+ * Environment: PC_VALIDATE_SCALE multiplies the iteration counts (default 1).
+ */
+#ifndef PC_HARNESS_H
+#define PC_HARNESS_H
+
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "pyconc.h"
+
+#define PC_FAIL(...)                                                           \
+    do {                                                                       \
+        fprintf(stderr, "%s:%d: FAILED: ", __FILE__, __LINE__);                \
+        fprintf(stderr, __VA_ARGS__);                                          \
+        fputc('\n', stderr);                                                   \
+        exit(1);                                                               \
+    } while (0)
+
+#define PC_CHECK(cond, ...)                                                    \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            PC_FAIL(__VA_ARGS__);                                              \
+    } while (0)
+
+static inline long pc_scaled(long n)
+{
+    const char *s = getenv("PC_VALIDATE_SCALE");
+    long k = s ? atol(s) : 1;
+    return n * (k > 0 ? k : 1);
+}
+
+typedef void (*pc_body_fn)(int thread, void *arg);
+
+struct pc_harness_start {
+    pc_body_fn body;
+    void *arg;
+    int index;
+    _Atomic int *ready;
+    _Atomic int *go;
+};
+
+static void *pc_harness_thread(void *p)
+{
+    struct pc_harness_start *s = (struct pc_harness_start *)p;
+    /* relaxed: a head count only; `go` (acquire) is the start line. */
+    atomic_fetch_add_explicit(s->ready, 1, memory_order_relaxed);
+    while (!atomic_load_explicit(s->go, memory_order_acquire))
+        pc_cpu_relax();
+    s->body(s->index, s->arg);
+    return NULL;
+}
+
+/* Run body(i, arg) in n threads released together; returns elapsed ns. */
+static inline int64_t pc_run_threads(int n, pc_body_fn body, void *arg)
+{
+    pthread_t tids[256];
+    struct pc_harness_start starts[256];
+    _Atomic int ready = 0, go = 0;
+    int64_t t0;
+    PC_CHECK(n > 0 && n <= 256, "bad thread count %d", n);
+    for (int i = 0; i < n; i++) {
+        starts[i] = (struct pc_harness_start){body, arg, i, &ready, &go};
+        PC_CHECK(pthread_create(&tids[i], NULL, pc_harness_thread, &starts[i]) == 0,
+                 "pthread_create failed");
+    }
+    while (atomic_load_explicit(&ready, memory_order_relaxed) < n)
+        pc_thread_yield();
+    t0 = pc_now_ns();
+    atomic_store_explicit(&go, 1, memory_order_release); /* start everyone */
+    for (int i = 0; i < n; i++)
+        pthread_join(tids[i], NULL);
+    return pc_now_ns() - t0;
+}
+
+#endif /* PC_HARNESS_H */
