@@ -234,6 +234,7 @@ def plot(report: Dict[str, Any], path: str) -> None:
         for name, pts in lines.items():
             pts.sort()
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=name)
+        ax.set_xticks(sorted({p[0] for pts in lines.values() for p in pts}))
         ax.set_title(family)
         ax.set_xlabel("threads")
         ax.set_ylabel("operations per second")
