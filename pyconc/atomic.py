@@ -12,7 +12,7 @@ cell is a C11 atomic operation, so free-threaded builds need no lock.
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Callable
 
 from pyconc._buffer import cell_in_buffer
 from pyconc._native import ffi, lib
@@ -30,9 +30,6 @@ from pyconc._ordering import (
 
 __all__ = ["AtomicInt", "AtomicUInt", "AtomicBool", "fence"]
 
-T = TypeVar("T", int, bool)
-
-
 def fence(order: Ordering = SEQ_CST) -> None:
     """fence(order=Ordering.SEQ_CST)
 
@@ -43,7 +40,7 @@ def fence(order: Ordering = SEQ_CST) -> None:
     lib.pc_atomic_fence(check_order(order, FENCE_ORDERS))
 
 
-class _Atomic(Generic[T]):
+class _Atomic:
     """Operations shared by the three atomic types (see the subclasses)."""
 
     __slots__ = ("_cell", "_keep", "__weakref__")
@@ -51,7 +48,7 @@ class _Atomic(Generic[T]):
     _CTYPE: str
     _RANGE: str
 
-    def __init__(self, value: T = 0) -> None:  # type: ignore[assignment]
+    def __init__(self, value: int = 0) -> None:
         self._cell = ffi.new(self._CTYPE)
         self._keep = None
         self.store(value, Ordering.RELAXED)
@@ -87,10 +84,8 @@ class _Atomic(Generic[T]):
             "share it between processes"
         )
 
-    # The operations themselves are attached by _define_operations below.
-    if False:  # pragma: no cover - for type checkers and readers only
-        def load(self, order: Ordering = SEQ_CST) -> T: ...
-        def store(self, value: T, order: Ordering = SEQ_CST) -> None: ...
+    # The operations themselves are attached by _define_operations below;
+    # atomic.pyi spells out their signatures for type checkers.
 
 
 def _value_error(cls: type, value: object, exc: BaseException) -> BaseException:
@@ -331,7 +326,7 @@ def _fits(cls: type, value: object) -> bool:
     return True
 
 
-class AtomicInt(_Atomic[int]):
+class AtomicInt(_Atomic):
     """AtomicInt(value=0)
 
     A signed 64-bit integer with atomic operations, Rust's ``AtomicI64``.
@@ -349,7 +344,7 @@ class AtomicInt(_Atomic[int]):
     _RANGE = "-2**63 <= value < 2**63"
 
 
-class AtomicUInt(_Atomic[int]):
+class AtomicUInt(_Atomic):
     """AtomicUInt(value=0)
 
     An unsigned 64-bit integer with atomic operations, Rust's ``AtomicU64``.
@@ -364,7 +359,7 @@ class AtomicUInt(_Atomic[int]):
     _RANGE = "0 <= value < 2**64"
 
 
-class AtomicBool(_Atomic[bool]):
+class AtomicBool(_Atomic):
     """AtomicBool(value=False)
 
     A boolean with atomic operations, Rust's ``AtomicBool``.  Values are
