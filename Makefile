@@ -56,6 +56,7 @@ endef
 
 cvalidate:
 	$(call run_validate,native,cc,-O2,)
+	$(call run_validate,poll,cc,-O2 -DPC_PARK_POLL,)
 
 # ThreadSanitizer, then AddressSanitizer + UndefinedBehaviorSanitizer: zero reports.
 ctsan:

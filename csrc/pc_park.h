@@ -5,7 +5,8 @@
  *   Linux    futex(2) FUTEX_WAIT / FUTEX_WAKE
  *   macOS    os_sync_wait_on_address (14.4+) or __ulock_wait/__ulock_wake
  *   Windows  WaitOnAddress / WakeByAddress* (process-private only)
- *   other    a sleeping poll loop (correct, slower to wake)
+ *   other    a sleeping poll loop (correct, slower to wake; also with
+ *            -DPC_PARK_POLL, which the validate suite uses to test it)
  *
  * The contract is the futex one: pc_park_wait sleeps only if *addr still
  * equals `expected` when the kernel looks (so a wake that happened between
