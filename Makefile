@@ -25,9 +25,10 @@ $(PY):
 install-test: venv
 	PYCONC_WERROR=1 $(PIP) install -e ".[test]"
 
-# The C core alone, warning-free under every compiler present (gcc, clang).
+# The C core alone, warning-free under every compiler present: gcc, clang,
+# and MinGW-w64 for the Windows code paths (WaitOnAddress, SRWLOCK, threads).
 cwarn:
-	@set -e; for cc in gcc clang; do \
+	@set -e; for cc in gcc clang x86_64-w64-mingw32-gcc; do \
 	  if command -v $$cc >/dev/null 2>&1; then \
 	    for f in $(CSRC); do $$cc $(CFLAGS_CHECK) -c $$f -o /dev/null; done; \
 	    echo "$$cc: csrc/ builds with -Wall -Wextra -Werror"; \
