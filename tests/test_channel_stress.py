@@ -131,7 +131,10 @@ def test_mixed_receive_calls(make):
 EVENTS = ("close tx1", "close tx2", "close rx", "send tx1", "send tx2")
 
 
-@pytest.mark.parametrize("make", KINDS.values(), ids=KINDS.keys())
+ROOMY = {k: v for k, v in KINDS.items() if k != "sync_channel(1)"}  # 2 sends fit
+
+
+@pytest.mark.parametrize("make", ROOMY.values(), ids=ROOMY.keys())
 def test_close_in_every_order(make):
     """Every order of closing two senders and the receiver, with sends
     between: each send succeeds exactly when it should, and the receiver
