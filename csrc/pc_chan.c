@@ -157,14 +157,46 @@ int pc_chan_trysend_many(pc_chan_t *c, void *const *values, size_t n, size_t *se
     } else {
         if (c->kind == PC_CHAN_RENDEZVOUS)
             return PC_CHAN_FULL; /* each value needs its own hand-over */
-        while (*sent < n &&
-               pc_ring_trypush(&c->ring, values[*sent], NULL) == PC_RING_OK)
-            (*sent)++;
+        while (*sent < n) {
+            size_t k = pc_ring_trypush_many(&c->ring, values + *sent, n - *sent);
+            if (k == 0)
+                break;
+            *sent += k;
+        }
         if (*sent == 0)
             return PC_CHAN_FULL;
     }
     pc_chan_wake_rx(c);
     return *sent == n ? PC_CHAN_OK : PC_CHAN_FULL;
+}
+
+size_t pc_chan_trypop_many(pc_chan_t *c, void **out, size_t max, int *status)
+{
+    size_t n = 0;
+    int r = PC_CHAN_OK;
+    if (c->kind == PC_CHAN_UNBOUNDED) {
+        while (n < max && (r = pc_mpsc_trypop(&c->q, &out[n])) == PC_MPSC_OK)
+            n++;
+        if (n < max)
+            r = PC_CHAN_EMPTY;
+    } else {
+        /* The ring without pc_chan_trypop's per-value wake-up check: one
+         * check (one seq_cst fence) for the batch. */
+        while (n < max && (r = pc_ring_trypop(&c->ring, &out[n])) == PC_RING_OK)
+            n++;
+        if (n > 0)
+            pc_chan_wake_tx(c);
+        if (n < max)
+            r = PC_CHAN_EMPTY;
+    }
+    if (n == 0 && max > 0) {
+        /* Let pc_chan_trypop decide between empty and disconnected. */
+        r = pc_chan_trypop(c, &out[0]);
+        if (r == PC_CHAN_OK)
+            n = 1;
+    }
+    *status = n > 0 ? PC_CHAN_OK : r;
+    return n;
 }
 
 /* ---------------------------------------------------------------- waiting */

@@ -120,6 +120,11 @@ uint64_t pc_chan_len(pc_chan_t *c);
  * exchange for the whole batch. */
 int pc_chan_trysend_many(pc_chan_t *c, void *const *values, size_t n, size_t *sent);
 
+/* Pop up to max values into out[]; returns how many.  *status is PC_CHAN_OK
+ * if any were popped, else PC_CHAN_EMPTY or PC_CHAN_DISCONNECTED.  One
+ * wake-up check for the batch.  Caller holds the claim. */
+size_t pc_chan_trypop_many(pc_chan_t *c, void **out, size_t max, int *status);
+
 /*
  * Blocking calls (GIL released by the caller).  Each waits at most
  * timeout_ns and may return early (a wake-up, a signal): callers re-check.

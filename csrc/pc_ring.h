@@ -104,6 +104,49 @@ PC_INLINE int pc_ring_trypush(pc_ring_t *r, void *value, uint64_t *pos_out)
 }
 
 /*
+ * Push up to n values with one CAS on `tail` for the whole run of free
+ * slots found; returns how many were pushed (0: full).  Lock-free.  Not for
+ * a retractable ring (whose values each need their own position).
+ */
+PC_INLINE size_t pc_ring_trypush_many(pc_ring_t *r, void *const *values, size_t n)
+{
+    /* relaxed: a guess, validated against the slots' seq below. */
+    uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    for (;;) {
+        size_t k = 0;
+        int64_t diff = 0;
+        while (k < n && k < r->cap) {
+            /* acquire: as in pc_ring_trypush. */
+            uint64_t seq = atomic_load_explicit(&r->slots[(pos + k) % r->cap].seq,
+                                                memory_order_acquire);
+            diff = (int64_t)(seq - 2 * (pos + k));
+            if (diff != 0)
+                break;
+            k++;
+        }
+        if (k == 0) {
+            if (diff < 0)
+                return 0; /* full */
+            /* relaxed: another producer took pos; a new guess. */
+            pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
+            continue;
+        }
+        /* seq_cst on success, relaxed on failure: as in pc_ring_trypush. */
+        if (atomic_compare_exchange_weak_explicit(&r->tail, &pos, pos + k,
+                                                  memory_order_seq_cst,
+                                                  memory_order_relaxed)) {
+            for (size_t i = 0; i < k; i++) {
+                pc_ring_slot_t *slot = &r->slots[(pos + i) % r->cap];
+                slot->value = values[i];
+                /* release: publishes the value to the consumer. */
+                atomic_store_explicit(&slot->seq, 2 * (pos + i) + 1, memory_order_release);
+            }
+            return k;
+        }
+    }
+}
+
+/*
  * Pop the oldest value.  Consumer only.  Returns PC_RING_OK,
  * PC_RING_EMPTY or PC_RING_INCONSISTENT (a producer has claimed the next
  * position but not yet published its value).

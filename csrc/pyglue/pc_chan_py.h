@@ -534,33 +534,18 @@ static PyObject *pc_chan_py_pop_many_claimed(pc_chan_py_handle *self, Py_ssize_t
     int r = PC_CHAN_OK;
 
     while (n < max_items) {
-        void *v;
-        r = pc_chan_trypop(self->chan, &v);
-        if (r != PC_CHAN_OK)
-            break;
+        size_t want, got;
         if (n == cap) {
-            /* More than a chunk: grow on the heap (values popped so far
-             * are owned here, so failure must not lose them). */
+            /* More than a chunk: grow on the heap.  Values popped so far
+             * are owned here; on failure they are released, not leaked. */
             Py_ssize_t ncap = cap * 2;
             PyObject **nbuf = (PyObject **)PyMem_Malloc((size_t)ncap * sizeof *nbuf);
             if (nbuf == NULL) {
-                list = PyList_New(n + 1);
-                if (list == NULL) {
-                    /* Give up: the values are lost to the caller, but
-                     * released, not leaked. */
-                    for (Py_ssize_t i = 0; i < n; i++)
-                        Py_DECREF(buf[i]);
-                    Py_DECREF((PyObject *)v);
-                    if (buf != stack)
-                        PyMem_Free(buf);
-                    return NULL;
-                }
                 for (Py_ssize_t i = 0; i < n; i++)
-                    PyList_SET_ITEM(list, i, buf[i]);
-                PyList_SET_ITEM(list, n, (PyObject *)v);
+                    Py_DECREF(buf[i]);
                 if (buf != stack)
                     PyMem_Free(buf);
-                return list;
+                return PyErr_NoMemory();
             }
             memcpy(nbuf, buf, (size_t)n * sizeof *nbuf);
             if (buf != stack)
@@ -568,7 +553,11 @@ static PyObject *pc_chan_py_pop_many_claimed(pc_chan_py_handle *self, Py_ssize_t
             buf = nbuf;
             cap = ncap;
         }
-        buf[n++] = (PyObject *)v;
+        want = (size_t)((max_items < cap ? max_items : cap) - n);
+        got = pc_chan_trypop_many(self->chan, (void **)(buf + n), want, &r);
+        n += (Py_ssize_t)got;
+        if (got < want)
+            break;
     }
     if (n == 0 && r == PC_CHAN_DISCONNECTED)
         return pc_chan_py_disconnected();
