@@ -80,8 +80,9 @@ void pc_chan_sender_drop(pc_chan_t *c)
 
 void pc_chan_rx_close(pc_chan_t *c)
 {
-    /* seq_cst store: senders waiting raise tx_flag and re-check rx_closed
-     * behind a seq_cst fence; we wake unconditionally anyway. */
+    /* seq_cst store, then the epoch bump (release) and a wake-up for all:
+     * a waiting sender read the epoch before re-checking rx_closed, so
+     * either it sees the close or its park finds the epoch changed. */
     atomic_store_explicit(&c->rx_closed, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&c->tx_epoch, 1, memory_order_release);
     pc_park_wake_all(&c->tx_epoch, false);
@@ -181,7 +182,7 @@ size_t pc_chan_trypop_many(pc_chan_t *c, void **out, size_t max, int *status)
             r = PC_CHAN_EMPTY;
     } else {
         /* The ring without pc_chan_trypop's per-value wake-up check: one
-         * check (one seq_cst fence) for the batch. */
+         * check (one read-modify-write of tx_flag) for the batch. */
         while (n < max && (r = pc_ring_trypop(&c->ring, &out[n])) == PC_RING_OK)
             n++;
         if (n > 0)
@@ -289,11 +290,10 @@ int pc_chan_send_wait(pc_chan_t *c, int64_t pos, int64_t timeout_ns)
         return PC_CHAN_READY;
     /* acquire: if the receiver's bump is what we read, we see its pop. */
     epoch = atomic_load_explicit(&c->tx_epoch, memory_order_acquire);
-    /* Raise the flag, then re-check behind a seq_cst fence: pairs with the
-     * fence in pc_chan_wake_tx (store buffering: one side sees the other).
-     * relaxed store: the fence orders it. */
-    atomic_store_explicit(&c->tx_flag, 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_seq_cst);
+    /* Raise the flag, then re-check.  acq_rel exchange: pairs with the
+     * receiver's exchange in pc_chan_wake_tx (see there): either it sees
+     * our flag, or we acquire its pop. */
+    atomic_exchange_explicit(&c->tx_flag, 1, memory_order_acq_rel);
     if (pc_chan_tx_ready(c, pos))
         return PC_CHAN_READY;
     left = pc_chan_left(deadline);

@@ -24,10 +24,11 @@
  *     announcement (the Dekker pattern), so no wake-up is lost, and a
  *     receiver that is awake costs senders one plain load.
  *   - Senders waiting for room (bounded) or for delivery (rendezvous)
- *     raise tx_flag and park on tx_epoch; the receiver, after a pop, looks
- *     at tx_flag behind a seq_cst fence and, if raised, clears it, bumps
- *     tx_epoch and wakes them all.  Again: no system call unless someone
- *     sleeps.
+ *     raise tx_flag (an exchange) and park on tx_epoch; the receiver, after
+ *     a pop, exchanges tx_flag back to 0 and, if it was raised, bumps
+ *     tx_epoch and wakes them all.  Both sides use read-modify-writes of
+ *     the one flag, so one of them sees the other.  Again: no system call
+ *     unless someone sleeps.
  *
  * Threads: any number of threads may send.  Receiving requires the claim
  * (pc_chan_rx_claim), a flag that makes a second concurrent receiver fail
@@ -170,14 +171,17 @@ PC_INLINE void pc_chan_wake_rx(pc_chan_t *c)
 /* Wake waiting senders, if any raised tx_flag.  Called after a pop. */
 PC_INLINE void pc_chan_wake_tx(pc_chan_t *c)
 {
-    /* seq_cst fence: orders the pop's release stores (slot, head) before the
-     * load of tx_flag; the waiter raises the flag, fences and re-checks, so
-     * one of us sees the other. */
-    atomic_thread_fence(memory_order_seq_cst);
-    /* relaxed load, then an exchange electing one waker; release on the
-     * epoch bump: a woken sender sees the pop. */
-    if (PC_UNLIKELY(atomic_load_explicit(&c->tx_flag, memory_order_relaxed) != 0) &&
-        atomic_exchange_explicit(&c->tx_flag, 0, memory_order_relaxed) != 0) {
+    /*
+     * acq_rel exchange: a read-modify-write on the flag the waiter raises
+     * with its own read-modify-write (pc_chan_send_wait), so the two are
+     * ordered: if ours comes second we read the flag and wake; if first,
+     * our release (after the pop's stores) is acquired by the waiter's
+     * exchange, and its re-check sees the pop.  (No fences: the argument
+     * rests on one variable, which ThreadSanitizer also follows.)  It also
+     * clears the flag, electing one waker.  Release on the epoch bump: a
+     * woken sender sees the pop.
+     */
+    if (PC_UNLIKELY(atomic_exchange_explicit(&c->tx_flag, 0, memory_order_acq_rel) != 0)) {
         atomic_fetch_add_explicit(&c->tx_epoch, 1, memory_order_release);
         pc_park_wake_all(&c->tx_epoch, false);
     }
