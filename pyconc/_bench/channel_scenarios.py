@@ -276,28 +276,24 @@ def scenarios(threads: List[int] = [1, 2, 4], scale: float = 1.0) -> List[Scenar
 
 
 def main() -> None:  # pragma: no cover - a convenience for measuring by hand
-    """Print each group's throughput and ratios, side by side."""
+    """Print a Markdown table: each implementation's values/s and its ratio
+    to queue.Queue and queue.SimpleQueue in the same group, same run."""
     import sys
 
     repeat = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    rows = []
+    groups: Dict[str, Dict[str, float]] = collections.OrderedDict()
     for s in scenarios():
         best = min(s["run"]() for _ in range(repeat))
-        rows.append((s["group"], s["name"], s["ops"] / best))
-    groups: Dict[str, Dict[str, float]] = collections.OrderedDict()
-    for g, name, rate in rows:
-        groups.setdefault(g, {})[name] = rate
+        groups.setdefault(s["group"], {})[s["name"]] = s["ops"] / best
+    print("| scenario | implementation | values/s | vs queue.Queue | vs SimpleQueue |")
+    print("|---|---|---:|---:|---:|")
     for g, impls in groups.items():
-        print(g)
         q = impls.get("queue.Queue put/get")
         sq = impls.get("queue.SimpleQueue put/get")
         for name, rate in impls.items():
-            extra = ""
-            if q:
-                extra += f"  {rate / q:6.2f}x Queue"
-            if sq:
-                extra += f"  {rate / sq:5.2f}x SimpleQueue"
-            print(f"  {name:48s} {rate / 1e6:8.2f} M/s{extra}")
+            vq = f"{rate / q:.1f}x" if q else "-"
+            vsq = f"{rate / sq:.2f}x" if sq else "-"
+            print(f"| {g} | {name} | {rate / 1e6:.2f} M | {vq} | {vsq} |")
 
 
 if __name__ == "__main__":  # pragma: no cover
