@@ -90,6 +90,14 @@ void pc_chan_rx_close(pc_chan_t *c)
     pc_chan_wake_rx(c);
 }
 
+void pc_chan_rx_interrupt(pc_chan_t *c)
+{
+    /* relaxed: the futex word itself carries the news; the waiter
+     * re-checks whatever it waits for. */
+    atomic_store_explicit(&c->rx_futex, PC_CHAN_AWAKE, memory_order_relaxed);
+    pc_park_wake_all(&c->rx_futex, false);
+}
+
 void pc_chan_drain(pc_chan_t *c)
 {
     void *v;

@@ -113,6 +113,10 @@ void pc_chan_rx_close(pc_chan_t *c);
  * their waiting senders, who retract them).  Caller holds the claim. */
 void pc_chan_drain(pc_chan_t *c);
 
+/* Wake the receiving thread if it is parked in pc_chan_recv_wait (which
+ * then returns early), e.g. to stop a wait on its behalf.  No wait. */
+void pc_chan_rx_interrupt(pc_chan_t *c);
+
 /* Values queued (unbounded: O(n), caller holds the claim). */
 uint64_t pc_chan_len(pc_chan_t *c);
 

@@ -62,6 +62,7 @@ del _ns
 
 _recv_wait = lib.pc_chan_recv_wait
 _send_wait = lib.pc_chan_send_wait
+_rx_interrupt = lib.pc_chan_rx_interrupt
 _UNBOUNDED = lib.PC_CHAN_UNBOUNDED
 _BOUNDED = lib.PC_CHAN_BOUNDED
 _RENDEZVOUS = lib.PC_CHAN_RENDEZVOUS
@@ -353,9 +354,12 @@ class Receiver(_ReceiverBase):
             pass
         loop = asyncio.get_running_loop()
         self._claim()
-        stop = threading.Event()
+        # The worker waits in C as the claim's holder.  If this coroutine is
+        # cancelled while a worker still waits (up to one slice), the claim
+        # is handed to the worker, which lets go when it returns, so that
+        # no other receive runs beside it.
+        waiter = _AsyncWaiter(self)
         try:
-            chan = ffi.cast("pc_chan_t *", self._addr)
             end = _deadline(limit)
             while True:
                 v = self._pop()
@@ -363,10 +367,9 @@ class Receiver(_ReceiverBase):
                     return v
                 if end is not None and _slice_ns(end) <= 0:
                     raise _timeout_error("recv_async", limit)
-                await loop.run_in_executor(None, _wait_ready, chan, end, stop)
+                await loop.run_in_executor(None, waiter.wait, end)
         finally:
-            stop.set()
-            self._unclaim()
+            waiter.finish()
 
     def __repr__(self) -> str:
         st = self._state()
@@ -394,15 +397,53 @@ class Receiver(_ReceiverBase):
     __deepcopy__ = __copy__
 
 
-def _wait_ready(chan: Any, end: Optional[float], stop: threading.Event) -> None:
-    """recv_async's worker: wait until the receiver has something to look at,
-    the deadline passes, or the await is abandoned."""
-    while not stop.is_set():
-        ns = _slice_ns(end)
-        if ns <= 0:
+class _AsyncWaiter:
+    """recv_async's worker: waits in C (in an executor thread) until the
+    receiver has something to look at, the deadline passes, or the await is
+    abandoned; and the claim's hand-over between coroutine and worker."""
+
+    __slots__ = ("rx", "chan", "lock", "running", "abandoned", "done")
+
+    def __init__(self, rx: Receiver) -> None:
+        self.rx = rx
+        self.chan = ffi.cast("pc_chan_t *", rx._addr)
+        self.lock = threading.Lock()
+        self.running = False
+        self.abandoned = False
+        self.done = threading.Event()
+
+    def wait(self, end: Optional[float]) -> None:
+        with self.lock:
+            if self.abandoned:
+                return
+            self.running = True
+            self.done.clear()
+        try:
+            while not self.abandoned:
+                ns = _slice_ns(end)
+                if ns <= 0 or _recv_wait(self.chan, ns) == lib.PC_CHAN_READY:
+                    return
+        finally:
+            with self.lock:
+                self.running = False
+                handed_over = self.abandoned
+            if handed_over:
+                self.rx._unclaim()
+            self.done.set()
+
+    def finish(self) -> None:
+        """The coroutine is done: let go of the claim; if a worker is still
+        waiting (the await was cancelled), wake it and let it go of the
+        claim, waiting a moment for that so that the Receiver is free when
+        this returns."""
+        with self.lock:
+            self.abandoned = True
+            worker_has_it = self.running
+        if not worker_has_it:
+            self.rx._unclaim()
             return
-        if _recv_wait(chan, ns) == lib.PC_CHAN_READY:
-            return
+        _rx_interrupt(self.chan)
+        self.done.wait(_timeout.SLICE * 2)
 
 
 def channel() -> "tuple[Sender, Receiver]":

@@ -19,6 +19,9 @@ typedef struct pc_chan pc_chan_t;
 #define PC_QBENCH_MPSC ...
 #define PC_QBENCH_RING ...
 
+/* Wake the thread parked in pc_chan_recv_wait (one system call, no wait). */
+void pc_chan_rx_interrupt(pc_chan_t *c);
+
 /* Fills the dict at address ns_address (id() of a dict the caller keeps
  * alive) with _SenderBase, _ReceiverBase and _new_channel.  0 on success. */
 int pc_chan_py_install(intptr_t ns_address);
