@@ -184,6 +184,6 @@ class ChannelModel(RuleBasedStateMachine):
 
 
 ChannelModel.TestCase.settings = settings(
-    max_examples=100 * STRESS, stateful_step_count=60, deadline=None
+    max_examples=150 * STRESS, stateful_step_count=80, deadline=None
 )
 TestChannelModel = ChannelModel.TestCase
