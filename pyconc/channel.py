@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import types
 from typing import Any, Iterable, Iterator, List, Optional
 
 from pyconc import _timeout
@@ -130,6 +131,7 @@ class Sender(_SenderBase):
     """
 
     __slots__ = ("__weakref__",)
+    __class_getitem__ = classmethod(types.GenericAlias)  # Sender[int] in hints
 
     # -- slow paths called by the C methods --------------------------------
 
@@ -286,6 +288,7 @@ class Receiver(_ReceiverBase):
     """
 
     __slots__ = ("__weakref__",)
+    __class_getitem__ = classmethod(types.GenericAlias)  # Receiver[int] in hints
 
     # -- slow paths called by the C methods --------------------------------
 

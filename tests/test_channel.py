@@ -761,3 +761,11 @@ def test_wait_slices_time_out():
         rx._unclaim()
     tx.send(1)
     assert lib.pc_chan_send_wait(_chan(tx), -1, 10**6) == lib.PC_CHAN_TIMEDOUT
+
+
+def test_subscriptable_for_type_hints_and_documented():
+    assert Sender[int] is not None and Receiver[str] is not None
+    for fn in (Sender.send, Sender.try_send, Sender.send_many, Sender.clone,
+               Sender.close, Sender.send_timeout, Receiver.recv, Receiver.try_recv,
+               Receiver.recv_many, Receiver.close, Receiver.try_iter, Receiver.recv_async):
+        assert fn.__doc__ and fn.__name__ in fn.__doc__.split("(")[0], fn

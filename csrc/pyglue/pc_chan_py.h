@@ -198,53 +198,6 @@ static PyObject *pc_chan_py_push(pc_chan_py_handle *self, PyObject *value)
     return PyErr_NoMemory();
 }
 
-/* _push_many(seq, start) -> int: how many of seq[start:] were queued (0 if
- * full), or -3 if the receiver is closed.  seq is a list or tuple. */
-static PyObject *pc_chan_py_push_many(pc_chan_py_handle *self, PyObject *const *args,
-                                      Py_ssize_t nargs)
-{
-    PyObject *seq, *fast;
-    Py_ssize_t start, n;
-    size_t sent = 0;
-    int r;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "_push_many(seq, start)");
-        return NULL;
-    }
-    if (!pc_chan_py_sender_open(self))
-        return NULL;
-    seq = args[0];
-    start = PyLong_AsSsize_t(args[1]);
-    if (start == -1 && PyErr_Occurred())
-        return NULL;
-    fast = PySequence_Fast(seq, "_push_many needs a list or tuple");
-    if (fast == NULL)
-        return NULL;
-    n = PySequence_Fast_GET_SIZE(fast);
-    if (start < 0 || start > n) {
-        Py_DECREF(fast);
-        PyErr_SetString(PyExc_IndexError, "_push_many: start out of range");
-        return NULL;
-    }
-    {
-        /* On a free-threaded build a list may change under us: take our
-         * references first, and give back those not queued. */
-        PyObject **items = PySequence_Fast_ITEMS(fast) + start;
-        Py_ssize_t count = n - start;
-        for (Py_ssize_t i = 0; i < count; i++)
-            Py_INCREF(items[i]);
-        r = pc_chan_trysend_many(self->chan, (void *const *)items, (size_t)count, &sent);
-        for (Py_ssize_t i = (Py_ssize_t)sent; i < count; i++)
-            Py_DECREF(items[i]);
-    }
-    Py_DECREF(fast);
-    if (r == PC_CHAN_NOMEM)
-        return PyErr_NoMemory();
-    if (r == PC_CHAN_CLOSED)
-        return PyLong_FromLong(-3);
-    return PyLong_FromSize_t(sent);
-}
-
 /* Queue the owned references items[0..n) in one batch; returns how many were
  * queued (the rest are still owned by the caller), or -1 (NOMEM, error
  * set), or -3 if the receiver is closed. */
@@ -783,14 +736,29 @@ static PyObject *pc_chan_py_state(pc_chan_py_handle *self, PyObject *unused)
 }
 
 static PyMethodDef pc_chan_py_sender_methods[] = {
-    {"send", (PyCFunction)pc_chan_py_send, METH_O, NULL},
-    {"try_send", (PyCFunction)pc_chan_py_try_send, METH_O, NULL},
-    {"send_many", (PyCFunction)pc_chan_py_send_many, METH_O, NULL},
+    {"send", (PyCFunction)pc_chan_py_send, METH_O,
+     "send(value) -> None\n\nQueue value for the Receiver.  channel(): never waits.  "
+     "sync_channel(n): waits while n values are queued.  sync_channel(0): waits "
+     "until the Receiver has taken it.  Waits release the GIL and let Ctrl-C "
+     "through.  Raises SendError (value in .value) if the Receiver is closed, "
+     "ChannelError if this Sender is closed."},
+    {"try_send", (PyCFunction)pc_chan_py_try_send, METH_O,
+     "try_send(value) -> None\n\nAs send(), but never waits: raises Full (value in "
+     ".value) when a bounded channel is full, or, for sync_channel(0), when no "
+     "receiver is receiving right now."},
+    {"send_many", (PyCFunction)pc_chan_py_send_many, METH_O,
+     "send_many(iterable) -> None\n\nSend every value of iterable, in order, in batches "
+     "of 64 (on channel(), one atomic exchange per batch).  Waits as send() does.  "
+     "If the Receiver is closed, raises SendError whose .value lists the values "
+     "not sent."},
     {"_send_chunks", (PyCFunction)pc_chan_py_send_chunks_m, METH_O, NULL},
-    {"clone", (PyCFunction)pc_chan_py_clone, METH_NOARGS, NULL},
-    {"close", (PyCFunction)pc_chan_py_sender_close, METH_NOARGS, NULL},
+    {"clone", (PyCFunction)pc_chan_py_clone, METH_NOARGS,
+     "clone() -> Sender\n\nAnother Sender of the same channel; the channel stays "
+     "connected until every Sender is closed or garbage-collected."},
+    {"close", (PyCFunction)pc_chan_py_sender_close, METH_NOARGS,
+     "close() -> None\n\nThis Sender is done (idempotent).  When the last Sender "
+     "closes, the Receiver gets what is queued, then Disconnected."},
     {"_push", (PyCFunction)pc_chan_py_push, METH_O, NULL},
-    {"_push_many", (PyCFunction)(void (*)(void))pc_chan_py_push_many, METH_FASTCALL, NULL},
     {"_retract", (PyCFunction)(void (*)(void))pc_chan_py_retract, METH_FASTCALL, NULL},
     {"_delivered", (PyCFunction)pc_chan_py_delivered, METH_O, NULL},
     {"_state", (PyCFunction)pc_chan_py_state, METH_NOARGS, NULL},
@@ -798,10 +766,20 @@ static PyMethodDef pc_chan_py_sender_methods[] = {
 };
 
 static PyMethodDef pc_chan_py_rx_methods[] = {
-    {"recv", (PyCFunction)(void (*)(void))pc_chan_py_recv, METH_FASTCALL | METH_KEYWORDS, NULL},
-    {"try_recv", (PyCFunction)pc_chan_py_try_recv, METH_NOARGS, NULL},
-    {"recv_many", (PyCFunction)(void (*)(void))pc_chan_py_recv_many, METH_FASTCALL | METH_KEYWORDS, NULL},
-    {"close", (PyCFunction)pc_chan_py_rx_close, METH_NOARGS, NULL},
+    {"recv", (PyCFunction)(void (*)(void))pc_chan_py_recv, METH_FASTCALL | METH_KEYWORDS,
+     "recv(timeout=None) -> value\n\nTake the oldest value, waiting for one: without "
+     "limit if timeout is None, else at most timeout seconds, then raise Timeout.  "
+     "Raises Disconnected once every Sender is gone and nothing is left.  Waits "
+     "release the GIL and let Ctrl-C through."},
+    {"try_recv", (PyCFunction)pc_chan_py_try_recv, METH_NOARGS,
+     "try_recv() -> value\n\nTake the oldest value without waiting; raises Empty if "
+     "there is none (and senders remain), Disconnected if every Sender is gone."},
+    {"recv_many", (PyCFunction)(void (*)(void))pc_chan_py_recv_many, METH_FASTCALL | METH_KEYWORDS,
+     "recv_many(max_items, timeout=None) -> list\n\nWait as recv() does for the first "
+     "value, then return it with whatever else is queued, up to max_items values."},
+    {"close", (PyCFunction)pc_chan_py_rx_close, METH_NOARGS,
+     "close() -> None\n\nClose the receiving end (idempotent): the values queued are "
+     "released, later sends raise SendError, later receives Disconnected."},
     {"_claim", (PyCFunction)pc_chan_py_claim_m, METH_NOARGS, NULL},
     {"_unclaim", (PyCFunction)pc_chan_py_unclaim_m, METH_NOARGS, NULL},
     {"_pop", (PyCFunction)pc_chan_py_pop_m, METH_NOARGS, NULL},
