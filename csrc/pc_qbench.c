@@ -37,8 +37,16 @@ struct pc_qbench {
     _Atomic int failed;
 };
 
-/* A value: producer number in the top 16 bits, sequence (from 1) below. */
-#define PC_QB_VALUE(p, i) ((void *)(uintptr_t)(((uint64_t)(p) << 40) | (uint64_t)((i) + 1)))
+/* A value: the producer's number above PC_QB_SHIFT bits of sequence
+ * (from 1), in a pointer: 40 bits of sequence on 64-bit targets, 24 on
+ * 32-bit ones. */
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define PC_QB_SHIFT 40
+#else
+#define PC_QB_SHIFT 24
+#endif
+#define PC_QB_VALUE(p, i) \
+    ((void *)(uintptr_t)(((uint64_t)(p) << PC_QB_SHIFT) | (uint64_t)((i) + 1)))
 
 static void pc_qbench_start_line(struct pc_qbench *s)
 {
@@ -115,7 +123,7 @@ int64_t pc_qbench_run(int kind, int producers, int64_t per_producer)
 
     if ((kind != PC_QBENCH_MPSC && kind != PC_QBENCH_RING) || producers < 1 ||
         producers > PC_QBENCH_MAX_PRODUCERS || per_producer < 1 ||
-        per_producer >= ((int64_t)1 << 40) - 1)
+        per_producer >= ((int64_t)1 << PC_QB_SHIFT) - 1)
         return -1;
     raw = calloc(1, sizeof *s + PC_CACHELINE);
     if (raw == NULL)
@@ -150,8 +158,8 @@ int64_t pc_qbench_run(int kind, int producers, int64_t per_producer)
                                            : pc_ring_trypop(&s->ring, &v);
             if (r == 0) { /* PC_MPSC_OK == PC_RING_OK == 0 */
                 uint64_t x = (uint64_t)(uintptr_t)v;
-                unsigned p = (unsigned)(x >> 40);
-                uint64_t seq = x & (((uint64_t)1 << 40) - 1);
+                unsigned p = (unsigned)(x >> PC_QB_SHIFT);
+                uint64_t seq = x & (((uint64_t)1 << PC_QB_SHIFT) - 1);
                 if (p >= (unsigned)started || seq != last[p] + 1)
                     ok = false; /* lost, duplicated or reordered */
                 else
