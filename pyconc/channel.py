@@ -278,7 +278,7 @@ class Receiver(_ReceiverBase):
     ``for value in rx`` receives until the channel is disconnected;
     ``try_iter()`` yields what is queued now; ``len(rx)`` counts the values
     queued; ``await rx.recv_async()`` waits without blocking an asyncio
-    event loop; ``close()`` releases the values queued, and later sends
+    event loop, and ``async for value in rx`` receives until disconnected; ``close()`` releases the values queued, and later sends
     raise SendError.
 
     One thread at a time: a Receiver used from two threads at once raises
@@ -373,6 +373,16 @@ class Receiver(_ReceiverBase):
                 await loop.run_in_executor(None, waiter.wait, end)
         finally:
             waiter.finish()
+
+    def __aiter__(self) -> "Receiver":
+        return self
+
+    async def __anext__(self) -> Any:
+        """``async for value in rx``: recv_async until disconnected."""
+        try:
+            return await self.recv_async()
+        except Disconnected:
+            raise StopAsyncIteration from None
 
     def __repr__(self) -> str:
         st = self._state()

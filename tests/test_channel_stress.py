@@ -284,6 +284,27 @@ def test_recv_async_ready_value_and_disconnect():
     assert asyncio.run(main()) == 1
 
 
+def test_async_for():
+    tx, rx = channel()
+
+    async def main():
+        got = []
+        async for v in rx:
+            got.append(v)
+        return got
+
+    def produce():
+        with tx:
+            for i in range(100):
+                tx.send(i)
+
+    t = threading.Thread(target=produce)
+    t.start()
+    got = asyncio.run(main())
+    t.join(10)
+    assert got == list(range(100))
+
+
 def test_recv_async_timeout():
     tx, rx = channel()
 
