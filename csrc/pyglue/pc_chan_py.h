@@ -397,11 +397,25 @@ static int pc_chan_py_rx_open(pc_chan_py_handle *self)
 /* Release the claim; drain first if the Receiver was closed meanwhile. */
 static void pc_chan_py_unclaim(pc_chan_py_handle *self)
 {
+    uint32_t expected = 0;
     /* acquire: see a close by another thread, whose own claim attempt
      * failed because we hold the claim: the drain is ours to do. */
     if (PC_UNLIKELY(atomic_load_explicit(&self->closed, memory_order_acquire)))
         pc_chan_drain(self->chan);
-    pc_chan_rx_unclaim(self->chan);
+    /*
+     * A close may come between that check and our release, and fail to
+     * claim.  seq_cst release store, then seq_cst load of `closed`: with
+     * close()'s seq_cst exchange of `closed` and seq_cst claim attempt, one
+     * of us sees the other (store buffering), so one of us drains.
+     */
+    atomic_store_explicit(&self->chan->rx_busy, 0, memory_order_seq_cst);
+    if (PC_UNLIKELY(atomic_load_explicit(&self->closed, memory_order_seq_cst)) &&
+        atomic_compare_exchange_strong_explicit(&self->chan->rx_busy, &expected, 1,
+                                                memory_order_seq_cst,
+                                                memory_order_relaxed)) {
+        pc_chan_drain(self->chan);
+        pc_chan_rx_unclaim(self->chan);
+    }
 }
 
 /* Pop under a claim the caller holds: a new reference, pc_chan_py_EMPTY
@@ -661,14 +675,17 @@ static PyObject *pc_chan_py_rx_iternext(pc_chan_py_handle *self)
  * queued values are released. */
 static PyObject *pc_chan_py_rx_close(pc_chan_py_handle *self, PyObject *unused)
 {
+    uint32_t expected = 0;
     (void)unused;
-    /* acq_rel: exactly one close; see pc_chan_py_unclaim. */
-    if (atomic_exchange_explicit(&self->closed, 1, memory_order_acq_rel) != 0)
+    /* seq_cst: exactly one close; and see pc_chan_py_unclaim. */
+    if (atomic_exchange_explicit(&self->closed, 1, memory_order_seq_cst) != 0)
         Py_RETURN_NONE;
     pc_chan_rx_close(self->chan);
     /* If another thread holds the claim, it drains when it lets go
-     * (pc_chan_py_unclaim sees `closed`). */
-    if (pc_chan_rx_claim(self->chan)) {
+     * (pc_chan_py_unclaim).  seq_cst: see there. */
+    if (atomic_compare_exchange_strong_explicit(&self->chan->rx_busy, &expected, 1,
+                                                memory_order_seq_cst,
+                                                memory_order_relaxed)) {
         pc_chan_drain(self->chan);
         pc_chan_rx_unclaim(self->chan);
     }
