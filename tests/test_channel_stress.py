@@ -457,6 +457,34 @@ def test_long_run_does_not_grow_memory(make):
     assert growth < 4 * 2**20, f"memory grew by {growth / 2**20:.1f} MiB"
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc")
+def test_creating_and_dropping_channels_does_not_grow_memory():
+    """Channels made, used a little and dropped: none stays behind (the
+    channel, its queue's nodes and slabs, the values)."""
+
+    def churn():
+        for i in range(scaled(5000)):
+            tx, rx = channel()
+            tx.send(i)
+            tx.clone().send_many([1, 2])
+            rx.recv()
+            a, b = sync_channel(3)
+            a.send(i)
+            c, d = sync_channel(0)
+            try:
+                c.try_send(1)
+            except ChannelError:
+                pass
+        gc.collect()
+
+    churn()
+    first = _rss_bytes()
+    for _ in range(3):
+        churn()
+    growth = _rss_bytes() - first
+    assert growth < 2 * 2**20, f"memory grew by {growth / 2**20:.1f} MiB"
+
+
 # ---------------------------------------------------------------- the C queues
 
 
