@@ -247,6 +247,13 @@ int pc_chan_recv_wait(pc_chan_t *c, int64_t timeout_ns)
     int64_t deadline = pc_now_ns() + (timeout_ns > 0 ? timeout_ns : 0);
     pc_backoff_t backoff;
 
+    /* Spin, then yield, for a few microseconds before parking: the sender
+     * is often about to push (it may only need the GIL we just released),
+     * and a futex sleep and wake-up cost tens of microseconds. */
+    pc_backoff_init(&backoff);
+    while (!pc_chan_rx_ready(c) && !pc_backoff_is_completed(&backoff) &&
+           pc_now_ns() < deadline)
+        pc_backoff_snooze(&backoff);
     if (!pc_chan_rx_ready(c)) {
         /* Announce, re-check, park.  seq_cst store: see the top of pc_chan.h. */
         atomic_store_explicit(&c->rx_futex, PC_CHAN_SLEEPING, memory_order_seq_cst);
@@ -293,8 +300,16 @@ int pc_chan_send_wait(pc_chan_t *c, int64_t pos, int64_t timeout_ns)
     int64_t deadline = pc_now_ns() + (timeout_ns > 0 ? timeout_ns : 0);
     uint32_t epoch;
     int64_t left;
+    pc_backoff_t backoff;
 
-    if (c->kind == PC_CHAN_UNBOUNDED || pc_chan_tx_ready(c, pos))
+    if (c->kind == PC_CHAN_UNBOUNDED)
+        return PC_CHAN_READY;
+    /* Spin, then yield, before parking, as in pc_chan_recv_wait. */
+    pc_backoff_init(&backoff);
+    while (!pc_chan_tx_ready(c, pos) && !pc_backoff_is_completed(&backoff) &&
+           pc_now_ns() < deadline)
+        pc_backoff_snooze(&backoff);
+    if (pc_chan_tx_ready(c, pos))
         return PC_CHAN_READY;
     /* acquire: if the receiver's bump is what we read, we see its pop. */
     epoch = atomic_load_explicit(&c->tx_epoch, memory_order_acquire);
