@@ -57,8 +57,16 @@ def declared_functions(cdef: str) -> list[str]:
 KEEP_GIL = frozenset(declared_functions(_FAST_CDEF))
 RELEASE_GIL = frozenset(declared_functions(_BLOCKING_CDEF))
 
+#: Headers that use the CPython C API (csrc/pyglue/*.h), included by the
+#: preamble after pyconc.h: types and functions that move Python objects,
+#: which a cffi call cannot take or return.
+_PYGLUE = "".join(
+    f'#include "pyglue/{p.name}"\n' for p in sorted(CSRC.glob("pyglue/*.h"))
+)
+
 _PREAMBLE = r"""
 #include "pyconc.h"
+""" + _PYGLUE + r"""
 
 /* See cdef/core_fast.h and cdef/core_blocking.h: the same probe, declared once in
  * each, so that each reports the GIL state of its file's calls. */

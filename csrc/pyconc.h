@@ -8,6 +8,12 @@
  *              ticket lock is fair but parks badly (each waiter needs its
  *              own turn to be woken), and fairness matters less here than
  *              never burning a core.
+ *   channels   pc_chan over pc_mpsc (Vyukov's node queue: one exchange per
+ *              send, no read-modify-write when receiving) for channel(),
+ *              pc_ring (Vyukov's bounded queue, one consumer) for
+ *              sync_channel().  A node queue rather than crossbeam's
+ *              block list: simpler, wait-free for senders, and its cost,
+ *              one allocation per value, is small beside a Python call.
  */
 #ifndef PYCONC_H
 #define PYCONC_H
@@ -18,5 +24,9 @@
 #include "pc_park.h"
 #include "pc_spin.h"
 #include "pc_cbench.h"
+#include "pc_mpsc.h"
+#include "pc_ring.h"
+#include "pc_chan.h"
+#include "pc_qbench.h"
 
 #endif /* PYCONC_H */

@@ -10,6 +10,15 @@ from pyconc._native import lib as _lib  # fails loudly if the core is missing
 from pyconc._ordering import ACQ_REL, ACQUIRE, RELAXED, RELEASE, SEQ_CST, Ordering
 from pyconc.atomic import AtomicBool, AtomicInt, AtomicUInt, fence
 from pyconc.spinlock import SpinLock
+from pyconc.channel import Receiver, Sender, channel, sync_channel
+from pyconc.errors import (
+    ChannelError,
+    Disconnected,
+    Empty,
+    Full,
+    SendError,
+    Timeout,
+)
 
 __version__ = "0.1.0"
 
@@ -25,6 +34,16 @@ __all__ = [
     "AtomicBool",
     "fence",
     "SpinLock",
+    "channel",
+    "sync_channel",
+    "Sender",
+    "Receiver",
+    "ChannelError",
+    "SendError",
+    "Empty",
+    "Full",
+    "Disconnected",
+    "Timeout",
 ]
 
 del _lib

@@ -1,0 +1,329 @@
+/*
+ * pc_chan.c - the channel layer (pc_chan.h): lifetime, batches, waiting.
+ */
+#include "pc_chan.h"
+
+#include <stdlib.h>
+
+#include "pc_backoff.h"
+
+pc_chan_t *pc_chan_new(int kind, uint64_t cap, pc_chan_drop_fn drop)
+{
+    pc_chan_t *c;
+    bool ok;
+    void *raw;
+
+    if (kind < PC_CHAN_UNBOUNDED || kind > PC_CHAN_RENDEZVOUS ||
+        (kind == PC_CHAN_BOUNDED && cap < 1))
+        return NULL;
+    /* Over-aligned struct: allocate with room to align by hand
+     * (aligned_alloc is missing from MSVC's C library). */
+    raw = calloc(1, sizeof *c + PC_CACHELINE);
+    if (raw == NULL)
+        return NULL;
+    c = (pc_chan_t *)(((uintptr_t)raw + PC_CACHELINE - 1) &
+                      ~(uintptr_t)(PC_CACHELINE - 1));
+    c->raw = raw;
+    c->kind = kind;
+    c->drop = drop;
+    if (kind == PC_CHAN_UNBOUNDED)
+        ok = pc_mpsc_init(&c->q);
+    else if (kind == PC_CHAN_BOUNDED)
+        ok = pc_ring_init(&c->ring, cap, false);
+    else
+        ok = pc_ring_init(&c->ring, 1, true);
+    if (!ok) {
+        free(raw);
+        return NULL;
+    }
+    /* relaxed: the channel is published to other threads by whatever hands
+     * them its handles (thread start, a queue), which orders this. */
+    atomic_store_explicit(&c->rx_closed, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->senders, 1, memory_order_relaxed);
+    atomic_store_explicit(&c->refs, 2, memory_order_relaxed);
+    atomic_store_explicit(&c->rx_futex, PC_CHAN_AWAKE, memory_order_relaxed);
+    atomic_store_explicit(&c->rx_busy, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->tx_epoch, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->tx_flag, 0, memory_order_relaxed);
+    return c;
+}
+
+void pc_chan_unref(pc_chan_t *c)
+{
+    /* acq_rel: release our uses of the channel; the last one acquires
+     * everyone's before freeing (the usual reference-count pattern). */
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    if (c->kind == PC_CHAN_UNBOUNDED)
+        pc_mpsc_destroy(&c->q, c->drop);
+    else
+        pc_ring_destroy(&c->ring, c->drop);
+    free(c->raw);
+}
+
+void pc_chan_sender_add(pc_chan_t *c)
+{
+    /* relaxed: the caller holds a live sender, so neither count can reach
+     * zero meanwhile; the new handle is published by whoever passes it on. */
+    atomic_fetch_add_explicit(&c->senders, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+}
+
+void pc_chan_sender_drop(pc_chan_t *c)
+{
+    /* seq_cst: release, so the receiver that sees 0 sees our pushes; and the
+     * sender's half of the Dekker pattern with the receiver going to sleep,
+     * as for a push. */
+    if (atomic_fetch_sub_explicit(&c->senders, 1, memory_order_seq_cst) == 1)
+        pc_chan_wake_rx(c);
+}
+
+void pc_chan_rx_close(pc_chan_t *c)
+{
+    /* seq_cst store, then the epoch bump (release) and a wake-up for all:
+     * a waiting sender read the epoch before re-checking rx_closed, so
+     * either it sees the close or its park finds the epoch changed. */
+    atomic_store_explicit(&c->rx_closed, 1, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&c->tx_epoch, 1, memory_order_release);
+    pc_park_wake_all(&c->tx_epoch, false);
+    /* A thread of ours may be parked in pc_chan_recv_wait. */
+    pc_chan_wake_rx(c);
+}
+
+void pc_chan_rx_interrupt(pc_chan_t *c)
+{
+    /* relaxed: the futex word itself carries the news; the waiter
+     * re-checks whatever it waits for. */
+    atomic_store_explicit(&c->rx_futex, PC_CHAN_AWAKE, memory_order_relaxed);
+    pc_park_wake_all(&c->rx_futex, false);
+}
+
+void pc_chan_drain(pc_chan_t *c)
+{
+    void *v;
+    if (c->kind == PC_CHAN_RENDEZVOUS)
+        return; /* each value's sender is waiting and retracts it */
+    if (c->kind == PC_CHAN_UNBOUNDED) {
+        while (pc_mpsc_trypop(&c->q, &v) == PC_MPSC_OK)
+            if (c->drop != NULL)
+                c->drop(v);
+    } else {
+        while (pc_ring_trypop(&c->ring, &v) == PC_RING_OK) {
+            pc_chan_wake_tx(c);
+            if (c->drop != NULL)
+                c->drop(v);
+        }
+    }
+}
+
+uint64_t pc_chan_len(pc_chan_t *c)
+{
+    if (c->kind == PC_CHAN_UNBOUNDED)
+        return (uint64_t)pc_mpsc_count(&c->q);
+    return pc_ring_count(&c->ring);
+}
+
+int pc_chan_trysend_many(pc_chan_t *c, void *const *values, size_t n, size_t *sent)
+{
+    *sent = 0;
+    if (n == 0)
+        return PC_CHAN_OK;
+    /* relaxed: a hint, as in pc_chan_trysend. */
+    if (atomic_load_explicit(&c->rx_closed, memory_order_relaxed))
+        return PC_CHAN_CLOSED;
+    if (c->kind == PC_CHAN_UNBOUNDED) {
+        /* Link the batch privately, then publish it with one exchange. */
+        pc_mpsc_node_t *nodes[64], *first = NULL, *last = NULL;
+        size_t done = 0;
+        while (done < n) {
+            size_t want = n - done < 64 ? n - done : 64;
+            size_t got = pc_mpsc_nodes_alloc(nodes, want);
+            for (size_t i = 0; i < got; i++) {
+                nodes[i]->value = values[done + i];
+                /* relaxed: private until the push publishes the chain. */
+                if (last != NULL)
+                    atomic_store_explicit(&last->next, nodes[i], memory_order_relaxed);
+                else
+                    first = nodes[i];
+                last = nodes[i];
+            }
+            done += got;
+            if (got < want) {
+                /* Out of memory: free what we took, send nothing. */
+                if (last != NULL)
+                    atomic_store_explicit(&last->next, NULL, memory_order_relaxed);
+                while (first != NULL) {
+                    pc_mpsc_node_t *next = atomic_load_explicit(
+                        &first->next, memory_order_relaxed);
+                    pc_mpsc_node_free(first);
+                    first = next;
+                }
+                return PC_CHAN_NOMEM;
+            }
+        }
+        pc_mpsc_push_chain(&c->q, first, last);
+        *sent = n;
+    } else {
+        if (c->kind == PC_CHAN_RENDEZVOUS)
+            return PC_CHAN_FULL; /* each value needs its own hand-over */
+        while (*sent < n) {
+            size_t k = pc_ring_trypush_many(&c->ring, values + *sent, n - *sent);
+            if (k == 0)
+                break;
+            *sent += k;
+        }
+        if (*sent == 0)
+            return PC_CHAN_FULL;
+    }
+    pc_chan_wake_rx(c);
+    return *sent == n ? PC_CHAN_OK : PC_CHAN_FULL;
+}
+
+size_t pc_chan_trypop_many(pc_chan_t *c, void **out, size_t max, int *status)
+{
+    size_t n = 0;
+    int r = PC_CHAN_OK;
+    if (c->kind == PC_CHAN_UNBOUNDED) {
+        while (n < max && (r = pc_mpsc_trypop(&c->q, &out[n])) == PC_MPSC_OK)
+            n++;
+        if (n < max)
+            r = PC_CHAN_EMPTY;
+    } else {
+        /* The ring without pc_chan_trypop's per-value wake-up check: one
+         * check (one read-modify-write of tx_flag) for the batch. */
+        while (n < max && (r = pc_ring_trypop(&c->ring, &out[n])) == PC_RING_OK)
+            n++;
+        if (n > 0)
+            pc_chan_wake_tx(c);
+        if (n < max)
+            r = PC_CHAN_EMPTY;
+    }
+    if (n == 0 && max > 0) {
+        /* Let pc_chan_trypop decide between empty and disconnected. */
+        r = pc_chan_trypop(c, &out[0]);
+        if (r == PC_CHAN_OK)
+            n = 1;
+    }
+    *status = n > 0 ? PC_CHAN_OK : r;
+    return n;
+}
+
+/* ---------------------------------------------------------------- waiting */
+
+/* Is there something for the receiver: a value (maybe half pushed), no
+ * senders, or a close?  seq_cst loads: the receiver's half of the Dekker
+ * pattern. */
+static bool pc_chan_rx_ready(pc_chan_t *c)
+{
+    bool pending = c->kind == PC_CHAN_UNBOUNDED ? pc_mpsc_has_pending(&c->q)
+                                                : pc_ring_has_pending(&c->ring);
+    return pending ||
+           atomic_load_explicit(&c->senders, memory_order_seq_cst) == 0 ||
+           atomic_load_explicit(&c->rx_closed, memory_order_seq_cst) != 0;
+}
+
+/* Is a value visible to pc_chan_trypop (not just half pushed)? */
+static bool pc_chan_rx_visible(pc_chan_t *c)
+{
+    if (c->kind == PC_CHAN_UNBOUNDED)
+        /* acquire: as in pc_mpsc_trypop. */
+        return atomic_load_explicit(&c->q.tail->next, memory_order_acquire) != NULL;
+    uint64_t pos = atomic_load_explicit(&c->ring.head, memory_order_relaxed);
+    /* acquire: as in pc_ring_trypop.  Any seq past "free for pos" means a
+     * value is published (or, for rendezvous, a retraction to skip). */
+    uint64_t seq = atomic_load_explicit(&c->ring.slots[pos % c->ring.cap].seq,
+                                        memory_order_acquire);
+    return (int64_t)(seq - 2 * pos) > 0;
+}
+
+static int64_t pc_chan_left(int64_t deadline)
+{
+    int64_t left = deadline - pc_now_ns();
+    return left > 0 ? left : 0;
+}
+
+int pc_chan_recv_wait(pc_chan_t *c, int64_t timeout_ns)
+{
+    int64_t deadline = pc_now_ns() + (timeout_ns > 0 ? timeout_ns : 0);
+    pc_backoff_t backoff;
+
+    /* Spin, then yield, for a few microseconds before parking: the sender
+     * is often about to push (it may only need the GIL we just released),
+     * and a futex sleep and wake-up cost tens of microseconds. */
+    pc_backoff_init(&backoff);
+    while (!pc_chan_rx_ready(c) && !pc_backoff_is_completed(&backoff) &&
+           pc_now_ns() < deadline)
+        pc_backoff_snooze(&backoff);
+    if (!pc_chan_rx_ready(c)) {
+        /* Announce, re-check, park.  seq_cst store: see the top of pc_chan.h. */
+        atomic_store_explicit(&c->rx_futex, PC_CHAN_SLEEPING, memory_order_seq_cst);
+        if (!pc_chan_rx_ready(c)) {
+            int64_t left = pc_chan_left(deadline);
+            if (left > 0)
+                pc_park_wait(&c->rx_futex, PC_CHAN_SLEEPING, left, false);
+        }
+        /* relaxed: our own flag; a sender's exchange may have cleared it. */
+        atomic_store_explicit(&c->rx_futex, PC_CHAN_AWAKE, memory_order_relaxed);
+        if (!pc_chan_rx_ready(c))
+            return pc_chan_left(deadline) > 0 ? PC_CHAN_READY : PC_CHAN_TIMEDOUT;
+    }
+    /* Something is there.  A producer may be between its exchange and its
+     * link (a few instructions, unless it was preempted): wait for the
+     * value to become visible, spinning, then yielding. */
+    pc_backoff_init(&backoff);
+    while (!pc_chan_rx_visible(c) &&
+           atomic_load_explicit(&c->senders, memory_order_relaxed) != 0 &&
+           atomic_load_explicit(&c->rx_closed, memory_order_relaxed) == 0) {
+        if (pc_chan_left(deadline) == 0)
+            return PC_CHAN_TIMEDOUT;
+        pc_backoff_snooze(&backoff);
+    }
+    return PC_CHAN_READY;
+}
+
+/* Sender's wait condition. */
+static bool pc_chan_tx_ready(pc_chan_t *c, int64_t pos)
+{
+    if (atomic_load_explicit(&c->rx_closed, memory_order_relaxed) != 0)
+        return true;
+    if (pos >= 0)
+        return pc_chan_delivered(c, (uint64_t)pos);
+    /* Room: the slot at tail is free.  acquire, as in pc_ring_trypush. */
+    uint64_t tail = atomic_load_explicit(&c->ring.tail, memory_order_relaxed);
+    uint64_t seq = atomic_load_explicit(&c->ring.slots[tail % c->ring.cap].seq,
+                                        memory_order_acquire);
+    return (int64_t)(seq - 2 * tail) >= 0;
+}
+
+int pc_chan_send_wait(pc_chan_t *c, int64_t pos, int64_t timeout_ns)
+{
+    int64_t deadline = pc_now_ns() + (timeout_ns > 0 ? timeout_ns : 0);
+    uint32_t epoch;
+    int64_t left;
+    pc_backoff_t backoff;
+
+    if (c->kind == PC_CHAN_UNBOUNDED)
+        return PC_CHAN_READY;
+    /* Spin, then yield, before parking, as in pc_chan_recv_wait. */
+    pc_backoff_init(&backoff);
+    while (!pc_chan_tx_ready(c, pos) && !pc_backoff_is_completed(&backoff) &&
+           pc_now_ns() < deadline)
+        pc_backoff_snooze(&backoff);
+    if (pc_chan_tx_ready(c, pos))
+        return PC_CHAN_READY;
+    /* acquire: if the receiver's bump is what we read, we see its pop. */
+    epoch = atomic_load_explicit(&c->tx_epoch, memory_order_acquire);
+    /* Raise the flag, then re-check.  acq_rel exchange: pairs with the
+     * receiver's exchange in pc_chan_wake_tx (see there): either it sees
+     * our flag, or we acquire its pop. */
+    atomic_exchange_explicit(&c->tx_flag, 1, memory_order_acq_rel);
+    if (pc_chan_tx_ready(c, pos))
+        return PC_CHAN_READY;
+    left = pc_chan_left(deadline);
+    if (left == 0)
+        return PC_CHAN_TIMEDOUT;
+    pc_park_wait(&c->tx_epoch, epoch, left, false);
+    if (pc_chan_tx_ready(c, pos))
+        return PC_CHAN_READY;
+    return pc_chan_left(deadline) > 0 ? PC_CHAN_READY : PC_CHAN_TIMEDOUT;
+}

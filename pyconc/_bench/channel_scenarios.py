@@ -1,0 +1,300 @@
+"""Benchmark scenarios for the channels (issue 3).
+
+N producer threads send 100,000 small integers in all (split evenly) to one
+consumer, the calling thread, which adds them up; the result is checked
+(count and sum) after the timed part.  Implementations:
+
+- pyconc ``channel()`` and ``sync_channel(1024)``: ``send``/``recv`` one
+  value at a time, and batched: ``send_many`` of 64, ``recv_many(64)``;
+- the baselines: ``queue.Queue`` (the scenario's baseline), ``queue.SimpleQueue``
+  and a ``collections.deque`` with a ``threading.Condition``; in the batched
+  groups the deque moves batches too (``extend``, up to 64 ``popleft`` under
+  one lock), the queues have no batch operations and move single values.
+
+Plus the C queues alone (``pc_qbench_run``: no Python, no waiting), 1 and 2
+producers.  Threads are created and parked on a barrier before the timed
+part.  ``bench/bench_channel.py`` runs the same scenarios under
+pytest-benchmark.
+"""
+
+from __future__ import annotations
+
+import collections
+import queue
+import threading
+import time
+from typing import Any, Callable, Dict, List, Tuple
+
+from pyconc import channel, sync_channel
+from pyconc._bench._util import check
+from pyconc._native import lib
+
+Scenario = Dict[str, Any]
+BATCH = 64
+
+
+# ------------------------------------------------------------ the harness
+
+
+def _timed(producers: int, produce: Callable[[int], None],
+           consume: Callable[[], Tuple[int, int]], n: int, total: int) -> float:
+    """Run produce(i) in *producers* threads and consume() in this one,
+    started together; check consume's (count, sum); return the seconds."""
+    barrier = threading.Barrier(producers + 1)
+    errors: List[BaseException] = []
+
+    def target(i: int) -> None:
+        barrier.wait()
+        try:
+            produce(i)
+        except BaseException as exc:  # reported after the join
+            errors.append(exc)
+
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(producers)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    count, got = consume()
+    elapsed = time.perf_counter() - t0
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    check(count == n, f"received {count} values, sent {n}")
+    check(got == total, "received values differ from those sent")
+    return elapsed
+
+
+def _ranges(producers: int, n: int) -> List[range]:
+    per = n // producers
+    return [range(i * per, (i + 1) * per) for i in range(producers)]
+
+
+# ----------------------------------------------------------- implementations
+
+
+def _pyconc(make: Callable[[], Any], producers: int, n: int) -> Callable[[], float]:
+    n = n // producers * producers
+    parts = _ranges(producers, n)
+    total = sum(sum(r) for r in parts)
+
+    def run() -> float:
+        tx, rx = make()
+        senders = [tx.clone() for _ in range(producers)]
+        tx.close()
+
+        def produce(i: int) -> None:
+            with senders[i] as s:
+                send = s.send
+                for v in parts[i]:
+                    send(v)
+
+        def consume() -> Tuple[int, int]:
+            recv = rx.recv
+            got = 0
+            for _ in range(n):
+                got += recv()
+            return n, got
+
+        return _timed(producers, produce, consume, n, total)
+
+    return run
+
+
+def _pyconc_batched(make: Callable[[], Any], producers: int, n: int) -> Callable[[], float]:
+    n = n // producers * producers
+    parts = _ranges(producers, n)
+    total = sum(sum(r) for r in parts)
+
+    def run() -> float:
+        tx, rx = make()
+        senders = [tx.clone() for _ in range(producers)]
+        tx.close()
+
+        def produce(i: int) -> None:
+            r = parts[i]
+            with senders[i] as s:
+                send_many = s.send_many
+                for start in range(r.start, r.stop, BATCH):
+                    send_many(range(start, min(start + BATCH, r.stop)))
+
+        def consume() -> Tuple[int, int]:
+            recv_many = rx.recv_many
+            count = got = 0
+            while count < n:
+                chunk = recv_many(BATCH)
+                count += len(chunk)
+                got += sum(chunk)
+            return count, got
+
+        return _timed(producers, produce, consume, n, total)
+
+    return run
+
+
+def _stdlib_queue(make: Callable[[], Any], producers: int, n: int) -> Callable[[], float]:
+    n = n // producers * producers
+    parts = _ranges(producers, n)
+    total = sum(sum(r) for r in parts)
+
+    def run() -> float:
+        q = make()
+
+        def produce(i: int) -> None:
+            put = q.put
+            for v in parts[i]:
+                put(v)
+
+        def consume() -> Tuple[int, int]:
+            get = q.get
+            got = 0
+            for _ in range(n):
+                got += get()
+            return n, got
+
+        return _timed(producers, produce, consume, n, total)
+
+    return run
+
+
+def _deque_condition(producers: int, n: int) -> Callable[[], float]:
+    n = n // producers * producers
+    parts = _ranges(producers, n)
+    total = sum(sum(r) for r in parts)
+
+    def run() -> float:
+        dq: collections.deque = collections.deque()
+        cond = threading.Condition(threading.Lock())
+
+        def produce(i: int) -> None:
+            append, notify = dq.append, cond.notify
+            for v in parts[i]:
+                with cond:
+                    append(v)
+                    notify()
+
+        def consume() -> Tuple[int, int]:
+            popleft, wait = dq.popleft, cond.wait
+            got = 0
+            for _ in range(n):
+                with cond:
+                    while not dq:
+                        wait()
+                    got += popleft()
+            return n, got
+
+        return _timed(producers, produce, consume, n, total)
+
+    return run
+
+
+def _deque_condition_batched(producers: int, n: int) -> Callable[[], float]:
+    n = n // producers * producers
+    parts = _ranges(producers, n)
+    total = sum(sum(r) for r in parts)
+
+    def run() -> float:
+        dq: collections.deque = collections.deque()
+        cond = threading.Condition(threading.Lock())
+
+        def produce(i: int) -> None:
+            r = parts[i]
+            extend, notify = dq.extend, cond.notify
+            for start in range(r.start, r.stop, BATCH):
+                batch = range(start, min(start + BATCH, r.stop))
+                with cond:
+                    extend(batch)
+                    notify()
+
+        def consume() -> Tuple[int, int]:
+            popleft, wait = dq.popleft, cond.wait
+            count = got = 0
+            while count < n:
+                with cond:
+                    while not dq:
+                        wait()
+                    chunk = [popleft() for _ in range(min(BATCH, len(dq)))]
+                count += len(chunk)
+                got += sum(chunk)
+            return count, got
+
+        return _timed(producers, produce, consume, n, total)
+
+    return run
+
+
+def _cqueue(kind: int, producers: int, per: int) -> Callable[[], float]:
+    def run() -> float:
+        ns = lib.pc_qbench_run(kind, producers, per)
+        check(ns > 0, "C queue benchmark failed (a value lost, duplicated or reordered)")
+        return ns / 1e9
+
+    return run
+
+
+# ----------------------------------------------------------------- scenarios
+
+
+def scenarios(threads: List[int] = [1, 2, 4], scale: float = 1.0) -> List[Scenario]:  # noqa: B006
+    """The channel scenarios, for *threads* producer counts (one consumer)."""
+    out: List[Scenario] = []
+    n = int(100_000 * scale)
+    for p in threads:
+        ops = n // p * p
+        for batched in (False, True):
+            g = f"channel {p}p/1c{', batched 64' if batched else ''}"
+            common = dict(group=g, ops=ops, threads=p + 1)
+            out.append(dict(common, name="queue.Queue put/get", baseline=True,
+                            run=_stdlib_queue(queue.Queue, p, n)))
+            out.append(dict(common, name="queue.SimpleQueue put/get", baseline=False,
+                            run=_stdlib_queue(queue.SimpleQueue, p, n)))
+            if batched:
+                out.append(dict(common, name="deque+Condition extend/popleft*64",
+                                baseline=False, run=_deque_condition_batched(p, n)))
+                out.append(dict(common, name="pyconc channel send_many/recv_many",
+                                baseline=False, run=_pyconc_batched(channel, p, n)))
+                out.append(dict(common, name="pyconc sync_channel(1024) send_many/recv_many",
+                                baseline=False,
+                                run=_pyconc_batched(lambda: sync_channel(1024), p, n)))
+            else:
+                out.append(dict(common, name="deque+Condition append/popleft",
+                                baseline=False, run=_deque_condition(p, n)))
+                out.append(dict(common, name="pyconc channel send/recv", baseline=False,
+                                run=_pyconc(channel, p, n)))
+                out.append(dict(common, name="pyconc sync_channel(1024) send/recv",
+                                baseline=False, run=_pyconc(lambda: sync_channel(1024), p, n)))
+    cn = int(2_000_000 * scale)
+    for p in (1, 2):
+        per = cn // p
+        g = f"C only: channel queue, {p} producer{'s' if p > 1 else ''}/1 consumer"
+        out.append(dict(group=g, name="pc_ring, 1024 slots (C)", baseline=True,
+                        ops=per * p, threads=p + 1, run=_cqueue(lib.PC_QBENCH_RING, p, per)))
+        out.append(dict(group=g, name="pc_mpsc, Vyukov (C)", baseline=False,
+                        ops=per * p, threads=p + 1, run=_cqueue(lib.PC_QBENCH_MPSC, p, per)))
+    return out
+
+
+def main() -> None:  # pragma: no cover - a convenience for measuring by hand
+    """Print a Markdown table: each implementation's values/s and its ratio
+    to queue.Queue and queue.SimpleQueue in the same group, same run."""
+    import sys
+
+    repeat = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    groups: Dict[str, Dict[str, float]] = collections.OrderedDict()
+    for s in scenarios():
+        best = min(s["run"]() for _ in range(repeat))
+        groups.setdefault(s["group"], {})[s["name"]] = s["ops"] / best
+    print("| scenario | implementation | values/s | vs queue.Queue | vs SimpleQueue |")
+    print("|---|---|---:|---:|---:|")
+    for g, impls in groups.items():
+        q = impls.get("queue.Queue put/get")
+        sq = impls.get("queue.SimpleQueue put/get")
+        for name, rate in impls.items():
+            vq = f"{rate / q:.1f}x" if q else "-"
+            vsq = f"{rate / sq:.2f}x" if sq else "-"
+            print(f"| {g} | {name} | {rate / 1e6:.2f} M | {vq} | {vsq} |")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
