@@ -31,6 +31,7 @@
 #include "pc_condvar.h"
 #include "pc_rwlock.h"
 #include "pc_once.h"
+#include "pc_barrier.h"
 #include "pc_bcast.h"
 #include "pc_cbench.h"
 #include "pc_mpsc.h"

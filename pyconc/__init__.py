@@ -19,6 +19,10 @@ from pyconc.errors import (
     SendError,
     Timeout,
 )
+from pyconc.sync import Barrier, Condvar, Mutex, Once, OnceLock, RwLock
+from pyconc.thread import Builder, JoinHandle, scope, spawn
+from pyconc.broadcast import broadcast
+from pyconc.errors import Closed, Lagged, Panic, PoisonError, SendError, WouldBlock
 
 __version__ = "0.1.0"
 
@@ -44,6 +48,24 @@ __all__ = [
     "Full",
     "Disconnected",
     "Timeout",
+    # std::sync, std::thread, tokio::sync::broadcast (issue 4)
+    "Mutex",
+    "RwLock",
+    "Condvar",
+    "Barrier",
+    "Once",
+    "OnceLock",
+    "spawn",
+    "scope",
+    "Builder",
+    "JoinHandle",
+    "broadcast",
+    "WouldBlock",
+    "PoisonError",
+    "Panic",
+    "SendError",
+    "Lagged",
+    "Closed",
 ]
 
 del _lib

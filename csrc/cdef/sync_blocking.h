@@ -13,3 +13,4 @@ int pc_rwlock_write_timed(pc_rwlock_t *rw, int64_t timeout_ns, bool waited);
 uint32_t pc_once_wait(pc_once_t *o, int64_t timeout_ns);
 int64_t pc_bcast_send_lock(pc_bcast_t *b, int64_t timeout_ns);
 int pc_bcast_wait(pc_bcast_t *b, uint32_t seen, int64_t timeout_ns);
+bool pc_barrier_wait(pc_barrier_t *b, uint32_t round, int64_t timeout_ns);

@@ -73,3 +73,10 @@ bool pc_bcast_add_sender(pc_bcast_t *b);
 bool pc_bcast_drop_sender(pc_bcast_t *b);
 uint32_t pc_bcast_prepare(pc_bcast_t *b, bool is_async);
 void pc_bcast_unprepare(pc_bcast_t *b, bool is_async);
+
+/* Barrier (pc_barrier.h). */
+typedef struct { ...; } pc_barrier_t;
+#define PC_BARRIER_LEADER ...
+void pc_barrier_init(pc_barrier_t *b, uint32_t n);
+int64_t pc_barrier_arrive(pc_barrier_t *b);
+bool pc_barrier_leave(pc_barrier_t *b, uint32_t round);
