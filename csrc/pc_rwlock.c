@@ -39,6 +39,7 @@ void pc_rwlock_init(pc_rwlock_t *rw)
     /* relaxed: initialisation happens before the lock is shared. */
     atomic_store_explicit(&rw->state, 0, memory_order_relaxed);
     atomic_store_explicit(&rw->writer_notify, 0, memory_order_relaxed);
+    atomic_store_explicit(&rw->writers_parked, 0, memory_order_relaxed);
     atomic_store_explicit(&rw->poisoned, 0, memory_order_relaxed);
 }
 
@@ -141,6 +142,7 @@ int pc_rwlock_write_timed(pc_rwlock_t *rw, int64_t timeout_ns, bool waited)
     uint32_t s = spin_write(rw);
     for (;;) {
         uint32_t seq;
+        int r;
         if (is_unlocked(s)) {
             /* acquire: as in pc_rwlock_try_write. */
             if (atomic_compare_exchange_weak_explicit(
@@ -167,19 +169,30 @@ int pc_rwlock_write_timed(pc_rwlock_t *rw, int64_t timeout_ns, bool waited)
             continue;
         if (left_ns(deadline) == 0)
             return PC_RWLOCK_BUSY;
-        if (pc_park_wait(&rw->writer_notify, seq, left_ns(deadline), false) ==
-            PC_PARK_INTERRUPTED)
+        /* seq_cst: the writer's half of the Dekker pair with wake_writer
+         * (count ourselves, then let the futex compare the counter). */
+        atomic_fetch_add_explicit(&rw->writers_parked, 1, memory_order_seq_cst);
+        r = pc_park_wait(&rw->writer_notify, seq, left_ns(deadline), false);
+        /* relaxed: leaving; a waker that still counts us wakes nobody and
+         * leaves the readers to the next unlock or to an abandon. */
+        atomic_fetch_sub_explicit(&rw->writers_parked, 1, memory_order_relaxed);
+        if (r == PC_PARK_INTERRUPTED)
             return PC_RWLOCK_BUSY;
         s = spin_write(rw);
     }
 }
 
-static void wake_writer(pc_rwlock_t *rw)
+/* Wake one writer; false if none was parked (Rust's futex_wake result). */
+static bool wake_writer(pc_rwlock_t *rw)
 {
-    /* release: a writer that reads the new count (acquire) sees the state
-     * change made before it. */
-    atomic_fetch_add_explicit(&rw->writer_notify, 1, memory_order_release);
+    /* seq_cst: the waker's half of the Dekker pair on (writer_notify,
+     * writers_parked); also a release, so a writer that reads the new
+     * count (acquire) sees the state change made before it. */
+    atomic_fetch_add_explicit(&rw->writer_notify, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&rw->writers_parked, memory_order_seq_cst) == 0)
+        return false;
     pc_park_wake_one(&rw->writer_notify, false);
+    return true;
 }
 
 static void wake_all(pc_rwlock_t *rw)
@@ -200,21 +213,22 @@ static void wake_writer_or_readers(pc_rwlock_t *rw, uint32_t s)
         if (atomic_compare_exchange_strong_explicit(&rw->state, &s, 0,
                                                     memory_order_relaxed,
                                                     memory_order_relaxed)) {
-            wake_writer(rw);
+            (void)wake_writer(rw);
             return;
         }
     }
     if (s == (READERS_WAITING | WRITERS_WAITING)) {
-        /* Leave the readers waiting, wake one writer.  Rust falls back to
-         * the readers when no writer was asleep; a writer here is asleep,
-         * between slices (it re-checks on its next call), or abandons
-         * (and then wakes everybody), so no reader is left behind. */
-        if (atomic_compare_exchange_strong_explicit(&rw->state, &s,
-                                                    READERS_WAITING,
-                                                    memory_order_relaxed,
-                                                    memory_order_relaxed))
-            wake_writer(rw);
-        return;
+        /* Leave the readers waiting and wake one writer; if no writer was
+         * asleep, wake the readers instead (a writer between slices
+         * re-checks on its next call and sets its bit again). */
+        if (!atomic_compare_exchange_strong_explicit(&rw->state, &s,
+                                                     READERS_WAITING,
+                                                     memory_order_relaxed,
+                                                     memory_order_relaxed))
+            return; /* locked meanwhile: its unlock wakes */
+        if (wake_writer(rw))
+            return;
+        s = READERS_WAITING;
     }
     if (s == READERS_WAITING) {
         if (atomic_compare_exchange_strong_explicit(&rw->state, &s, 0,

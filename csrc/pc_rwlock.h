@@ -19,6 +19,12 @@
  * pc_rwlock_write_abandon, which clears both waiting bits and wakes every
  * waiter: the ones still waiting set their bit again.
  *
+ * Rust's wake_writer learns from futex_wake whether a writer was asleep
+ * and, if none was, wakes the readers instead; pc_park's wake does not
+ * report that, so writers count themselves in `writers_parked` around
+ * their futex wait (a Dekker pair with the waker's increment of
+ * writer_notify, hence seq_cst).
+ *
  * Waiting is sliced by the Python layer: a wait returns after its slice
  * (or a signal) and the caller calls again; between slices a writer's bit
  * stays set, and `waited` tells a later slice that the writer set it
@@ -39,6 +45,7 @@
 typedef struct pc_rwlock {
     _Atomic uint32_t state;
     _Atomic uint32_t writer_notify; /* incremented to wake a writer */
+    _Atomic uint32_t writers_parked; /* writers inside their futex wait */
     _Atomic uint32_t poisoned;      /* written by writers, under the lock */
 } pc_rwlock_t;
 
