@@ -320,12 +320,11 @@ class BroadcastReceiver(Generic[T]):
                 await fut
             finally:
                 _unprepare(shared.b, True)
-                if not fut.done():
-                    with shared.alock:
-                        try:
-                            shared.afuts.remove(entry)
-                        except ValueError:
-                            pass
+                with shared.alock:  # still listed unless a sender woke us
+                    try:
+                        shared.afuts.remove(entry)
+                    except ValueError:
+                        pass
             try:
                 return self.try_recv()
             except Empty:

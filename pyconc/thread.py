@@ -97,9 +97,9 @@ class JoinHandle(Generic[T]):
         """
         if self._thread.ident == threading.get_ident():
             raise RuntimeError("a thread cannot join itself (it would wait forever)")
+        limit = _timeout.optional_seconds(timeout)
         done = self._done
         if _state(done) != _COMPLETE:
-            limit = _timeout.optional_seconds(timeout)
             end = None if limit is None else time.monotonic() + limit
             while True:
                 ns = _timeout.slice_ns(end)
