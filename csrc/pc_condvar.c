@@ -26,8 +26,7 @@ uint32_t pc_condvar_unlock_prepare(pc_condvar_t *cv, pc_mutex_t *m)
     return seq;
 }
 
-int pc_condvar_wait(pc_condvar_t *cv, pc_mutex_t *m, uint32_t seq,
-                    int64_t timeout_ns)
+int pc_condvar_wait(pc_condvar_t *cv, uint32_t seq, int64_t timeout_ns)
 {
     int64_t deadline = pc_now_ns() + (timeout_ns > 0 ? timeout_ns : 0);
     int r;
@@ -46,10 +45,7 @@ int pc_condvar_wait(pc_condvar_t *cv, pc_mutex_t *m, uint32_t seq,
     /* relaxed: unregistering orders nothing; a notifier that still sees
      * us only makes a needless wake-up call. */
     atomic_fetch_sub_explicit(&cv->waiters, 1, memory_order_relaxed);
-    r = pc_mutex_lock_timed(m, timeout_ns);
-    if (r == PC_MUTEX_BUSY)
-        return PC_CONDVAR_UNLOCKED;
-    return r == PC_MUTEX_POISONED ? PC_CONDVAR_POISONED : PC_CONDVAR_LOCKED;
+    return PC_CONDVAR_NOTIFIED;
 }
 
 void pc_condvar_cancel(pc_condvar_t *cv)

@@ -19,9 +19,12 @@
  * Waiting is split so that the Python layer can wait in slices (and so
  * stay interruptible) without re-reading the counter between slices:
  *   pc_condvar_unlock_prepare  register, read the counter, unlock the mutex
- *   pc_condvar_wait            sleep a slice; on a notify, unregister and
- *                              relock the mutex
+ *   pc_condvar_wait            sleep a slice; on a notify, unregister
  *   pc_condvar_cancel          unregister (timeout or exception)
+ * and the caller relocks the mutex itself, first with a trylock with the
+ * GIL held.  (Relocking inside the wait, without the GIL, measured worse:
+ * the woken thread then holds the mutex while it waits for the GIL, and
+ * the thread that has the GIL runs into the held mutex: a convoy.)
  */
 #ifndef PC_CONDVAR_H
 #define PC_CONDVAR_H
@@ -38,12 +41,9 @@ typedef struct pc_condvar {
 
 /* Results of pc_condvar_wait. */
 enum {
-    PC_CONDVAR_LOCKED = 0,   /* notified; mutex relocked (not poisoned) */
-    PC_CONDVAR_POISONED = 1, /* notified; mutex relocked, and poisoned */
-    PC_CONDVAR_UNLOCKED = 2, /* notified; unregistered, mutex NOT relocked
-                              * within the slice: lock it yourself */
-    PC_CONDVAR_PENDING = 3   /* slice over (or signal): still registered,
-                              * mutex not held; wait again or cancel */
+    PC_CONDVAR_NOTIFIED = 0, /* the counter moved: unregistered */
+    PC_CONDVAR_PENDING = 1   /* slice over (or signal): still registered;
+                              * wait again or cancel */
 };
 
 void pc_condvar_init(pc_condvar_t *cv);
@@ -55,8 +55,7 @@ uint32_t pc_condvar_unlock_prepare(pc_condvar_t *cv, pc_mutex_t *m);
 
 /* Sleep while the counter equals `seq`, for at most timeout_ns; call
  * without the GIL.  See the PC_CONDVAR_* results. */
-int pc_condvar_wait(pc_condvar_t *cv, pc_mutex_t *m, uint32_t seq,
-                    int64_t timeout_ns);
+int pc_condvar_wait(pc_condvar_t *cv, uint32_t seq, int64_t timeout_ns);
 
 /* Unregister a waiter that gives up (after PC_CONDVAR_PENDING). */
 void pc_condvar_cancel(pc_condvar_t *cv);

@@ -53,12 +53,7 @@ _cv_wait = lib.pc_condvar_wait
 _cv_cancel = lib.pc_condvar_cancel
 _cv_notify_one = lib.pc_condvar_notify_one
 _cv_notify_all = lib.pc_condvar_notify_all
-_CV_LOCKED = lib.PC_CONDVAR_LOCKED
-_CV_POISONED = lib.PC_CONDVAR_POISONED
-_CV_UNLOCKED = lib.PC_CONDVAR_UNLOCKED
 _CV_PENDING = lib.PC_CONDVAR_PENDING
-# A relock after a wait reports the mutex's codes where the condvar's go.
-assert (_CV_LOCKED, _CV_POISONED) == (_MX_OK, _MX_POISONED)
 
 _STALE = "guard used outside its with block (the lock was already released)"
 
@@ -69,6 +64,10 @@ def _slice(end: Optional[float]) -> int:
         return _SLICE_NS
     left = end - _monotonic()
     return _SLICE_NS if left >= _SLICE else int(left * 1e9)
+
+
+def _never() -> bool:
+    return False
 
 
 def _timed_out(what: str, timeout: Optional[float]) -> TimeoutError:
@@ -375,23 +374,25 @@ class Condvar:
         timed_out = False
         try:
             while True:
-                ns = _slice(end)
+                ns = _SLICE_NS if end is None else _slice(end)
                 if ns <= 0:
                     timed_out = True
                     break
-                r = _cv_wait(cv, lock, seq, ns)
+                r = _cv_wait(cv, seq, ns)
                 if r != _CV_PENDING:
                     break
         finally:
             if r == _CV_PENDING:
                 _cv_cancel(cv)
-            if r == _CV_PENDING or r == _CV_UNLOCKED:
+            # Relock with the GIL held first (see pc_condvar.h), then wait.
+            r = _mx_try(lock)
+            if r == _MX_BUSY:
                 try:
-                    r = _wait_lock(lock, None, lambda: False)
+                    r = _wait_lock(lock, None, _never)
                 except BaseException:
                     guard.__class__ = _LostMutexGuard
                     raise
-        if r == _CV_POISONED:  # == _MX_POISONED
+        if r == _MX_POISONED:
             raise PoisonError(guard, "Mutex poisoned while waiting on a Condvar")
         return timed_out
 
