@@ -146,6 +146,8 @@ def test_chat_slow_client_is_told_it_lagged():
             # Send directly on the group's channel, faster than the loop
             # can forward to the clients.
             tx = server.chat.groups["g"]
+            for i in range(n):
+                tx.send({"event": "message", "group": "g", "from": "x", "text": str(i)})
             seen, missed = [], 0
             while len(seen) + missed < n:
                 m = await slow.recv()
