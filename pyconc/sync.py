@@ -90,71 +90,18 @@ def _wait_lock(lock: Any, end: Optional[float], retired: Callable[[], bool]) -> 
 # --------------------------------------------------------------------- Mutex
 
 
-class MutexGuard(Generic[T]):
-    """The proof that a thread holds a Mutex; made by ``Mutex.lock()``.
+if lib.pc_pyguard_install() != 0:  # pragma: no cover
+    raise ImportError("pyconc._core: MutexGuard could not be installed")
+from pyconc import _core  # noqa: E402  (installed just above)
 
-    Use it only as ``with m.lock() as g:``.  Inside the block ``g.value``
-    reads the protected value and ``g.value = x`` replaces it.  Leaving the
-    block unlocks the mutex; leaving it by an exception also poisons it.
-    After the block the guard is dead: using it raises RuntimeError.
-    """
-
-    __slots__ = ("_mutex",)
-
-    def __enter__(self) -> "MutexGuard[T]":
-        if self._mutex is None:
-            raise RuntimeError(_STALE)
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        m = self._mutex
-        if m is None:
-            raise RuntimeError(_STALE)
-        self._mutex = None
-        _mx_unlock(m._lock, exc_type is not None)
-
-    @property
-    def value(self) -> T:
-        m = self._mutex
-        if m is None:
-            raise RuntimeError(_STALE)
-        return m._value  # type: ignore[no-any-return]
-
-    @value.setter
-    def value(self, value: T) -> None:
-        m = self._mutex
-        if m is None:
-            raise RuntimeError(_STALE)
-        m._value = value
-
-    def __repr__(self) -> str:
-        if self._mutex is None:
-            return f"<released pyconc.MutexGuard at {id(self):#x}>"
-        return f"<pyconc.MutexGuard value={self._mutex._value!r}>"
-
-
-class _PoisonedMutexGuard(MutexGuard[T]):
-    """The guard inside a PoisonError: unlocks when dropped unused, as
-    Rust's guard does when the PoisonError holding it is dropped."""
-
-    __slots__ = ()
-
-    def __del__(self) -> None:
-        m = self._mutex
-        if m is not None:
-            self._mutex = None
-            _mx_unlock(m._lock, False)
-
-
-class _LostMutexGuard(MutexGuard[T]):
-    """A guard whose lock a Condvar wait could not take back (a second
-    signal arrived while it was relocking): leaving its block does
-    nothing, so the exception propagates unchanged."""
-
-    __slots__ = ()
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self._mutex = None
+#: The guard of ``with m.lock() as g:``, a C type (csrc/py/pc_pyguard.h):
+#: ``g.value`` reads and replaces the protected value inside the block;
+#: leaving the block unlocks (poisoning on an exception); afterwards the
+#: guard is dead and using it raises RuntimeError.  A guard dropped unused
+#: (never entered, or inside a dropped PoisonError) unlocks.
+MutexGuard = _core.MutexGuard
+_lock_fast = _core.mutex_lock_fast
+_make_guard = _core.mutex_guard
 
 
 class Mutex(Generic[T]):
@@ -192,15 +139,16 @@ class Mutex(Generic[T]):
     lock's holder, whose lock and unlock order those accesses.
     """
 
-    __slots__ = ("_lock", "_value", "_retired", "__weakref__")
+    __slots__ = ("_lock", "_addr", "_value", "_retired", "__weakref__")
 
     def __init__(self, value: T = None) -> None:  # type: ignore[assignment]
         self._lock = ffi.new("pc_mutex_t *")
+        self._addr = int(ffi.cast("uintptr_t", self._lock))  # for MutexGuard
         _mx_init(self._lock)
         self._value = value
         self._retired = False
 
-    def lock(self, timeout: Optional[float] = None) -> MutexGuard[T]:
+    def lock(self, timeout: Optional[float] = None) -> "MutexGuard":
         """lock(timeout=None) -> MutexGuard
 
         Wait until the mutex is free, lock it and return its guard (use it
@@ -214,11 +162,10 @@ class Mutex(Generic[T]):
         main thread).
         """
         if timeout is None:
-            r = _mx_try(self._lock)
-            if r == _MX_OK:  # the common case: free, not poisoned
-                g = _new(MutexGuard)
-                g._mutex = self
+            g = _lock_fast(self, self._addr)  # free and not poisoned: one call
+            if g is not None:
                 return g
+            r = _mx_try(self._lock)
             if r == _MX_BUSY:
                 r = self._wait(None, None)
         else:
@@ -228,7 +175,7 @@ class Mutex(Generic[T]):
                 r = self._wait(_monotonic() + limit, limit)
         return self._guard(r)
 
-    def try_lock(self) -> MutexGuard[T]:
+    def try_lock(self) -> "MutexGuard":
         """try_lock() -> MutexGuard
 
         Lock the mutex if it is free and return its guard; never waits.
@@ -250,13 +197,10 @@ class Mutex(Generic[T]):
             raise _timed_out("Mutex.lock()", limit)
         return r
 
-    def _guard(self, r: int) -> MutexGuard[T]:
+    def _guard(self, r: int) -> "MutexGuard":
+        g = _make_guard(self, self._addr)
         if r == _MX_OK:
-            g = _new(MutexGuard)
-            g._mutex = self
             return g
-        g = _new(_PoisonedMutexGuard)
-        g._mutex = self
         raise PoisonError(g, "Mutex poisoned: a holder raised inside its with block")
 
     def is_poisoned(self) -> bool:
@@ -357,7 +301,7 @@ class Condvar:
                 f"{type(guard).__name__}"
             )
         m = guard._mutex
-        if m is None or type(guard) is _LostMutexGuard:
+        if m is None:
             raise RuntimeError(_STALE)
         bound = self._mutex
         if bound is not m:
@@ -366,7 +310,7 @@ class Condvar:
             self._mutex = m
         return m
 
-    def _wait(self, guard: MutexGuard[Any], m: Mutex[Any], end: Optional[float]) -> bool:
+    def _wait(self, guard: "MutexGuard", m: Mutex[Any], end: Optional[float]) -> bool:
         """Unlock, sleep until notified or *end*, relock.  True if timed out."""
         cv, lock = self._cv, m._lock
         seq = _cv_prepare(cv, lock)
@@ -390,13 +334,13 @@ class Condvar:
                 try:
                     r = _wait_lock(lock, None, _never)
                 except BaseException:
-                    guard.__class__ = _LostMutexGuard
+                    guard._forget()  # not relocked: leaving the block is silent
                     raise
         if r == _MX_POISONED:
             raise PoisonError(guard, "Mutex poisoned while waiting on a Condvar")
         return timed_out
 
-    def wait(self, guard: MutexGuard[T]) -> MutexGuard[T]:
+    def wait(self, guard: "MutexGuard") -> "MutexGuard":
         """wait(guard) -> guard
 
         Unlock the guard's mutex, sleep until notified, relock it and
@@ -406,7 +350,7 @@ class Condvar:
         self._wait(guard, self._check(guard), None)
         return guard
 
-    def wait_while(self, guard: MutexGuard[T], predicate: Callable[[T], Any]) -> MutexGuard[T]:
+    def wait_while(self, guard: "MutexGuard", predicate: Callable[[T], Any]) -> "MutexGuard":
         """wait_while(guard, predicate) -> guard
 
         Wait while ``predicate(value)`` is true, *value* being the
@@ -418,7 +362,7 @@ class Condvar:
             self._wait(guard, m, None)
         return guard
 
-    def wait_timeout(self, guard: MutexGuard[T], timeout: float) -> Tuple[MutexGuard[T], bool]:
+    def wait_timeout(self, guard: "MutexGuard", timeout: float) -> Tuple["MutexGuard", bool]:
         """wait_timeout(guard, timeout) -> (guard, timed_out)
 
         As wait(), for at most *timeout* seconds; *timed_out* is True if the
@@ -428,8 +372,8 @@ class Condvar:
         return guard, self._wait(guard, self._check(guard), end)
 
     def wait_timeout_while(
-        self, guard: MutexGuard[T], timeout: float, predicate: Callable[[T], Any]
-    ) -> Tuple[MutexGuard[T], bool]:
+        self, guard: "MutexGuard", timeout: float, predicate: Callable[[T], Any]
+    ) -> Tuple["MutexGuard", bool]:
         """wait_timeout_while(guard, timeout, predicate) -> (guard, timed_out)
 
         As wait_while(), for at most *timeout* seconds in all; *timed_out*
