@@ -148,8 +148,13 @@ int pc_bcast_wait(pc_bcast_t *b, uint32_t seen, int64_t timeout_ns)
         int64_t left = deadline - pc_now_ns();
         /* acquire: pairs with the senders' seq_cst increment, so the slot
          * stored before it is visible when we re-check. */
-        if (atomic_load_explicit(&b->signal, memory_order_acquire) != seen)
+        if (atomic_load_explicit(&b->signal, memory_order_acquire) != seen) {
+            /* Unregister at once, not when the caller has the GIL back:
+             * until then every send would make a useless wake-up call.
+             * relaxed: as in pc_bcast_unprepare. */
+            atomic_fetch_sub_explicit(&b->waiters, 1, memory_order_relaxed);
             return PC_BCAST_CHANGED;
+        }
         if (left <= 0)
             return PC_BCAST_PENDING;
         if (pc_park_wait(&b->signal, seen, left, false) == PC_PARK_INTERRUPTED)

@@ -87,7 +87,9 @@ bool pc_bcast_drop_sender(pc_bcast_t *b);
 uint32_t pc_bcast_prepare(pc_bcast_t *b, bool is_async);
 void pc_bcast_unprepare(pc_bcast_t *b, bool is_async);
 /* Sleep while `signal` equals `seen`, at most timeout_ns (without the
- * GIL).  PC_BCAST_CHANGED, or PC_BCAST_PENDING on timeout or signal. */
+ * GIL), for a thread registered with pc_bcast_prepare(b, false).
+ * PC_BCAST_CHANGED (and unregistered), or PC_BCAST_PENDING on timeout or
+ * signal (still registered: wait again or unprepare). */
 int pc_bcast_wait(pc_bcast_t *b, uint32_t seen, int64_t timeout_ns);
 
 #endif /* PC_BCAST_H */

@@ -42,6 +42,8 @@ _PENDING = lib.PC_BCAST_PENDING
 
 #: What an empty slot holds: a position no receiver is ever at.
 _EMPTY_SLOT = (-1, None)
+#: "No value yet", inside this module (never sent: nobody else has it).
+_NOTHING: Any = object()
 
 
 class _Shared:
@@ -231,9 +233,22 @@ class BroadcastReceiver(Generic[T]):
         if seq == pos:
             self._pos = pos + 1
             return value  # type: ignore[no-any-return]
+        value = self._miss(pos, seq)
+        if value is _NOTHING:
+            raise Empty("no value waiting")
+        return value  # type: ignore[no-any-return]
+
+    def _poll(self) -> Any:
+        """The next value, or _NOTHING; raises Lagged and Closed."""
+        pos = self._pos
+        seq, value = self._ring[pos % self._cap]
+        if seq == pos:
+            self._pos = pos + 1
+            return value
         return self._miss(pos, seq)
 
-    def _miss(self, pos: int, seq: int) -> T:
+    def _miss(self, pos: int, seq: int) -> Any:
+        """The slow half of _poll (no value at pos yet, or lagged)."""
         shared = self._shared
         if shared is None:
             raise RuntimeError("this receiver is closed")
@@ -250,7 +265,7 @@ class BroadcastReceiver(Generic[T]):
             if seq > pos:
                 return self._miss(pos, seq)
             raise Closed("broadcast channel closed: every sender is gone")
-        raise Empty("no value waiting")
+        return _NOTHING
 
     def recv(self, timeout: Optional[float] = None) -> T:
         """recv(timeout=None) -> value
@@ -272,24 +287,25 @@ class BroadcastReceiver(Generic[T]):
             raise RuntimeError("this receiver is closed")
         b = shared.b
         while True:
-            try:
-                return self.try_recv()
-            except Empty:
-                pass
+            value = self._poll()
+            if value is not _NOTHING:
+                return value  # type: ignore[no-any-return]
             seen = _prepare(b, False)
+            registered = True
             try:
-                try:
-                    return self.try_recv()
-                except Empty:
-                    pass
+                value = self._poll()  # a send may have come before prepare
+                if value is not _NOTHING:
+                    return value  # type: ignore[no-any-return]
                 while True:
                     ns = _timeout.slice_ns(end)
                     if ns <= 0:
                         raise Timeout(f"recv() timed out after {limit} s")
                     if _wait(b, seen, ns) != _PENDING:
+                        registered = False  # the wait unregistered us
                         break
             finally:
-                _unprepare(b, False)
+                if registered:
+                    _unprepare(b, False)
 
     async def recv_async(self) -> T:
         """await recv_async() -> value
@@ -298,10 +314,9 @@ class BroadcastReceiver(Generic[T]):
         and a send from any thread wakes it.  Cancellation is safe (no
         value is lost).
         """
-        try:
-            return self.try_recv()
-        except Empty:
-            pass
+        value = self._poll()
+        if value is not _NOTHING:
+            return value  # type: ignore[no-any-return]
         shared = self._shared
         if shared is None:
             raise RuntimeError("this receiver is closed")
@@ -313,10 +328,9 @@ class BroadcastReceiver(Generic[T]):
                 shared.afuts.append(entry)
             _prepare(shared.b, True)
             try:
-                try:
-                    return self.try_recv()
-                except Empty:
-                    pass
+                value = self._poll()  # a send may have come before prepare
+                if value is not _NOTHING:
+                    return value  # type: ignore[no-any-return]
                 await fut
             finally:
                 _unprepare(shared.b, True)
@@ -325,15 +339,19 @@ class BroadcastReceiver(Generic[T]):
                         shared.afuts.remove(entry)
                     except ValueError:
                         pass
-            try:
-                return self.try_recv()
-            except Empty:
-                pass
+            value = self._poll()
+            if value is not _NOTHING:
+                return value  # type: ignore[no-any-return]
 
     def __iter__(self) -> "BroadcastReceiver[T]":
         return self
 
     def __next__(self) -> T:
+        pos = self._pos
+        seq, value = self._ring[pos % self._cap]
+        if seq == pos:  # recv()'s fast path, inlined: one call fewer per value
+            self._pos = pos + 1
+            return value  # type: ignore[no-any-return]
         while True:
             try:
                 return self.recv()
