@@ -232,11 +232,11 @@ class BroadcastReceiver(Generic[T]):
         seq, value = self._ring[pos % self._cap]
         if seq == pos:
             self._pos = pos + 1
-            return value  # type: ignore[no-any-return]
+            return value
         value = self._miss(pos, seq)
         if value is _NOTHING:
             raise Empty("no value waiting")
-        return value  # type: ignore[no-any-return]
+        return value
 
     def _poll(self) -> Any:
         """The next value, or _NOTHING; raises Lagged and Closed."""
@@ -261,7 +261,7 @@ class BroadcastReceiver(Generic[T]):
             seq, value = self._ring[pos % self._cap]
             if seq == pos:
                 self._pos = pos + 1
-                return value  # type: ignore[no-any-return]
+                return value
             if seq > pos:
                 return self._miss(pos, seq)
             raise Closed("broadcast channel closed: every sender is gone")
@@ -279,7 +279,7 @@ class BroadcastReceiver(Generic[T]):
         seq, value = self._ring[pos % self._cap]
         if seq == pos:  # the fast path: no C call
             self._pos = pos + 1
-            return value  # type: ignore[no-any-return]
+            return value
         limit = _timeout.optional_seconds(timeout)
         end = None if limit is None else time.monotonic() + limit
         shared = self._shared
@@ -289,13 +289,13 @@ class BroadcastReceiver(Generic[T]):
         while True:
             value = self._poll()
             if value is not _NOTHING:
-                return value  # type: ignore[no-any-return]
+                return value
             seen = _prepare(b, False)
             registered = True
             try:
                 value = self._poll()  # a send may have come before prepare
                 if value is not _NOTHING:
-                    return value  # type: ignore[no-any-return]
+                    return value
                 while True:
                     ns = _timeout.slice_ns(end)
                     if ns <= 0:
@@ -316,7 +316,7 @@ class BroadcastReceiver(Generic[T]):
         """
         value = self._poll()
         if value is not _NOTHING:
-            return value  # type: ignore[no-any-return]
+            return value
         shared = self._shared
         if shared is None:
             raise RuntimeError("this receiver is closed")
@@ -330,7 +330,7 @@ class BroadcastReceiver(Generic[T]):
             try:
                 value = self._poll()  # a send may have come before prepare
                 if value is not _NOTHING:
-                    return value  # type: ignore[no-any-return]
+                    return value
                 await fut
             finally:
                 _unprepare(shared.b, True)
@@ -341,7 +341,7 @@ class BroadcastReceiver(Generic[T]):
                         pass
             value = self._poll()
             if value is not _NOTHING:
-                return value  # type: ignore[no-any-return]
+                return value
 
     def __iter__(self) -> "BroadcastReceiver[T]":
         return self
@@ -351,7 +351,7 @@ class BroadcastReceiver(Generic[T]):
         seq, value = self._ring[pos % self._cap]
         if seq == pos:  # recv()'s fast path, inlined: one call fewer per value
             self._pos = pos + 1
-            return value  # type: ignore[no-any-return]
+            return value
         while True:
             try:
                 return self.recv()

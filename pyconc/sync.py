@@ -14,7 +14,7 @@ interrupts every wait.  Taking a free lock is one C call with the GIL held.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Generic, Optional, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Generic, Optional, Tuple, TypeVar
 
 from pyconc import _timeout
 from pyconc._native import ffi, lib
@@ -99,7 +99,18 @@ from pyconc import _core  # noqa: E402  (installed just above)
 #: leaving the block unlocks (poisoning on an exception); afterwards the
 #: guard is dead and using it raises RuntimeError.  A guard dropped unused
 #: (never entered, or inside a dropped PoisonError) unlocks.
-MutexGuard = _core.MutexGuard
+if TYPE_CHECKING:
+
+    class MutexGuard(Generic[T]):
+        value: T
+        _mutex: Optional["Mutex[Any]"]
+
+        def __enter__(self) -> "MutexGuard[T]": ...
+        def __exit__(self, *exc_info: object) -> None: ...
+        def _forget(self) -> None: ...
+
+else:
+    MutexGuard = _core.MutexGuard
 _lock_fast = _core.mutex_lock_fast
 _make_guard = _core.mutex_guard
 
@@ -148,7 +159,7 @@ class Mutex(Generic[T]):
         self._value = value
         self._retired = False
 
-    def lock(self, timeout: Optional[float] = None) -> "MutexGuard":
+    def lock(self, timeout: Optional[float] = None) -> MutexGuard[T]:
         """lock(timeout=None) -> MutexGuard
 
         Wait until the mutex is free, lock it and return its guard (use it
@@ -175,7 +186,7 @@ class Mutex(Generic[T]):
                 r = self._wait(_monotonic() + limit, limit)
         return self._guard(r)
 
-    def try_lock(self) -> "MutexGuard":
+    def try_lock(self) -> MutexGuard[T]:
         """try_lock() -> MutexGuard
 
         Lock the mutex if it is free and return its guard; never waits.
@@ -197,7 +208,7 @@ class Mutex(Generic[T]):
             raise _timed_out("Mutex.lock()", limit)
         return r
 
-    def _guard(self, r: int) -> "MutexGuard":
+    def _guard(self, r: int) -> MutexGuard[T]:
         g = _make_guard(self, self._addr)
         if r == _MX_OK:
             return g
@@ -231,7 +242,7 @@ class Mutex(Generic[T]):
             r = self._wait(None, None)
         self._retired = True  # the lock stays held: later lock() calls fail
         value = self._value
-        self._value = None
+        self._value = None  # type: ignore[assignment]
         if r == _MX_POISONED:
             raise PoisonError(value, "Mutex poisoned: a holder raised inside its with block")
         return value
@@ -310,7 +321,7 @@ class Condvar:
             self._mutex = m
         return m
 
-    def _wait(self, guard: "MutexGuard", m: Mutex[Any], end: Optional[float]) -> bool:
+    def _wait(self, guard: MutexGuard[T], m: Mutex[Any], end: Optional[float]) -> bool:
         """Unlock, sleep until notified or *end*, relock.  True if timed out."""
         cv, lock = self._cv, m._lock
         seq = _cv_prepare(cv, lock)
@@ -340,7 +351,7 @@ class Condvar:
             raise PoisonError(guard, "Mutex poisoned while waiting on a Condvar")
         return timed_out
 
-    def wait(self, guard: "MutexGuard") -> "MutexGuard":
+    def wait(self, guard: MutexGuard[T]) -> MutexGuard[T]:
         """wait(guard) -> guard
 
         Unlock the guard's mutex, sleep until notified, relock it and
@@ -350,7 +361,7 @@ class Condvar:
         self._wait(guard, self._check(guard), None)
         return guard
 
-    def wait_while(self, guard: "MutexGuard", predicate: Callable[[T], Any]) -> "MutexGuard":
+    def wait_while(self, guard: MutexGuard[T], predicate: Callable[[T], Any]) -> MutexGuard[T]:
         """wait_while(guard, predicate) -> guard
 
         Wait while ``predicate(value)`` is true, *value* being the
@@ -362,7 +373,7 @@ class Condvar:
             self._wait(guard, m, None)
         return guard
 
-    def wait_timeout(self, guard: "MutexGuard", timeout: float) -> Tuple["MutexGuard", bool]:
+    def wait_timeout(self, guard: MutexGuard[T], timeout: float) -> Tuple[MutexGuard[T], bool]:
         """wait_timeout(guard, timeout) -> (guard, timed_out)
 
         As wait(), for at most *timeout* seconds; *timed_out* is True if the
@@ -372,8 +383,8 @@ class Condvar:
         return guard, self._wait(guard, self._check(guard), end)
 
     def wait_timeout_while(
-        self, guard: "MutexGuard", timeout: float, predicate: Callable[[T], Any]
-    ) -> Tuple["MutexGuard", bool]:
+        self, guard: MutexGuard[T], timeout: float, predicate: Callable[[T], Any]
+    ) -> Tuple[MutexGuard[T], bool]:
         """wait_timeout_while(guard, timeout, predicate) -> (guard, timed_out)
 
         As wait_while(), for at most *timeout* seconds in all; *timed_out*
@@ -429,6 +440,7 @@ class RwLockReadGuard(Generic[T]):
     """
 
     __slots__ = ("_rw",)
+    _rw: "Optional[RwLock[T]]"
 
     def __enter__(self) -> "RwLockReadGuard[T]":
         if self._rw is None:
@@ -447,7 +459,7 @@ class RwLockReadGuard(Generic[T]):
         rw = self._rw
         if rw is None:
             raise RuntimeError(_STALE)
-        return rw._value  # type: ignore[no-any-return]
+        return rw._value
 
     def __repr__(self) -> str:
         if self._rw is None:
@@ -464,6 +476,7 @@ class RwLockWriteGuard(Generic[T]):
     """
 
     __slots__ = ("_rw",)
+    _rw: "Optional[RwLock[T]]"
 
     def __enter__(self) -> "RwLockWriteGuard[T]":
         if self._rw is None:
@@ -482,7 +495,7 @@ class RwLockWriteGuard(Generic[T]):
         rw = self._rw
         if rw is None:
             raise RuntimeError(_STALE)
-        return rw._value  # type: ignore[no-any-return]
+        return rw._value
 
     @value.setter
     def value(self, value: T) -> None:
@@ -556,7 +569,7 @@ class RwLock(Generic[T]):
         limit = None if timeout is None else _timeout.seconds(timeout)
         r = _rw_try_read(self._lock)
         if r == _RW_OK:
-            g = _new(RwLockReadGuard)
+            g: RwLockReadGuard[T] = _new(RwLockReadGuard)
             g._rw = self
             return g
         if r == _RW_BUSY:
@@ -574,9 +587,9 @@ class RwLock(Generic[T]):
         limit = None if timeout is None else _timeout.seconds(timeout)
         r = _rw_try_write(self._lock)
         if r == _RW_OK:
-            g = _new(RwLockWriteGuard)
-            g._rw = self
-            return g
+            w: RwLockWriteGuard[T] = _new(RwLockWriteGuard)
+            w._rw = self
+            return w
         if r == _RW_BUSY:
             r = self._wait_write(limit)
         return self._guard(r, RwLockWriteGuard, _PoisonedWriteGuard)
@@ -604,7 +617,7 @@ class RwLock(Generic[T]):
         return self._guard(r, RwLockWriteGuard, _PoisonedWriteGuard)
 
     def _guard(self, r: int, ok: type, poisoned: type) -> Any:
-        g = _new(ok if r == _RW_OK else poisoned)
+        g: Any = _new(ok if r == _RW_OK else poisoned)
         g._rw = self
         if r == _RW_POISONED:
             raise PoisonError(g, "RwLock poisoned: a writer raised inside its with block")
@@ -669,7 +682,7 @@ class RwLock(Generic[T]):
         except PoisonError as e:
             with e.into_inner() as g:
                 value = g.value
-                g.value = None  # type: ignore[assignment]
+                g.value = None
             raise PoisonError(value, "RwLock poisoned: a writer raised inside its with block") from None
         return value
 
@@ -883,7 +896,7 @@ class OnceLock(Generic[T]):
         counts as unset).
         """
         if _once_state(self._o) == _ONCE_COMPLETE:
-            return self._value  # type: ignore[no-any-return]
+            return self._value
         return None
 
     def set(self, value: T) -> bool:
@@ -905,7 +918,7 @@ class OnceLock(Generic[T]):
         while another thread's *fn* runs.
         """
         if _once_state(self._o) == _ONCE_COMPLETE:
-            return self._value  # type: ignore[no-any-return]
+            return self._value
         if not callable(fn):
             raise TypeError(f"get_or_init() needs a callable, not {type(fn).__name__}")
 
@@ -913,7 +926,7 @@ class OnceLock(Generic[T]):
             self._value = fn()
 
         _once_run(self._o, init, False, _ONCE_INCOMPLETE, "OnceLock")
-        return self._value  # type: ignore[no-any-return]
+        return self._value
 
     def take(self) -> Optional[T]:
         """take() -> value or None
@@ -925,7 +938,7 @@ class OnceLock(Generic[T]):
             return None
         value, self._value = self._value, _UNSET
         lib.pc_once_init(self._o)
-        return value  # type: ignore[no-any-return]
+        return value
 
     def __repr__(self) -> str:
         if _once_state(self._o) == _ONCE_COMPLETE:

@@ -113,7 +113,7 @@ class JoinHandle(Generic[T]):
         self._observed = True
         if self._error is not None:
             raise Panic(f"thread {self.name!r} panicked: {self._error!r}") from self._error
-        return self._result  # type: ignore[no-any-return]
+        return self._result
 
     def __repr__(self) -> str:
         state = "finished" if self.is_finished() else "running"

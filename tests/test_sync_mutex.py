@@ -294,3 +294,49 @@ def test_stress_mixed_lock_try_lock_timeout():
     with m.lock() as g:
         assert g.value == sum(done)
     assert not m.is_poisoned()
+
+
+def test_guard_dropped_unused_unlocks():
+    m = Mutex(1)
+    g = m.lock()  # never entered
+    with pytest.raises(WouldBlock):
+        m.try_lock()
+    del g  # dropped: unlocks, as a Rust guard going out of scope
+    with m.try_lock() as g2:
+        assert g2.value == 1
+    assert not m.is_poisoned()
+
+
+def test_guard_repr_and_value_deletion():
+    m = Mutex([7])
+    with m.lock() as g:
+        assert "value=[7]" in repr(g)
+        with pytest.raises(AttributeError):
+            del g.value
+    assert "released" in repr(g)
+    assert isinstance(g, pyconc.sync.MutexGuard)
+
+
+def test_guard_exit_twice_does_not_unlock_twice():
+    m = Mutex(0)
+    g = m.lock()
+    g.__exit__(None, None, None)
+    with m.lock():
+        with pytest.raises(RuntimeError):
+            g.__exit__(None, None, None)  # stale: must not release the new holder
+        with pytest.raises(WouldBlock):
+            m.try_lock()
+
+
+def test_many_mutexes_and_guards_are_freed():
+    import gc
+    import weakref
+
+    m = Mutex(object())
+    ref = weakref.ref(m)
+    for _ in range(1000):
+        with m.lock() as g:
+            pass
+    del m, g
+    gc.collect()
+    assert ref() is None

@@ -102,7 +102,7 @@ def _buffer_pyconc(n: int) -> Callable[[], float]:
     """The same program with pyconc.Mutex and two pyconc.Condvars."""
 
     def run() -> float:
-        m = pyconc.Mutex(collections.deque())
+        m: pyconc.Mutex[collections.deque] = pyconc.Mutex(collections.deque())
         not_empty, not_full = pyconc.Condvar(), pyconc.Condvar()
         total = [0]
 
@@ -195,7 +195,7 @@ def _fanout_broadcast(n: int) -> Callable[[], float]:
 def _spawn_join_threading(n: int) -> Callable[[], float]:
     def run() -> float:
         t0 = time.perf_counter()
-        out = []
+        out: List[int] = []
         for k in range(n):
             th = threading.Thread(target=out.append, args=(k,))
             th.start()
