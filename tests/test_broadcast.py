@@ -10,7 +10,7 @@ import pytest
 import pyconc
 from pyconc import Closed, Lagged, SendError
 from pyconc.errors import Empty, Timeout
-from tests.conftest import scaled
+from conftest import scaled
 
 
 def test_every_receiver_gets_every_value():

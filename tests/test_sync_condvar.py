@@ -8,7 +8,7 @@ import pytest
 
 import pyconc
 from pyconc import Condvar, Mutex, PoisonError
-from tests.conftest import scaled
+from conftest import scaled
 
 
 def test_wait_returns_the_guard_after_notify():

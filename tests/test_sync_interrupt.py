@@ -8,7 +8,7 @@ import pytest
 
 import pyconc
 from pyconc import Barrier, Condvar, Mutex, Once, OnceLock, RwLock
-from tests._interrupt import assert_interrupts
+from _interrupt import assert_interrupts
 
 
 def test_mutex_lock():

@@ -7,7 +7,7 @@ import pytest
 
 import pyconc
 from pyconc import Mutex, PoisonError, WouldBlock
-from tests.conftest import scaled
+from conftest import scaled
 
 
 def test_guard_reads_and_replaces_the_value():

@@ -7,7 +7,7 @@ import pytest
 
 import pyconc
 from pyconc import Barrier, Once, OnceLock, PoisonError
-from tests.conftest import scaled
+from conftest import scaled
 
 
 @pytest.mark.parametrize("bad, exc", [(0, ValueError), (-3, ValueError), (1.5, TypeError),

@@ -7,7 +7,7 @@ import pytest
 
 import pyconc
 from pyconc import PoisonError, RwLock, WouldBlock
-from tests.conftest import scaled
+from conftest import scaled
 
 
 def test_many_readers_at_once():

@@ -7,7 +7,7 @@ import pytest
 
 import pyconc
 from pyconc import Panic
-from tests.conftest import scaled
+from conftest import scaled
 
 
 def test_join_returns_the_result():
