@@ -437,6 +437,9 @@ class RwLockReadGuard(Generic[T]):
     ``with rw.read() as g:``: ``g.value`` reads the protected value (it
     cannot be replaced through a read guard; do not mutate it either: other
     readers are looking at it).  Dead after its block.
+
+    Thread safety without the GIL: a guard belongs to the thread that
+    took it; the lock it stands for is the RwLock's C state.
     """
 
     __slots__ = ("_rw",)
@@ -473,6 +476,9 @@ class RwLockWriteGuard(Generic[T]):
     ``with rw.write() as g:``: ``g.value`` reads and ``g.value = x``
     replaces the protected value.  Leaving the block by an exception
     poisons the lock.  Dead after its block.
+
+    Thread safety without the GIL: a guard belongs to the thread that
+    took it; the lock it stands for is the RwLock's C state.
     """
 
     __slots__ = ("_rw",)
@@ -790,7 +796,7 @@ def _once_run(o: Any, fn: Callable[[], Any], ignore_poison: bool, on_error: int,
 
 
 class OnceState:
-    """What ``Once.call_once_force`` passes to its function."""
+    """What ``Once.call_once_force`` passes to its function (immutable)."""
 
     __slots__ = ("_poisoned",)
 

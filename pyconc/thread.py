@@ -126,6 +126,9 @@ class Builder:
     Thread settings before spawning, as Rust's ``thread::Builder``::
 
         h = pyconc.Builder().name("worker").spawn(work, 1, 2)
+
+    Thread safety without the GIL: a Builder is configured and used by one
+    thread (share the JoinHandles, not the Builder).
     """
 
     __slots__ = ("_name", "_daemon")
@@ -234,6 +237,8 @@ class scope:
     an exception from the block itself takes precedence.  Threads may
     spawn more threads in the same scope.  Ctrl-C interrupts the final
     joins (the threads keep running).
+
+    Thread safety without the GIL: see Scope (its list has a lock).
     """
 
     __slots__ = ("_scope",)

@@ -2,7 +2,6 @@
 
 import asyncio
 import gc
-import threading
 import time
 
 import pytest

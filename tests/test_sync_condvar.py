@@ -232,3 +232,19 @@ def test_notify_all_wakes_everybody():
             g.value = True
         cv.notify_all()
     assert sorted(woke) == list(range(8))
+
+
+def test_wait_timeout_on_a_recovered_guard():
+    m, cv = Mutex(0), Condvar()
+    with pytest.raises(ValueError):
+        with m.lock():
+            raise ValueError
+    with pytest.raises(PoisonError) as info:
+        m.lock()
+    with info.value.into_inner() as g:  # recovering, and still waiting works
+        with pytest.raises(PoisonError):  # the mutex is still poisoned
+            cv.wait_timeout(g, 0.01)
+        g.value = 1
+    m.clear_poison()
+    with m.lock() as g:
+        assert g.value == 1

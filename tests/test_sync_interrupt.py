@@ -2,7 +2,6 @@
 within about 0.1 s, and leaves the primitive usable."""
 
 import threading
-import time
 
 import pytest
 

@@ -219,3 +219,33 @@ def test_stress_writer_timeouts_do_not_wedge_readers():
             s.spawn(reader)
     with rw.try_write():
         pass
+
+
+def test_into_inner_of_poisoned_rwlock():
+    rw = RwLock({"a": 1})
+    with pytest.raises(ValueError):
+        with rw.write():
+            raise ValueError
+    with pytest.raises(PoisonError) as info:
+        rw.into_inner()
+    assert info.value.into_inner() == {"a": 1}
+
+
+def test_poisoned_while_waiting_for_write():
+    rw = RwLock(0)
+    entered = threading.Event()
+
+    def bad():
+        with rw.write():
+            entered.set()
+            time.sleep(0.05)
+            raise KeyError
+
+    h = pyconc.spawn(bad)
+    entered.wait()
+    with pytest.raises(PoisonError) as info:
+        rw.read(timeout=5)  # waits, then gets it poisoned
+    with info.value.into_inner() as g:
+        assert g.value == 0
+    with pytest.raises(pyconc.Panic):
+        h.join()

@@ -198,7 +198,9 @@ static PyType_Slot pc_pyguard_slots[] = {
              "replaces it.  Leaving the block unlocks\nthe mutex; leaving it "
              "by an exception also poisons it.  After the block the\nguard "
              "is dead: using it raises RuntimeError.  A guard dropped "
-             "unused unlocks."},
+             "unused unlocks.\n\nThread safety without the GIL: a guard "
+             "belongs to the thread that locked;\nits lock pointer is taken "
+             "with an atomic exchange, so it unlocks at most once."},
     {0, NULL}};
 
 static PyType_Spec pc_pyguard_spec = {
