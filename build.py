@@ -67,7 +67,6 @@ _PYGLUE = "".join(
 _PREAMBLE = r"""
 #include "pyconc.h"
 """ + _PYGLUE + r"""
-#include "py/pc_pyguard.h"  /* MutexGuard, a C type (sync.py's hot path) */
 
 /* See cdef/core_fast.h and cdef/core_blocking.h: the same probe, declared once in
  * each, so that each reports the GIL state of its file's calls. */

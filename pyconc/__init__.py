@@ -11,6 +11,9 @@ from pyconc._ordering import ACQ_REL, ACQUIRE, RELAXED, RELEASE, SEQ_CST, Orderi
 from pyconc.atomic import AtomicBool, AtomicInt, AtomicUInt, fence
 from pyconc.spinlock import SpinLock
 from pyconc.channel import Receiver, Sender, channel, sync_channel
+from pyconc.sync import Barrier, Condvar, Mutex, Once, OnceLock, RwLock
+from pyconc.thread import Builder, JoinHandle, scope, spawn
+from pyconc.broadcast import broadcast
 from pyconc.errors import (
     ChannelError,
     Disconnected,
@@ -18,11 +21,12 @@ from pyconc.errors import (
     Full,
     SendError,
     Timeout,
+    Closed,
+    Lagged,
+    Panic,
+    PoisonError,
+    WouldBlock,
 )
-from pyconc.sync import Barrier, Condvar, Mutex, Once, OnceLock, RwLock
-from pyconc.thread import Builder, JoinHandle, scope, spawn
-from pyconc.broadcast import broadcast
-from pyconc.errors import Closed, Lagged, Panic, PoisonError, SendError, WouldBlock
 
 __version__ = "0.1.0"
 
@@ -63,7 +67,6 @@ __all__ = [
     "WouldBlock",
     "PoisonError",
     "Panic",
-    "SendError",
     "Lagged",
     "Closed",
 ]

@@ -94,7 +94,7 @@ if lib.pc_pyguard_install() != 0:  # pragma: no cover
     raise ImportError("pyconc._core: MutexGuard could not be installed")
 from pyconc import _core  # noqa: E402  (installed just above)
 
-#: The guard of ``with m.lock() as g:``, a C type (csrc/py/pc_pyguard.h):
+#: The guard of ``with m.lock() as g:``, a C type (csrc/pyglue/pc_mutex_py.h):
 #: ``g.value`` reads and replaces the protected value inside the block;
 #: leaving the block unlocks (poisoning on an exception); afterwards the
 #: guard is dead and using it raises RuntimeError.  A guard dropped unused

@@ -1,5 +1,5 @@
 /*
- * py/pc_pyguard.h - pyconc.MutexGuard as a C type (CPython C API).
+ * pyglue/pc_mutex_py.h - pyconc.MutexGuard as a C type (CPython C API).
  *
  * Included only by build.py's preamble, i.e. only into the compiled
  * module, where Python.h is available; the C core (csrc/pc_*.c) stays free
@@ -22,8 +22,8 @@
  * Without the GIL: the guard's lock pointer is taken with an atomic
  * exchange, so two threads leaving one guard cannot unlock twice.
  */
-#ifndef PC_PYGUARD_H
-#define PC_PYGUARD_H
+#ifndef PC_MUTEX_PY_H
+#define PC_MUTEX_PY_H
 
 #include "pc_mutex.h"
 
@@ -289,4 +289,4 @@ static int pc_pyguard_install(void)
     return 0;
 }
 
-#endif /* PC_PYGUARD_H */
+#endif /* PC_MUTEX_PY_H */
