@@ -29,13 +29,18 @@ __all__ = ["broadcast", "BroadcastSender", "BroadcastReceiver"]
 
 T = TypeVar("T")
 
-_begin = lib.pc_bcast_send_begin
 _end = lib.pc_bcast_send_end
 _tail = lib.pc_bcast_tail
 _is_closed = lib.pc_bcast_is_closed
 _prepare = lib.pc_bcast_prepare
 _unprepare = lib.pc_bcast_unprepare
 _wait = lib.pc_bcast_wait
+if lib.pc_bcast_py_install() != 0:  # pragma: no cover
+    raise ImportError("pyconc._core: bcast_send could not be installed")
+from pyconc import _core  # noqa: E402  (installed just above)
+
+_send = _core.bcast_send
+_ASYNC = lib.PC_BCAST_PY_ASYNC
 _BUSY = lib.PC_BCAST_BUSY
 _NO_RECEIVERS = lib.PC_BCAST_NO_RECEIVERS
 _PENDING = lib.PC_BCAST_PENDING
@@ -49,10 +54,11 @@ _NOTHING: Any = object()
 class _Shared:
     """What every sender and receiver of one channel share."""
 
-    __slots__ = ("b", "ring", "cap", "alock", "afuts")
+    __slots__ = ("b", "addr", "ring", "cap", "alock", "afuts")
 
     def __init__(self, capacity: int) -> None:
         self.b = ffi.new("pc_bcast_t *")
+        self.addr = int(ffi.cast("uintptr_t", self.b))  # for bcast_send
         lib.pc_bcast_init(self.b)
         self.ring: List[Tuple[int, Any]] = [_EMPTY_SLOT] * capacity
         self.cap = capacity
@@ -107,11 +113,10 @@ class BroadcastSender(Generic[T]):
     ring's slots are single list items, each replaced whole.
     """
 
-    __slots__ = ("_shared", "_b", "__weakref__")
+    __slots__ = ("_shared", "__weakref__")
 
     def __init__(self, shared: _Shared) -> None:
         self._shared: Optional[_Shared] = shared
-        self._b = shared.b
 
     def send(self, value: T) -> int:
         """send(value) -> int
@@ -120,28 +125,33 @@ class BroadcastSender(Generic[T]):
         Raises SendError (holding the value) if there are none.  Never
         waits for a receiver; it may wait, briefly, for another sender.
         """
-        b = self._b
-        if b is None:
-            raise RuntimeError("this sender is closed")
-        pos = _begin(b)
-        if pos < 0:
-            pos = self._lock_slow(b, pos, value)
         shared = self._shared
-        try:
-            shared.ring[pos % shared.cap] = (pos, value)  # type: ignore[union-attr]
-        finally:
-            n = _end(b, pos)
-        if n < 0:
-            n = ~n
-            shared.wake_async()  # type: ignore[union-attr]
-        return n
+        if shared is None:
+            raise RuntimeError("this sender is closed")
+        n = _send(shared.addr, shared.ring, value)  # the whole send, in C
+        if n >= 0:
+            if n < _ASYNC:
+                return n
+            shared.wake_async()
+            return n - _ASYNC
+        return self._send_slow(shared, n, value)
 
-    def _lock_slow(self, b: Any, pos: int, value: T) -> int:
+    def _send_slow(self, shared: _Shared, n: int, value: T) -> int:
+        """Another sender holds the lock: wait for it, then store here."""
+        b = shared.b
+        pos = n
         while pos == _BUSY:
             pos = lib.pc_bcast_send_lock(b, _timeout.SLICE_NS)
         if pos == _NO_RECEIVERS:
             raise SendError(value, "broadcast channel has no receivers")
-        return pos
+        try:
+            shared.ring[pos % shared.cap] = (pos, value)
+        finally:
+            n = _end(b, pos)
+        if n < 0:
+            n = ~n
+            shared.wake_async()
+        return n
 
     def subscribe(self) -> "BroadcastReceiver[T]":
         """subscribe() -> BroadcastReceiver
@@ -173,7 +183,7 @@ class BroadcastSender(Generic[T]):
         Drop this sender (idempotent).  When the last sender is closed,
         receivers get Closed once they have read every value sent.
         """
-        shared, self._shared, self._b = self._shared, None, None
+        shared, self._shared = self._shared, None
         if shared is not None and lib.pc_bcast_drop_sender(shared.b):
             shared.wake_async()
 

@@ -334,3 +334,36 @@ def test_not_picklable():
         pickle.dumps(tx)
     with pytest.raises(TypeError):
         pickle.dumps(rx)
+
+
+def test_evicted_value_finaliser_may_send_on_the_same_channel():
+    tx, rx = pyconc.broadcast(1)
+    log = []
+
+    class Noisy:
+        def __del__(self):
+            log.append(tx.send("from __del__"))  # the ring is not locked now
+
+    tx.send(Noisy())
+    tx.send("evicts it")  # the Noisy value is dropped after the lock is released
+    gc.collect()
+    assert log == [1]
+    with pytest.raises(Lagged):
+        rx.recv()
+    assert rx.recv() == "from __del__"
+
+
+def test_contended_senders_take_the_slow_path_correctly():
+    tx, rx = pyconc.broadcast(100_000)
+    per = scaled(5000)
+    clones = [tx.clone() for _ in range(4)]
+    with pyconc.scope() as s:
+        for k, c in enumerate(clones):
+            s.spawn(lambda c=c, k=k: [c.send((k, i)) for i in range(per)])
+    for c in clones:
+        c.close()
+    tx.close()
+    got = list(rx)
+    assert len(got) == 4 * per
+    for k in range(4):
+        assert [i for kk, i in got if kk == k] == list(range(per))
