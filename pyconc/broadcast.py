@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from typing import Any, Generic, List, Optional, Tuple, TypeVar
 
 from pyconc import _timeout
@@ -291,7 +290,7 @@ class BroadcastReceiver(Generic[T]):
             self._pos = pos + 1
             return value
         limit = _timeout.optional_seconds(timeout)
-        end = None if limit is None else time.monotonic() + limit
+        end = _timeout.deadline(limit)
         shared = self._shared
         if shared is None:
             raise RuntimeError("this receiver is closed")

@@ -35,15 +35,14 @@ __all__ = [
 
 T = TypeVar("T")
 
-_SLICE = _timeout.SLICE
 _SLICE_NS = _timeout.SLICE_NS
 _monotonic = time.monotonic
+_slice = _timeout.slice_ns
 _new = object.__new__
 
 _mx_init = lib.pc_mutex_init
 _mx_try = lib.pc_mutex_trylock
 _mx_lock_timed = lib.pc_mutex_lock_timed
-_mx_unlock = lib.pc_mutex_unlock
 _MX_OK = lib.PC_MUTEX_OK
 _MX_POISONED = lib.PC_MUTEX_POISONED
 _MX_BUSY = lib.PC_MUTEX_BUSY
@@ -56,14 +55,6 @@ _cv_notify_all = lib.pc_condvar_notify_all
 _CV_PENDING = lib.PC_CONDVAR_PENDING
 
 _STALE = "guard used outside its with block (the lock was already released)"
-
-
-def _slice(end: Optional[float]) -> int:
-    """Nanoseconds for the next slice of a wait ending at *end* (None: never)."""
-    if end is None:
-        return _SLICE_NS
-    left = end - _monotonic()
-    return _SLICE_NS if left >= _SLICE else int(left * 1e9)
 
 
 def _never() -> bool:
@@ -631,7 +622,7 @@ class RwLock(Generic[T]):
 
     def _wait_read(self, limit: Optional[float]) -> int:
         lock = self._lock
-        end = None if limit is None else _monotonic() + limit
+        end = _timeout.deadline(limit)
         while True:
             ns = _slice(end)
             if ns <= 0:
@@ -645,7 +636,7 @@ class RwLock(Generic[T]):
 
     def _wait_write(self, limit: Optional[float]) -> int:
         lock = self._lock
-        end = None if limit is None else _monotonic() + limit
+        end = _timeout.deadline(limit)
         waited = False
         try:
             while True:

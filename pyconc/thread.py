@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from typing import Any, Callable, Generic, List, Optional, TypeVar
 
 from pyconc import _timeout
@@ -100,7 +99,7 @@ class JoinHandle(Generic[T]):
         limit = _timeout.optional_seconds(timeout)
         done = self._done
         if _state(done) != _COMPLETE:
-            end = None if limit is None else time.monotonic() + limit
+            end = _timeout.deadline(limit)
             while True:
                 ns = _timeout.slice_ns(end)
                 if ns <= 0:
