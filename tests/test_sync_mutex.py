@@ -340,3 +340,8 @@ def test_many_mutexes_and_guards_are_freed():
     del m, g
     gc.collect()
     assert ref() is None
+
+
+def test_guards_come_only_from_lock():
+    with pytest.raises(TypeError):
+        pyconc.sync.MutexGuard()

@@ -204,7 +204,8 @@ static PyType_Slot pc_pyguard_slots[] = {
     {0, NULL}};
 
 static PyType_Spec pc_pyguard_spec = {
-    "pyconc.MutexGuard", sizeof(pc_pyguard_t), 0, Py_TPFLAGS_DEFAULT,
+    "pyconc.MutexGuard", sizeof(pc_pyguard_t), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION, /* Mutex.lock() makes them */
     pc_pyguard_slots};
 
 static pc_mutex_t *pc_pyguard_addr(PyObject *addr)
