@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import warnings
 from typing import Any, Callable, Generic, List, Optional, TypeVar
 
 from pyconc import _timeout
@@ -34,7 +35,8 @@ class JoinHandle(Generic[T]):
     result, or raises ``Panic`` (``__cause__``: the exception the thread
     raised).  ``join`` may be called again; it gives the same outcome.
     ``is_finished()`` never waits.  ``name`` and ``ident`` describe the
-    thread.
+    thread.  A handle dropped unjoined after its thread raised emits a
+    RuntimeWarning, so the exception is never lost silently.
 
     Thread safety without the GIL: the outcome is written by the thread
     before it sets a C once-word to complete (release), and read only
@@ -113,6 +115,16 @@ class JoinHandle(Generic[T]):
         if self._error is not None:
             raise Panic(f"thread {self.name!r} panicked: {self._error!r}") from self._error
         return self._result
+
+    def __del__(self) -> None:
+        # A panic nobody joined would vanish silently: say so, as asyncio
+        # does for a task whose exception was never retrieved.
+        if getattr(self, "_error", None) is not None and not self._observed:
+            warnings.warn(
+                f"thread {self.name!r} panicked and was never joined: {self._error!r}",
+                RuntimeWarning,
+                stacklevel=1,
+            )
 
     def __repr__(self) -> str:
         state = "finished" if self.is_finished() else "running"

@@ -157,3 +157,27 @@ def test_stress_many_threads():
     n = scaled(100)
     hs = [pyconc.spawn(lambda i=i: i * i) for i in range(n)]
     assert [h.join() for h in hs] == [i * i for i in range(n)]
+
+
+def test_unjoined_panic_warns_when_the_handle_is_dropped():
+    import gc
+
+    h = pyconc.spawn(lambda: 1 / 0)
+    while not h.is_finished():
+        time.sleep(0.001)
+    with pytest.warns(RuntimeWarning, match="never joined"):
+        del h
+        gc.collect()
+
+
+def test_joined_panic_does_not_warn():
+    import gc
+    import warnings
+
+    h = pyconc.spawn(lambda: 1 / 0)
+    with pytest.raises(Panic):
+        h.join()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        del h
+        gc.collect()
