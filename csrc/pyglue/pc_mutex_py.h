@@ -16,6 +16,7 @@
  *                              it was free and not poisoned, else None
  *                              (nothing held)
  *   mutex_guard(m, addr)       a guard for a lock the caller already holds
+ *                              (released again if the guard cannot be made)
  * where m is the pyconc.Mutex (the guard keeps it, and so the lock word,
  * alive) and addr the address of its pc_mutex_t as an int.
  *
@@ -51,6 +52,16 @@ static PyObject *pc_pyguard_make(PyObject *mutex, pc_mutex_t *lock)
     atomic_store_explicit(&g->lock, lock, memory_order_relaxed);
     g->lost = 0;
     return (PyObject *)g;
+}
+
+/* A guard for a held lock; if it cannot be made (no memory), the lock is
+ * released, since nothing else could release it. */
+static PyObject *pc_pyguard_make_or_unlock(PyObject *mutex, pc_mutex_t *lock)
+{
+    PyObject *g = pc_pyguard_make(mutex, lock);
+    if (g == NULL)
+        pc_mutex_unlock(lock, false);
+    return g;
 }
 
 /* Take the guard's lock away from it; NULL if it had none. */
@@ -231,7 +242,7 @@ static PyObject *pc_pyguard_lock_fast(PyObject *self, PyObject *const *args,
         return NULL;
     r = pc_mutex_trylock(lock);
     if (PC_LIKELY(r == PC_MUTEX_OK))
-        return pc_pyguard_make(args[0], lock);
+        return pc_pyguard_make_or_unlock(args[0], lock);
     if (r == PC_MUTEX_POISONED)
         pc_mutex_unlock(lock, false); /* the slow path reports it */
     Py_RETURN_NONE;
@@ -249,7 +260,7 @@ static PyObject *pc_pyguard_new(PyObject *self, PyObject *const *args,
     lock = pc_pyguard_addr(args[1]);
     if (lock == NULL)
         return NULL;
-    return pc_pyguard_make(args[0], lock);
+    return pc_pyguard_make_or_unlock(args[0], lock);
 }
 
 static PyMethodDef pc_pyguard_functions[] = {
