@@ -26,10 +26,13 @@ int pc_park_wait(_Atomic uint32_t *addr, uint32_t expected, int64_t timeout_ns,
         ts.tv_nsec = (long)(timeout_ns % 1000000000);
         tsp = &ts; /* FUTEX_WAIT takes a relative timeout */
     }
-    if (syscall(SYS_futex, (uint32_t *)addr, op, expected, tsp, NULL, 0) == -1 &&
-        errno == ETIMEDOUT)
-        return PC_PARK_TIMEDOUT;
-    /* 0, EAGAIN (value already changed) or EINTR (signal): re-check. */
+    if (syscall(SYS_futex, (uint32_t *)addr, op, expected, tsp, NULL, 0) == -1) {
+        if (errno == ETIMEDOUT)
+            return PC_PARK_TIMEDOUT;
+        if (errno == EINTR)
+            return PC_PARK_INTERRUPTED;
+    }
+    /* 0 or EAGAIN (value already changed): re-check. */
     return PC_PARK_WOKEN;
 }
 
@@ -80,8 +83,12 @@ int pc_park_wait(_Atomic uint32_t *addr, uint32_t expected, int64_t timeout_ns,
         int64_t t = (timeout_ns + 999) / 1000;
         us = t < 1 ? 1 : (t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t);
     }
-    if (__ulock_wait(op, (void *)addr, expected, us) < 0 && errno == ETIMEDOUT)
-        return PC_PARK_TIMEDOUT;
+    if (__ulock_wait(op, (void *)addr, expected, us) < 0) {
+        if (errno == ETIMEDOUT)
+            return PC_PARK_TIMEDOUT;
+        if (errno == EINTR)
+            return PC_PARK_INTERRUPTED;
+    }
     return PC_PARK_WOKEN;
 }
 

@@ -25,8 +25,11 @@
 
 /* Results of pc_park_wait. */
 enum {
-    PC_PARK_WOKEN = 0,   /* woken, value changed, or spurious: re-check */
-    PC_PARK_TIMEDOUT = 1 /* the timeout elapsed */
+    PC_PARK_WOKEN = 0,      /* woken, value changed, or spurious: re-check */
+    PC_PARK_TIMEDOUT = 1,   /* the timeout elapsed */
+    PC_PARK_INTERRUPTED = 2 /* a signal interrupted the wait (EINTR): re-check,
+                             * and return to the interpreter so that its
+                             * handler runs (where the OS reports it) */
 };
 
 /*

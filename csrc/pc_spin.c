@@ -43,7 +43,11 @@ bool pc_spin_lock_timed(pc_spin_t *l, int64_t timeout_ns, bool shared)
         left = deadline == INT64_MAX ? -1 : deadline - pc_now_ns();
         if (deadline != INT64_MAX && left <= 0)
             return false;
-        pc_park_wait(&l->state, PC_SPIN_CONTENDED, left, shared);
+        /* A signal: give up now, without the lock, so that the caller
+         * returns to the interpreter and its handler runs (Ctrl-C). */
+        if (pc_park_wait(&l->state, PC_SPIN_CONTENDED, left, shared) ==
+            PC_PARK_INTERRUPTED)
+            return false;
     }
 }
 

@@ -32,7 +32,9 @@ enum { PC_SPIN_UNLOCKED = 0, PC_SPIN_LOCKED = 1, PC_SPIN_CONTENDED = 2 };
 /*
  * Wait for the lock for at most timeout_ns (negative: no limit): spin,
  * back off, yield, then park.  Returns true once the lock is held, false
- * on timeout.  Call it without the GIL.  (The slow path of pc_spin_lock.)
+ * on timeout or when a signal interrupts the parked wait (the caller
+ * re-checks and calls again).  Call it without the GIL.  (The slow path of
+ * pc_spin_lock.)
  */
 bool pc_spin_lock_timed(pc_spin_t *l, int64_t timeout_ns, bool shared);
 
@@ -66,7 +68,8 @@ PC_INLINE bool pc_spin_trylock(pc_spin_t *l)
 PC_INLINE void pc_spin_lock(pc_spin_t *l, bool shared)
 {
     if (PC_UNLIKELY(!pc_spin_trylock(l)))
-        pc_spin_lock_timed(l, -1, shared);
+        while (!pc_spin_lock_timed(l, -1, shared))
+            ; /* interrupted by a signal: keep waiting */
 }
 
 /*

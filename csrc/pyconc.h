@@ -14,6 +14,10 @@
  *              sync_channel().  A node queue rather than crossbeam's
  *              block list: simpler, wait-free for senders, and its cost,
  *              one allocation per value, is small beside a Python call.
+ *   Mutex      pc_spin plus a poison flag (pc_mutex.h): the spin-then-park
+ *              lock measured fastest for short Python critical sections.
+ *   RwLock     Rust's futex RwLock (writers preferred), Condvar Rust's
+ *              futex sequence counter, Once a four-state futex word.
  */
 #ifndef PYCONC_H
 #define PYCONC_H
@@ -23,6 +27,12 @@
 #include "pc_backoff.h"
 #include "pc_park.h"
 #include "pc_spin.h"
+#include "pc_mutex.h"
+#include "pc_condvar.h"
+#include "pc_rwlock.h"
+#include "pc_once.h"
+#include "pc_barrier.h"
+#include "pc_bcast.h"
 #include "pc_cbench.h"
 #include "pc_mpsc.h"
 #include "pc_ring.h"

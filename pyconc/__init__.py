@@ -11,6 +11,9 @@ from pyconc._ordering import ACQ_REL, ACQUIRE, RELAXED, RELEASE, SEQ_CST, Orderi
 from pyconc.atomic import AtomicBool, AtomicInt, AtomicUInt, fence
 from pyconc.spinlock import SpinLock
 from pyconc.channel import Receiver, Sender, channel, sync_channel
+from pyconc.sync import Barrier, Condvar, Mutex, Once, OnceLock, RwLock
+from pyconc.thread import Builder, JoinHandle, scope, spawn
+from pyconc.broadcast import broadcast
 from pyconc.errors import (
     ChannelError,
     Disconnected,
@@ -18,6 +21,11 @@ from pyconc.errors import (
     Full,
     SendError,
     Timeout,
+    Closed,
+    Lagged,
+    Panic,
+    PoisonError,
+    WouldBlock,
 )
 
 __version__ = "0.1.0"
@@ -44,6 +52,23 @@ __all__ = [
     "Full",
     "Disconnected",
     "Timeout",
+    # std::sync, std::thread, tokio::sync::broadcast (issue 4)
+    "Mutex",
+    "RwLock",
+    "Condvar",
+    "Barrier",
+    "Once",
+    "OnceLock",
+    "spawn",
+    "scope",
+    "Builder",
+    "JoinHandle",
+    "broadcast",
+    "WouldBlock",
+    "PoisonError",
+    "Panic",
+    "Lagged",
+    "Closed",
 ]
 
 del _lib

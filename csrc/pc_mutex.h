@@ -1,0 +1,99 @@
+/*
+ * pc_mutex.h - the lock word behind pyconc.Mutex: a pc_spin lock plus a
+ * poison flag, as Rust's std::sync::Mutex (a futex mutex and a `poison`
+ * flag beside it).
+ *
+ * The lock itself is pc_spin (test-and-test-and-set, backoff, then the
+ * three-state futex park of Drepper's "Futexes Are Tricky", mutex #2).  The
+ * poison flag is written only by the lock's holder, so it needs no ordering
+ * of its own: the unlock's release publishes it and the next lock's
+ * acquire reads it.  Both words sit on one line: they are written by the
+ * same thread (the holder), never by two at once.
+ *
+ * Process-private: the Python layer keeps the protected value in Python
+ * objects, which cannot be shared between processes anyway.
+ */
+#ifndef PC_MUTEX_H
+#define PC_MUTEX_H
+
+#include "pc_config.h"
+#include "pc_spin.h"
+
+typedef struct pc_mutex {
+    pc_spin_t lock;
+    _Atomic uint32_t poisoned; /* 0 or 1; read and written under the lock */
+} pc_mutex_t;
+
+/* Results of the locking calls.  PC_MUTEX_POISONED means "locked, but a
+ * previous holder poisoned it": the caller holds the lock either way. */
+enum { PC_MUTEX_OK = 0, PC_MUTEX_POISONED = 1, PC_MUTEX_BUSY = 2 };
+
+PC_INLINE void pc_mutex_init(pc_mutex_t *m)
+{
+    pc_spin_init(&m->lock);
+    /* relaxed: initialisation happens before the mutex is shared. */
+    atomic_store_explicit(&m->poisoned, 0, memory_order_relaxed);
+}
+
+/* The poison state, as seen by the lock's holder (or a snapshot). */
+PC_INLINE int pc_mutex_locked_state(pc_mutex_t *m)
+{
+    /* relaxed: the lock's acquire already ordered this after the last
+     * holder's write of the flag. */
+    return atomic_load_explicit(&m->poisoned, memory_order_relaxed)
+               ? PC_MUTEX_POISONED
+               : PC_MUTEX_OK;
+}
+
+/* One attempt, never waits: PC_MUTEX_OK or PC_MUTEX_POISONED if the caller
+ * now holds the lock, PC_MUTEX_BUSY if somebody else does. */
+PC_INLINE int pc_mutex_trylock(pc_mutex_t *m)
+{
+    if (PC_UNLIKELY(!pc_spin_trylock(&m->lock)))
+        return PC_MUTEX_BUSY;
+    return pc_mutex_locked_state(m);
+}
+
+/*
+ * Wait for the lock for at most timeout_ns (negative: no limit); call it
+ * without the GIL.  PC_MUTEX_OK / PC_MUTEX_POISONED once held,
+ * PC_MUTEX_BUSY on timeout.
+ */
+int pc_mutex_lock_timed(pc_mutex_t *m, int64_t timeout_ns);
+
+/*
+ * Unlock, poisoning the mutex first if `poison` (the holder is leaving by
+ * an exception), and wake one parked waiter if there may be one.  Returns
+ * the lock state before (PC_SPIN_UNLOCKED: it was not held, the caller's
+ * bug, and nothing changed).
+ */
+PC_INLINE uint32_t pc_mutex_unlock(pc_mutex_t *m, bool poison)
+{
+    if (PC_UNLIKELY(poison))
+        /* relaxed: published by the release in pc_spin_unlock below. */
+        atomic_store_explicit(&m->poisoned, 1, memory_order_relaxed);
+    return pc_spin_unlock(&m->lock, false);
+}
+
+/* Snapshot of the poison flag, for is_poisoned(). */
+PC_INLINE bool pc_mutex_is_poisoned(pc_mutex_t *m)
+{
+    /* acquire: a thread that sees the flag also sees what the poisoning
+     * holder wrote before it (it may go on to inspect the data). */
+    return atomic_load_explicit(&m->poisoned, memory_order_acquire) != 0;
+}
+
+/* clear_poison(): Rust's Mutex::clear_poison. */
+PC_INLINE void pc_mutex_clear_poison(pc_mutex_t *m)
+{
+    /* release: pairs with the acquire in pc_mutex_is_poisoned. */
+    atomic_store_explicit(&m->poisoned, 0, memory_order_release);
+}
+
+/* True if somebody holds the lock right now (a snapshot). */
+PC_INLINE bool pc_mutex_is_locked(pc_mutex_t *m)
+{
+    return pc_spin_is_locked(&m->lock);
+}
+
+#endif /* PC_MUTEX_H */

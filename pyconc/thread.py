@@ -1,0 +1,266 @@
+"""Rust's std::thread for Python: spawn, JoinHandle, scope, Builder.
+
+A thread's result comes back through ``join()``; an exception it raised
+comes back too, as ``pyconc.Panic`` whose ``__cause__`` is the exception
+(never printed and forgotten, as ``threading`` does).  Joining waits on a
+C futex word (``pc_once_t``) with the GIL released, interruptibly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import warnings
+from typing import Any, Callable, Generic, List, Optional, TypeVar
+
+from pyconc import _timeout
+from pyconc._native import ffi, lib
+from pyconc.errors import Panic
+
+__all__ = ["spawn", "JoinHandle", "scope", "Scope", "Builder", "current"]
+
+T = TypeVar("T")
+
+_RUNNING = lib.PC_ONCE_RUNNING
+_COMPLETE = lib.PC_ONCE_COMPLETE
+_state = lib.pc_once_state
+_wait = lib.pc_once_wait
+_counter = itertools.count(1)
+
+
+class JoinHandle(Generic[T]):
+    """The handle of a thread started by ``pyconc.spawn`` (or a scope).
+
+    ``join(timeout=None)`` waits for the thread and returns its function's
+    result, or raises ``Panic`` (``__cause__``: the exception the thread
+    raised).  ``join`` may be called again; it gives the same outcome.
+    ``is_finished()`` never waits.  ``name`` and ``ident`` describe the
+    thread.  A handle dropped unjoined after its thread raised emits a
+    RuntimeWarning, so the exception is never lost silently.
+
+    Thread safety without the GIL: the outcome is written by the thread
+    before it sets a C once-word to complete (release), and read only
+    after the word is seen complete (acquire).
+    """
+
+    __slots__ = ("_thread", "_done", "_result", "_error", "_observed", "__weakref__")
+
+    def __init__(self, fn: Callable[..., T], args: tuple, kwargs: dict,
+                 name: Optional[str], daemon: Optional[bool]) -> None:
+        self._done = ffi.new("pc_once_t *")
+        lib.pc_once_init(self._done)
+        lib.pc_once_try_begin(self._done, False)  # RUNNING until the thread ends
+        self._result: Any = None
+        self._error: Optional[BaseException] = None
+        self._observed = False
+        if name is None:  # as threading names them, but after fn, not _run
+            what = getattr(fn, "__qualname__", None) or type(fn).__name__
+            name = f"Thread-{next(_counter)} ({what})"
+        self._thread = threading.Thread(
+            target=self._run, args=(fn, args, kwargs), name=name, daemon=daemon
+        )
+
+    def _run(self, fn: Callable[..., T], args: tuple, kwargs: dict) -> None:
+        try:
+            self._result = fn(*args, **kwargs)
+        except BaseException as exc:  # a panic: kept for join(), not printed
+            self._error = exc
+        finally:
+            lib.pc_once_finish(self._done, _COMPLETE)
+
+    @property
+    def name(self) -> str:
+        """The thread's name."""
+        return self._thread.name
+
+    @property
+    def ident(self) -> Optional[int]:
+        """The thread's identifier (``threading.get_ident()`` inside it)."""
+        return self._thread.ident
+
+    def is_finished(self) -> bool:
+        """is_finished() -> bool
+
+        True once the thread's function has returned or raised.  Never
+        waits.
+        """
+        return _state(self._done) == _COMPLETE
+
+    def join(self, timeout: Optional[float] = None) -> T:
+        """join(timeout=None) -> result
+
+        Wait for the thread to finish and return its function's result.
+        If the function raised, raise ``pyconc.Panic`` from that exception
+        (``__cause__``).  With *timeout* (seconds), raise TimeoutError if the
+        thread is still running after that long.  The wait releases the GIL
+        and is interruptible by Ctrl-C.  A thread cannot join itself
+        (RuntimeError).
+        """
+        if self._thread.ident == threading.get_ident():
+            raise RuntimeError("a thread cannot join itself (it would wait forever)")
+        limit = _timeout.optional_seconds(timeout)
+        done = self._done
+        if _state(done) != _COMPLETE:
+            end = _timeout.deadline(limit)
+            while True:
+                ns = _timeout.slice_ns(end)
+                if ns <= 0:
+                    if _state(done) == _COMPLETE:
+                        break
+                    raise TimeoutError(f"join() timed out after {limit} s: {self.name} is still running")
+                if _wait(done, ns) == _COMPLETE:
+                    break
+        self._thread.join()  # the thread is past its function: returns at once
+        self._observed = True
+        if self._error is not None:
+            raise Panic(f"thread {self.name!r} panicked: {self._error!r}") from self._error
+        return self._result
+
+    def __del__(self) -> None:
+        # A panic nobody joined would vanish silently: say so, as asyncio
+        # does for a task whose exception was never retrieved.
+        if getattr(self, "_error", None) is not None and not self._observed:
+            warnings.warn(
+                f"thread {self.name!r} panicked and was never joined: {self._error!r}",
+                RuntimeWarning,
+                stacklevel=1,
+            )
+
+    def __repr__(self) -> str:
+        state = "finished" if self.is_finished() else "running"
+        return f"<pyconc.JoinHandle {self.name!r} {state}>"
+
+
+class Builder:
+    """Builder()
+
+    Thread settings before spawning, as Rust's ``thread::Builder``::
+
+        h = pyconc.Builder().name("worker").spawn(work, 1, 2)
+
+    Thread safety without the GIL: a Builder is configured and used by one
+    thread (share the JoinHandles, not the Builder).
+    """
+
+    __slots__ = ("_name", "_daemon")
+
+    def __init__(self) -> None:
+        self._name: Optional[str] = None
+        self._daemon: Optional[bool] = None
+
+    def name(self, name: str) -> "Builder":
+        """name(name) -> Builder: the thread's name."""
+        if not isinstance(name, str):
+            raise TypeError(f"thread name must be a str, not {type(name).__name__}")
+        self._name = name
+        return self
+
+    def daemon(self, daemon: bool = True) -> "Builder":
+        """daemon(daemon=True) -> Builder: do not keep the process alive."""
+        self._daemon = bool(daemon)
+        return self
+
+    def spawn(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> JoinHandle[T]:
+        """spawn(fn, *args, **kwargs) -> JoinHandle: start the thread."""
+        return _spawn(fn, args, kwargs, self._name, self._daemon)
+
+
+def _spawn(fn: Callable[..., T], args: tuple, kwargs: dict,
+           name: Optional[str], daemon: Optional[bool]) -> JoinHandle[T]:
+    if not callable(fn):
+        raise TypeError(f"spawn() needs a callable, not {type(fn).__name__}")
+    h: JoinHandle[T] = JoinHandle(fn, args, kwargs, name, daemon)
+    h._thread.start()
+    return h
+
+
+def spawn(fn: Callable[..., T], *args: Any, **kwargs: Any) -> JoinHandle[T]:
+    """spawn(fn, *args, **kwargs) -> JoinHandle
+
+    Start a thread running ``fn(*args, **kwargs)`` and return its handle;
+    ``handle.join()`` returns the result or raises ``pyconc.Panic``.  For
+    a name, use ``pyconc.Builder().name(...).spawn(...)``.
+    """
+    return _spawn(fn, args, kwargs, None, None)
+
+
+def current() -> threading.Thread:
+    """current() -> threading.Thread: the calling thread (Rust's
+    ``thread::current()``)."""
+    return threading.current_thread()
+
+
+class Scope:
+    """The scope of ``with pyconc.scope() as s:``; ``s.spawn(fn, ...)``
+    starts a thread that is joined when the block ends.
+
+    Thread safety without the GIL: the handle list is guarded by a
+    ``threading.Lock``.
+    """
+
+    __slots__ = ("_handles", "_lock", "_open")
+
+    def __init__(self) -> None:
+        self._handles: List[JoinHandle[Any]] = []
+        self._lock = threading.Lock()
+        self._open = True
+
+    def spawn(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> JoinHandle[T]:
+        """spawn(fn, *args, **kwargs) -> JoinHandle
+
+        Start a thread that the scope joins at its end.  Its handle may be
+        joined earlier; a Panic observed that way is not raised again by
+        the scope.  Raises RuntimeError once the scope has ended.
+        """
+        with self._lock:
+            if not self._open:
+                raise RuntimeError("this scope has ended; spawn threads inside its with block")
+            h = _spawn(fn, args, kwargs, None, None)
+            self._handles.append(h)
+        return h
+
+    def _join_all(self) -> Optional[Panic]:
+        first: Optional[Panic] = None
+        i = 0
+        while True:
+            with self._lock:
+                if i == len(self._handles):
+                    self._open = False
+                    return first
+                h = self._handles[i]
+            i += 1
+            observed = h._observed
+            try:
+                h.join()
+            except Panic as p:
+                if first is None and not observed:
+                    first = p
+
+
+class scope:
+    """scope()
+
+    ``with pyconc.scope() as s:`` - threads spawned with ``s.spawn(fn,
+    ...)`` are all joined when the block ends, as with Rust's
+    ``thread::scope``, so they may use the block's local objects freely.
+    If any of them raised (and its handle was not joined by hand), the
+    first such ``Panic`` (in spawn order) is raised after all are joined;
+    an exception from the block itself takes precedence.  Threads may
+    spawn more threads in the same scope.  Ctrl-C interrupts the final
+    joins (the threads keep running).
+
+    Thread safety without the GIL: see Scope (its list has a lock).
+    """
+
+    __slots__ = ("_scope",)
+
+    def __init__(self) -> None:
+        self._scope = Scope()
+
+    def __enter__(self) -> Scope:
+        return self._scope
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        panic = self._scope._join_all()
+        if exc_type is None and panic is not None:
+            raise panic
