@@ -145,7 +145,7 @@ def _define_operations(cls: type, name: str, ops: tuple[str, ...]) -> None:
                 return store(self, operator.index(value), order)
             raise _call_error(self, value, ((order, STORE_ORDERS),), exc) from None
 
-    store.__doc__ = f"""store(value, order=Ordering.SEQ_CST) -> None
+    store.__doc__ = """store(value, order=Ordering.SEQ_CST) -> None
 
         Set the value.  *order* is RELAXED, RELEASE or SEQ_CST; ACQUIRE and
         ACQ_REL raise ValueError (a store acquires nothing).

@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import types
-from typing import Any, Iterable, Iterator, List, Optional
+from typing import Any, Iterator, List, Optional
 
 from pyconc import _timeout
 from pyconc._native import ffi, lib

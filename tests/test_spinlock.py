@@ -1,7 +1,6 @@
 """SpinLock: the threading.Lock interface, mutual exclusion, timeouts, Ctrl-C."""
 
 import gc
-import os
 import signal
 import sys
 import threading
