@@ -75,9 +75,11 @@ caarch64:
 ccheck: cwarn cvalidate ctsan casan
 comma := ,
 
-# Types: mypy over the package (stubs included).
+# Types: mypy over the package (stubs included); pyflakes-level lint with ruff.
 typecheck: install-test
 	$(PY) -m mypy
+	$(PIP) install ruff
+	$(PY) -m ruff check --isolated --select F,E9 pyconc tests bench examples build.py setup.py
 
 # The release path: sdist, a wheel built from it, repaired by auditwheel,
 # installed into a fresh venv, and the test suite run against that install
