@@ -22,11 +22,10 @@ from __future__ import annotations
 import collections
 import queue
 import threading
-import time
 from typing import Any, Callable, Dict, List, Tuple
 
 from pyconc import channel, sync_channel
-from pyconc._bench._util import check
+from pyconc._bench._util import check, run_threads
 from pyconc._native import lib
 
 Scenario = Dict[str, Any]
@@ -40,27 +39,9 @@ def _timed(producers: int, produce: Callable[[int], None],
            consume: Callable[[], Tuple[int, int]], n: int, total: int) -> float:
     """Run produce(i) in *producers* threads and consume() in this one,
     started together; check consume's (count, sum); return the seconds."""
-    barrier = threading.Barrier(producers + 1)
-    errors: List[BaseException] = []
-
-    def target(i: int) -> None:
-        barrier.wait()
-        try:
-            produce(i)
-        except BaseException as exc:  # reported after the join
-            errors.append(exc)
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(producers)]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    t0 = time.perf_counter()
-    count, got = consume()
-    elapsed = time.perf_counter() - t0
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
+    result: List[Tuple[int, int]] = []
+    elapsed = run_threads(producers, produce, lambda: result.append(consume()))
+    count, got = result[0]
     check(count == n, f"received {count} values, sent {n}")
     check(got == total, "received values differ from those sent")
     return elapsed
