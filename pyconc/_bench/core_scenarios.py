@@ -41,24 +41,6 @@ def skipped_peers() -> List[str]:
     return [name for name, make in _peers().items() if make is None]
 
 
-def _counter_locked(threads: int, n: int) -> Callable[[], float]:
-    def run() -> float:
-        lock = threading.Lock()
-        x = 0
-
-        def body(_: int) -> None:
-            nonlocal x
-            for _ in range(n):
-                with lock:
-                    x += 1
-
-        t = run_threads(threads, body)
-        check(x == threads * n, f"locked counter {x} != {threads * n}")
-        return t
-
-    return run
-
-
 def _counter_atomic(
     make: Callable[[], Any], increment: str, read: str, threads: int, n: int
 ) -> Callable[[], float]:
@@ -122,7 +104,7 @@ def scenarios(threads: List[int], scale: float = 1.0) -> List[Scenario]:
         per = max(1, n // t)
         g = f"counter increment, {t} thread{'s' if t > 1 else ''}"
         out.append(dict(group=g, name="with threading.Lock: x += 1", baseline=True,
-                        ops=per * t, threads=t, run=_counter_locked(t, per)))
+                        ops=per * t, threads=t, run=_lock_loop(threading.Lock, t, per)))
         counters = [
             ("pyconc AtomicInt.fetch_add(1)", AtomicInt, "fetch_add", "load"),
             ("cereggii AtomicInt64.increment_and_get(1)", peers["cereggii.AtomicInt64"],
