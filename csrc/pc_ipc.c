@@ -63,3 +63,57 @@ bool pc_ipc_pid_alive(uint32_t pid)
     return true;
 }
 #endif
+
+/* ------------------------------------------------------------- user table */
+
+#define PC_IPC_USER(pid, count) (((uint64_t)(pid) << 32) | (uint32_t)(count))
+
+bool pc_ipc_users_add(pc_ipc_user_t *table, uint32_t n, uint32_t pid, int32_t delta)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        /* relaxed: validated by the CAS. */
+        uint64_t w = atomic_load_explicit(&table[i].word, memory_order_relaxed);
+        while ((uint32_t)(w >> 32) == pid && w != 0) {
+            uint32_t count = (uint32_t)w;
+            uint32_t next = delta < 0 && (uint32_t)-delta > count ? 0 : count + (uint32_t)delta;
+            /* acq_rel: a count that drops is the last act of a user (its
+             * writes happen before the release); one that rises must not
+             * be reordered before the attach that led to it.  An entry
+             * whose count reaches zero is freed. */
+            if (atomic_compare_exchange_weak_explicit(&table[i].word, &w,
+                                                      next ? PC_IPC_USER(pid, next) : 0,
+                                                      memory_order_acq_rel,
+                                                      memory_order_relaxed))
+                return true;
+        }
+    }
+    if (delta <= 0)
+        return false;
+    /* No entry: claim a free one, else one of a dead process. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t i = 0; i < n; i++) {
+            /* relaxed: validated by the CAS. */
+            uint64_t w = atomic_load_explicit(&table[i].word, memory_order_relaxed);
+            if (pass == 0 ? w != 0 : (w == 0 || pc_ipc_pid_alive((uint32_t)(w >> 32))))
+                continue;
+            /* acq_rel: as above. */
+            if (atomic_compare_exchange_strong_explicit(
+                    &table[i].word, &w, PC_IPC_USER(pid, (uint32_t)delta),
+                    memory_order_acq_rel, memory_order_relaxed))
+                return true;
+        }
+    }
+    return false;
+}
+
+uint32_t pc_ipc_users_live(pc_ipc_user_t *table, uint32_t n)
+{
+    uint32_t total = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        /* acquire: pairs with the release of a dropping count. */
+        uint64_t w = atomic_load_explicit(&table[i].word, memory_order_acquire);
+        if ((uint32_t)w != 0 && pc_ipc_pid_alive((uint32_t)(w >> 32)))
+            total += (uint32_t)w;
+    }
+    return total;
+}

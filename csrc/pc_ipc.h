@@ -33,4 +33,26 @@
  * two system calls).  pid 0 counts as dead. */
 bool pc_ipc_pid_alive(uint32_t pid);
 
+/*
+ * A table of the processes using a shared object: one 64-bit word per
+ * process, its pid in the high half and its count of references in the low
+ * half, so that an entry is claimed, counted and handed over with single
+ * atomic operations.  Entries of dead processes are reused, and their
+ * references do not count: an object shared with a process that was killed
+ * can still be found unused.
+ */
+typedef struct pc_ipc_user {
+    _Atomic uint64_t word; /* pid << 32 | count; 0: free */
+} pc_ipc_user_t;
+
+/*
+ * Add delta (positive or negative) to process pid's count, claiming an
+ * entry for it if it has none and delta > 0.  Returns false if pid has no
+ * entry (delta < 0) or the table is full (delta > 0).
+ */
+bool pc_ipc_users_add(pc_ipc_user_t *table, uint32_t n, uint32_t pid, int32_t delta);
+
+/* References held by live processes (one liveness check per entry in use). */
+uint32_t pc_ipc_users_live(pc_ipc_user_t *table, uint32_t n);
+
 #endif /* PC_IPC_H */

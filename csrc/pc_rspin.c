@@ -85,6 +85,24 @@ int pc_rspin_lock_timed(pc_rspin_t *l, uint32_t pid, int64_t timeout_ns)
     }
 }
 
+int pc_rspin_trylock_robust(pc_rspin_t *l, uint32_t pid)
+{
+    uint32_t me = pid & PC_IPC_PID_MASK, s;
+    if (pc_rspin_trylock(l, pid))
+        return PC_RSPIN_ACQUIRED;
+    /* relaxed: validated by the CAS below. */
+    s = atomic_load_explicit(&l->state, memory_order_relaxed);
+    if (s == 0 || (s & PC_IPC_PID_MASK) == me || pc_ipc_pid_alive(s & PC_IPC_PID_MASK))
+        return PC_RSPIN_TIMEDOUT;
+    /* acquire: see what the dead owner wrote.  Keep the waiters bit. */
+    if (atomic_compare_exchange_strong_explicit(&l->state, &s,
+                                                me | (s & PC_RSPIN_WAITERS),
+                                                memory_order_acquire,
+                                                memory_order_relaxed))
+        return PC_RSPIN_OWNER_DIED;
+    return PC_RSPIN_TIMEDOUT;
+}
+
 void pc_rspin_wake(pc_rspin_t *l)
 {
     pc_park_wake_one(&l->state, true);

@@ -82,6 +82,13 @@ PC_INLINE bool pc_rspin_trylock(pc_rspin_t *l, uint32_t pid)
 }
 
 /*
+ * One attempt that also takes the lock over from a dead owner; never
+ * waits, but makes one or two system calls when the lock is held.  A
+ * PC_RSPIN_* result.
+ */
+int pc_rspin_trylock_robust(pc_rspin_t *l, uint32_t pid);
+
+/*
  * Unlock, waking one parked waiter if there may be one.  Returns the word
  * before the unlock: 0 means the lock was not held (the caller's error,
  * reported by the Python layer) and nothing changed.  Any process may

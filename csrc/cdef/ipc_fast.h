@@ -8,6 +8,9 @@
 /* Process liveness (pc_ipc.h). */
 #define PC_IPC_PID_MASK ...
 bool pc_ipc_pid_alive(uint32_t pid);
+typedef struct { ...; } pc_ipc_user_t;
+bool pc_ipc_users_add(pc_ipc_user_t *table, uint32_t n, uint32_t pid, int32_t delta);
+uint32_t pc_ipc_users_live(pc_ipc_user_t *table, uint32_t n);
 
 /* Robust spin lock for shared memory (pc_rspin.h). */
 typedef struct { ...; } pc_rspin_t;
@@ -16,6 +19,8 @@ typedef struct { ...; } pc_rspin_t;
 #define PC_RSPIN_ACQUIRED ...
 #define PC_RSPIN_OWNER_DIED ...
 bool pc_rspin_trylock(pc_rspin_t *l, uint32_t pid);
+/* Makes up to two system calls (liveness) when the lock is held. */
+int pc_rspin_trylock_robust(pc_rspin_t *l, uint32_t pid);
 uint32_t pc_rspin_unlock(pc_rspin_t *l);
 uint32_t pc_rspin_owner(pc_rspin_t *l);
 
