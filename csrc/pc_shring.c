@@ -252,21 +252,15 @@ static void pc_shring_notify(_Atomic uint32_t *waiting, _Atomic uint32_t *futex,
         pc_park_wake_one(futex, true);
 }
 
-int pc_shring_try_send(pc_shring_t *r, int slot, const char *data, uint64_t len)
+/*
+ * Claim n cells for `slot`: their first position in *pos, or FULL.  The
+ * caller has marked a send in flight in its slot.
+ */
+static int pc_shring_claim(pc_shring_t *r, unsigned slot, uint64_t n, uint64_t *pos)
 {
-    uint64_t cells = r->cells, n, t, h, c;
-    pc_shring_slot_t *s = &r->slots[slot];
+    uint64_t cells = r->cells, t, h, c;
     pc_backoff_t backoff;
 
-    if (len > pc_shring_max_payload(cells))
-        return PC_SHRING_TOO_BIG;
-    /* relaxed: a hint; a send racing with close may still land, unread. */
-    if (atomic_load_explicit(&r->rx_closed, memory_order_relaxed))
-        return PC_SHRING_DISCONNECTED;
-    n = pc_shring_cells_needed(len);
-
-    /* relaxed: ordered before the claim by the claim's release. */
-    atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed);
     pc_backoff_init(&backoff);
     for (;;) {
         /* relaxed: a hint, validated by the CAS on the control word. */
@@ -298,17 +292,14 @@ int pc_shring_try_send(pc_shring_t *r, int slot, const char *data, uint64_t len)
                 pc_backoff_spin(&backoff);
                 continue;
             }
-            /* The consumer has not freed these cells yet: full. */
-            /* release: undo our in-flight mark. */
-            atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_release);
-            return PC_SHRING_FULL;
+            return PC_SHRING_FULL; /* the consumer has not freed them yet */
         }
         /* acq_rel on success: release orders our inflight mark before the
          * claim; acquire orders the consumer's freeing before our writes.
          * relaxed on failure: we start over. */
         if (atomic_compare_exchange_strong_explicit(
                 pc_shring_ctrl_at(r, t), &c,
-                pc_shring_ctrl(t, PC_SHRING_S_RESERVED, (unsigned)slot, n),
+                pc_shring_ctrl(t, PC_SHRING_S_RESERVED, slot, n),
                 memory_order_acq_rel, memory_order_relaxed))
             break;
         pc_backoff_spin(&backoff);
@@ -320,6 +311,29 @@ int pc_shring_try_send(pc_shring_t *r, int slot, const char *data, uint64_t len)
         atomic_compare_exchange_strong_explicit(&r->tail, &expected, t + n,
                                                 memory_order_relaxed,
                                                 memory_order_relaxed);
+    }
+    *pos = t;
+    return PC_SHRING_OK;
+}
+
+int pc_shring_try_send(pc_shring_t *r, int slot, const char *data, uint64_t len)
+{
+    uint64_t cells = r->cells, n, t;
+    pc_shring_slot_t *s = &r->slots[slot];
+
+    if (len > pc_shring_max_payload(cells))
+        return PC_SHRING_TOO_BIG;
+    /* relaxed: a hint; a send racing with close may still land, unread. */
+    if (atomic_load_explicit(&r->rx_closed, memory_order_relaxed))
+        return PC_SHRING_DISCONNECTED;
+    n = pc_shring_cells_needed(len);
+
+    /* relaxed: ordered before the claim by the claim's release. */
+    atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed);
+    if (pc_shring_claim(r, (unsigned)slot, n, &t) != PC_SHRING_OK) {
+        /* release: undo our in-flight mark. */
+        atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_release);
+        return PC_SHRING_FULL;
     }
 
     /* Our cells: length word, then payload, then commit. */
@@ -334,6 +348,24 @@ int pc_shring_try_send(pc_shring_t *r, int slot, const char *data, uint64_t len)
     atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_release);
     pc_shring_notify(&r->rx_waiting, &r->rx_futex, false);
     return PC_SHRING_OK;
+}
+
+int pc_shring_debug_abandon(pc_shring_t *r, int slot, uint64_t len)
+{
+    uint64_t n = pc_shring_cells_needed(len), t, half = len / 2;
+    char junk[256];
+    if (len > pc_shring_max_payload(r->cells))
+        return PC_SHRING_TOO_BIG;
+    /* relaxed: as in try_send. */
+    atomic_fetch_add_explicit(&r->slots[slot].inflight, 1, memory_order_relaxed);
+    if (pc_shring_claim(r, (unsigned)slot, n, &t) != PC_SHRING_OK) {
+        atomic_fetch_sub_explicit(&r->slots[slot].inflight, 1, memory_order_release);
+        return PC_SHRING_FULL;
+    }
+    memset(junk, 0x5a, sizeof junk);
+    memcpy(pc_shring_data(r) + (t & (r->cells - 1)) * PC_SHRING_CELL + 8, &len, 8);
+    pc_shring_copy(r, t, junk, half < sizeof junk ? half : sizeof junk, true);
+    return PC_SHRING_OK; /* and never commit */
 }
 
 /* ------------------------------------------------------------- recv */

@@ -147,6 +147,10 @@ uint32_t pc_shring_senders(pc_shring_t *r, bool alive);
 
 /* One attempt to send; never waits.  A PC_SHRING_* result. */
 int pc_shring_try_send(pc_shring_t *r, int slot, const char *data, uint64_t len);
+/* For tests: claim a record of len bytes, write half of it and never
+ * commit it: what a producer killed in the middle of a send leaves. */
+int pc_shring_debug_abandon(pc_shring_t *r, int slot, uint64_t len);
+
 /* Up to maxn records into buf (bufsize bytes), their lengths into lens.
  * Returns how many (>= 1) or a negative PC_SHRING_* result; on
  * PC_SHRING_TOO_SMALL, lens[0] is the size the next record needs.  Skips

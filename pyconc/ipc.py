@@ -43,7 +43,6 @@ described in ``csrc/pc_ipc.h``.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import mmap
 import os
@@ -1026,6 +1025,8 @@ class Receiver:
         futex cannot be watched by an event loop).  Cancelling it loses
         nothing.  Timeout and Disconnected as recv().
         """
+        import asyncio  # here: it takes longer to import than all of pyconc
+
         end = _timeout.deadline(None if timeout is None else _timeout.seconds(timeout))
         nap = 0.00005
         while True:

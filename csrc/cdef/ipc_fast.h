@@ -44,6 +44,8 @@ int pc_shring_register(pc_shring_t *r, uint32_t pid);
 bool pc_shring_handles_add(pc_shring_t *r, int slot, uint32_t pid, int delta);
 uint32_t pc_shring_senders(pc_shring_t *r, bool alive);
 int pc_shring_try_send(pc_shring_t *r, int slot, const char *data, uint64_t len);
+/* For tests: what a producer killed mid-send leaves (pc_shring.h). */
+int pc_shring_debug_abandon(pc_shring_t *r, int slot, uint64_t len);
 int64_t pc_shring_try_recv(pc_shring_t *r, uint32_t pid, char *buf,
                            uint64_t bufsize, int64_t *lens, int64_t maxn);
 uint64_t pc_shring_len(pc_shring_t *r);
