@@ -447,10 +447,18 @@ _EMPTY = lib.PC_SHRING_EMPTY
 _BUSY = lib.PC_SHRING_BUSY
 _TOO_SMALL = lib.PC_SHRING_TOO_SMALL
 _TIMEDOUT = 1  # PC_PARK_TIMEDOUT
+_TRY = -1.0  # the timeout of the try_ calls: raise Empty/Full, not Timeout
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 _dumps = pickle.dumps
 _loads = pickle.loads
 _buffer = ffi.buffer
+
+#: A private ring, closed for good: a closed Sender points at it, so that
+#: its fast path fails without a check of its own.
+_CLOSED_RING_MEM = ffi.new("char[]", lib.pc_shring_bytes(16))
+_CLOSED_RING = ffi.cast("pc_shring_t *", _CLOSED_RING_MEM)
+lib.pc_shring_init(_CLOSED_RING, 16, 0)
+lib.pc_shring_close_receiver(_CLOSED_RING)
 
 #: Live Senders of this process (for fork and exit).
 _senders: "weakref.WeakSet[Sender]" = weakref.WeakSet()
@@ -509,7 +517,12 @@ class Sender:
     Each Sender holds one handle, counted in a slot of the ring for its
     process; ``clone()`` makes another, pickling carries one to the process
     that unpickles it, and a ``fork`` child gets its own for each Sender it
-    inherits.  ``with tx:`` closes it at the end.
+    inherits.  ``with tx:`` closes it at the end.  A handle in a pickle
+    counts for the pickling process until it is unpickled, so that the
+    receiver does not see the channel disconnected while a ``spawn`` child
+    is starting; the price is that a pickle that is never unpickled (a
+    child killed before it got that far) keeps the channel connected for
+    as long as the pickling process lives.
 
     Thread safety: sends from any number of threads and processes are
     safe (each claims its space with one compare-and-swap in shared
@@ -549,6 +562,15 @@ class Sender:
         ring, keep = _open_ring(seg)
         return cls._new(seg, ring, keep)
 
+    def _fork_child(self, old_pid: int) -> None:
+        slot = lib.pc_shring_register(self._ring, _procs.pid)
+        lib.pc_shring_handles_add(self._ring, self._slot, old_pid, -1)
+        self._pid = _procs.pid
+        if slot < 0:  # pragma: no cover - 64 live processes
+            self._seg, self._ring = None, _CLOSED_RING
+        else:
+            self._slot = slot
+
     @property
     def name(self) -> str:
         """The channel's segment name."""
@@ -581,6 +603,8 @@ class Sender:
         ring (``max_record_bytes``).  The wait releases the GIL and lets
         Ctrl-C through.
         """
+        if timeout is not None:
+            timeout = _timeout.seconds(timeout)
         data = _dumps(obj, _PROTOCOL)
         rc = _try_send(self._ring, self._slot, data, len(data))
         if rc:
@@ -599,7 +623,7 @@ class Sender:
         data = _dumps(obj, _PROTOCOL)
         rc = _try_send(self._ring, self._slot, data, len(data))
         if rc:
-            self._send_slow(rc, data, obj, 0.0)
+            self._send_slow(rc, data, obj, _TRY)
 
     def send_bytes(self, data: Any, timeout: Optional[float] = None) -> None:
         """send_bytes(data, timeout=None) -> None
@@ -607,6 +631,8 @@ class Sender:
         Send the bytes-like *data* as one record, unpickled (receive it
         with ``recv_bytes``).  Waiting and errors as send().
         """
+        if timeout is not None:
+            timeout = _timeout.seconds(timeout)
         if not isinstance(data, bytes):
             data = _as_bytes(data)
         rc = _try_send(self._ring, self._slot, data, len(data))
@@ -620,7 +646,7 @@ class Sender:
             data = _as_bytes(data)
         rc = _try_send(self._ring, self._slot, data, len(data))
         if rc:
-            self._send_slow(rc, data, data, 0.0)
+            self._send_slow(rc, data, data, _TRY)
 
     def send_many(self, objs: Iterable[Any], timeout: Optional[float] = None) -> int:
         """send_many(objs, timeout=None) -> int
@@ -633,7 +659,7 @@ class Sender:
         """
         ring, slot = self._ring, self._slot
         end = None if timeout is None else _timeout.deadline(_timeout.seconds(timeout))
-        sent = 0
+        sent = 0  # (validated before anything is sent)
         try:
             for obj in objs:
                 data = _dumps(obj, _PROTOCOL)
@@ -650,6 +676,8 @@ class Sender:
     def _send_slow(self, rc: int, data: bytes, value: Any, timeout: Optional[float]) -> None:
         ring = self._ring
         while True:
+            if self._seg is None:
+                raise Disconnected("this Sender is closed")
             if rc == _TOO_BIG:
                 raise ValueError(
                     f"record of {len(data)} bytes is larger than the channel's "
@@ -658,26 +686,26 @@ class Sender:
                 )
             if rc == _DISCONNECTED:
                 raise Disconnected("the receiving side of the channel is gone")
-            if self._seg is None:
-                raise Disconnected("this Sender is closed")
             if self._pid != _procs.pid:  # pragma: no cover - fork hook failed
                 raise ChannelError("this Sender could not be moved to this process")
             # Full.
-            if timeout == 0.0:
+            if timeout is _TRY:
                 if lib.pc_shring_receiver_gone(ring, True):
                     raise Disconnected("the receiving side of the channel is gone")
                 raise Full(value)
             break
-        end = _timeout.deadline(None if timeout is None else _timeout.seconds(timeout))
+        end = _timeout.deadline(timeout)
         n = len(data)
         while True:
             ns = _timeout.slice_ns(end)
             if ns <= 0:
                 raise Timeout("timed out waiting for room in the channel")
             waited = _wait_send(ring, n, ns)
-            rc = _try_send(ring, self._slot, data, n)
+            rc = _try_send(self._ring, self._slot, data, n)
             if rc == _OK:
                 return
+            if self._seg is None:
+                raise Disconnected("this Sender is closed")
             if rc != _FULL:
                 raise Disconnected("the receiving side of the channel is gone")
             if waited == _TIMEDOUT and lib.pc_shring_receiver_gone(ring, True):
@@ -707,9 +735,10 @@ class Sender:
         if seg is None:
             return
         _senders.discard(self)
+        ring, self._ring = self._ring, _CLOSED_RING
         if self._pid == _procs.pid:
-            lib.pc_shring_handles_add(self._ring, self._slot, self._pid, -1)
-        seg.release()
+            lib.pc_shring_handles_add(ring, self._slot, self._pid, -1)
+        seg.release()  # the mapping stays while _keep does
 
     def __enter__(self) -> "Sender":
         return self
@@ -735,14 +764,6 @@ class Sender:
     def __repr__(self) -> str:
         where = self._seg.name if self._seg else "(closed)"
         return f"<pyconc.ipc.Sender {where}>"
-
-    # Moving handles across fork (see _before_fork / _after_fork_child).
-    def _fork_child(self, old_pid: int) -> None:
-        slot = lib.pc_shring_register(self._ring, _procs.pid)
-        lib.pc_shring_handles_add(self._ring, self._slot, old_pid, -1)
-        self._slot, self._pid = slot, _procs.pid
-        if slot < 0:  # pragma: no cover - 64 live processes
-            self._seg = None
 
 
 def _rebuild_sender(name: str, slot: int, pid: int) -> Sender:
@@ -872,6 +893,8 @@ class Receiver:
         """
         if self._pid != _procs.pid or self._seg is None or self._moved:
             self._check()
+        if timeout is not None:
+            timeout = _timeout.seconds(timeout)
         n = _try_recv(self._ring, self._pid, self._buf, self._bufsize, self._lens, 1)
         if n != 1:
             self._recv_slow(n, timeout, 1)
@@ -891,7 +914,7 @@ class Receiver:
             self._check()
         n = _try_recv(self._ring, self._pid, self._buf, self._bufsize, self._lens, 1)
         if n != 1:
-            self._recv_slow(n, 0.0, 1)
+            self._recv_slow(n, _TRY, 1)
         return _loads(_buffer(self._buf, self._lens[0]))
 
     def recv_bytes(self, timeout: Optional[float] = None) -> bytes:
@@ -901,6 +924,8 @@ class Receiver:
         """
         if self._pid != _procs.pid or self._seg is None or self._moved:
             self._check()
+        if timeout is not None:
+            timeout = _timeout.seconds(timeout)
         n = _try_recv(self._ring, self._pid, self._buf, self._bufsize, self._lens, 1)
         if n != 1:
             self._recv_slow(n, timeout, 1)
@@ -912,7 +937,7 @@ class Receiver:
             self._check()
         n = _try_recv(self._ring, self._pid, self._buf, self._bufsize, self._lens, 1)
         if n != 1:
-            self._recv_slow(n, 0.0, 1)
+            self._recv_slow(n, _TRY, 1)
         return _buffer(self._buf, self._lens[0])[:]
 
     def recv_many(self, max_items: int = 256, timeout: Optional[float] = None) -> List[Any]:
@@ -936,6 +961,8 @@ class Receiver:
         if max_items < 1:
             raise ValueError("max_items must be at least 1")
         self._check()
+        if timeout is not None:
+            timeout = _timeout.seconds(timeout)
         out: list = []
         want = min(max_items, self._BATCH)
         n = _try_recv(self._ring, self._pid, self._buf, self._bufsize, self._lens, want)
@@ -981,13 +1008,11 @@ class Receiver:
             elif n == _EMPTY:
                 if lib.pc_shring_senders(ring, False) == 0 and lib.pc_shring_len(ring) == 0:
                     raise Disconnected("every Sender of the channel is gone")
-                if timeout == 0.0:
+                if timeout is _TRY:
                     raise Empty("the channel is empty")
                 if not started:
                     started = True
-                    end = _timeout.deadline(
-                        None if timeout is None else _timeout.seconds(timeout)
-                    )
+                    end = _timeout.deadline(timeout)
                 ns = _timeout.slice_ns(end)
                 if ns <= 0:
                     raise Timeout("timed out waiting for a record")
@@ -996,7 +1021,7 @@ class Receiver:
                     if lib.pc_shring_senders(ring, True) == 0 and lib.pc_shring_len(ring) == 0:
                         raise Disconnected("every Sender of the channel is gone")
             else:  # _BUSY: another thread is inside a receive
-                if timeout == 0.0:
+                if timeout is _TRY:
                     raise Empty("another thread is receiving")
                 time.sleep(0.0001)
             n = _try_recv(ring, self._pid, self._buf, self._bufsize, self._lens, want)

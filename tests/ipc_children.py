@@ -109,10 +109,11 @@ def abandon_then_die(tx, ready):
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def send_big_forever(tx, ident, size):
+def send_big_forever(tx, ident, size, started):
     # Big records: most of the time goes into copying them into the ring,
     # so a SIGKILL at a random moment often lands in the middle of a send.
     i = 0
+    started.release()
     while True:
         body = i.to_bytes(8, "little") + bytes([ident]) * (size - 8)
         tx.send_bytes(body)
@@ -122,7 +123,8 @@ def send_big_forever(tx, ident, size):
 def wait_recv_long(rx, result):
     t0 = time.monotonic()
     r = lib.pc_shring_wait_recv(rx._ring, 10_000_000_000)
-    result.put((r, time.monotonic() - t0))
+    waited = time.monotonic() - t0
+    result.put((r, waited, rx.recv(timeout=30)))
 
 
 def create_and_report(kind, conn):
