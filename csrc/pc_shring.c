@@ -160,6 +160,8 @@ int pc_shring_register(pc_shring_t *r, uint32_t pid)
             /* relaxed: a count; the consumer reads it with acquire and
              * re-checks the ring afterwards. */
             atomic_fetch_add_explicit(&r->slots[i].handles, 1, memory_order_relaxed);
+            /* relaxed: as the slot's count. */
+            atomic_fetch_add_explicit(&r->handles_total, 1, memory_order_relaxed);
             return i;
         }
     }
@@ -174,14 +176,18 @@ int pc_shring_register(pc_shring_t *r, uint32_t pid)
                              atomic_load_explicit(&s->inflight, memory_order_acquire) != 0 ||
                              pc_ipc_pid_alive(old)))
                 continue;
-            /* The handle count first, so that nobody counts the dead
-             * process's leftover handles as ours. relaxed: ordered before
-             * the pid by the release CAS below. */
-            atomic_store_explicit(&s->handles, 1, memory_order_relaxed);
-            /* acq_rel: publish the count with the pid; a loser re-scans. */
+            /* acq_rel: publish our handle with the pid; a loser re-scans. */
             if (atomic_compare_exchange_strong_explicit(
-                    &s->pid, &old, pid, memory_order_acq_rel, memory_order_relaxed))
+                    &s->pid, &old, pid, memory_order_acq_rel, memory_order_relaxed)) {
+                /* The dead process's leftover handles go, ours comes.
+                 * relaxed: counts, read with acquire by the consumer,
+                 * which re-checks the ring. */
+                uint32_t stale = atomic_exchange_explicit(&s->handles, 1,
+                                                          memory_order_relaxed);
+                atomic_fetch_add_explicit(&r->handles_total, 1, memory_order_relaxed);
+                atomic_fetch_sub_explicit(&r->handles_total, stale, memory_order_relaxed);
                 return i;
+            }
         }
     }
     return -1;
@@ -196,19 +202,32 @@ bool pc_shring_handles_add(pc_shring_t *r, int slot, uint32_t pid, int delta)
     /* relaxed: a slot never changes hands while its process lives. */
     if (atomic_load_explicit(&s->pid, memory_order_relaxed) != pid)
         return false;
-    if (delta > 0)
-        /* relaxed: a count; see pc_shring_register. */
+    if (delta > 0) {
+        /* relaxed: counts; see pc_shring_register. */
         atomic_fetch_add_explicit(&s->handles, (uint32_t)delta, memory_order_relaxed);
-    else
+        atomic_fetch_add_explicit(&r->handles_total, (uint32_t)delta, memory_order_relaxed);
+    } else {
         /* release: the sends made through the handle happen before the
-         * consumer sees it gone (it reads the count with acquire). */
+         * consumer sees it gone (it reads the counts with acquire). */
         atomic_fetch_sub_explicit(&s->handles, (uint32_t)-delta, memory_order_release);
+        if (atomic_fetch_sub_explicit(&r->handles_total, (uint32_t)-delta,
+                                      memory_order_release) == (uint32_t)-delta) {
+            /* The last handle: wake a consumer waiting for records.
+             * release: it sees the count after waking. */
+            atomic_fetch_add_explicit(&r->rx_futex, 1, memory_order_release);
+            pc_park_wake_one(&r->rx_futex, true);
+        }
+    }
     return true;
 }
 
 uint32_t pc_shring_senders(pc_shring_t *r, bool alive)
 {
     uint32_t total = 0;
+    if (!alive)
+        /* acquire: pairs with the release decrement of handles_add, so a
+         * zero count means the last send is visible to us. */
+        return atomic_load_explicit(&r->handles_total, memory_order_acquire);
     for (int i = 0; i < PC_SHRING_SLOTS; i++) {
         pc_shring_slot_t *s = &r->slots[i];
         /* acquire: pairs with the release decrement of handles_add, so a
@@ -219,7 +238,7 @@ uint32_t pc_shring_senders(pc_shring_t *r, bool alive)
             continue;
         /* relaxed: the pid only names a process to check. */
         pid = atomic_load_explicit(&s->pid, memory_order_relaxed);
-        if (pid == 0 || (alive && !pc_ipc_pid_alive(pid)))
+        if (pid == 0 || !pc_ipc_pid_alive(pid))
             continue;
         total += h;
     }
@@ -380,6 +399,21 @@ static void pc_shring_free_cells(pc_shring_t *r, uint64_t h, uint64_t n)
                               memory_order_relaxed);
 }
 
+/* Publish the consumer's new head; wake waiting producers once a quarter
+ * of the ring is free (or all of it). */
+static void pc_shring_advance(pc_shring_t *r, uint64_t h)
+{
+    uint64_t t;
+    /* release: our reads of the freed cells, and their FREE words, happen
+     * before any producer reuses them. */
+    atomic_store_explicit(&r->head, h, memory_order_release);
+    /* relaxed: a hint; a producer that parked with less room than this
+     * re-checks before it parks (pc_shring_wait_send). */
+    t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    if ((int64_t)(t - h) <= 0 || t - h <= r->cells - r->cells / 4)
+        pc_shring_notify(&r->tx_waiting, &r->tx_futex, true);
+}
+
 /* Take the receive lock for process pid (taking it over from a dead
  * holder); false if another live thread or process holds it. */
 static bool pc_shring_rx_lock(pc_shring_t *r, uint32_t pid)
@@ -475,15 +509,22 @@ int64_t pc_shring_try_recv(pc_shring_t *r, uint32_t pid, char *buf,
         }
         break;
     }
-    if (h != start) {
-        /* release: our reads of the freed cells, and their FREE words,
-         * happen before any producer reuses them. */
-        atomic_store_explicit(&r->head, h, memory_order_release);
-        pc_shring_notify(&r->tx_waiting, &r->tx_futex, true);
-    }
+    if (h != start)
+        pc_shring_advance(r, h);
     /* release: hand the consumer state to the next receiver. */
     atomic_store_explicit(&r->rx_lock, 0, memory_order_release);
     return got == 0 ? PC_SHRING_EMPTY : got;
+}
+
+int64_t pc_shring_try_recv1(pc_shring_t *r, uint32_t pid, char *buf, uint64_t bufsize)
+{
+    int64_t len;
+    int64_t got = pc_shring_try_recv(r, pid, buf, bufsize, &len, 1);
+    if (got == 1)
+        return len;
+    if (got == PC_SHRING_TOO_SMALL)
+        return -4 - len;
+    return got;
 }
 
 uint64_t pc_shring_len(pc_shring_t *r)
@@ -548,12 +589,44 @@ void pc_shring_stats(pc_shring_t *r, uint64_t *out)
 
 /* --------------------------------------------------------- blocking */
 
+/* True if the record at the head is committed, or every handle is gone
+ * (a hint for waiting). */
+static bool pc_shring_head_ready(pc_shring_t *r)
+{
+    /* relaxed: hints; the receive re-reads with acquire. */
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint64_t c = atomic_load_explicit(pc_shring_ctrl_at(r, h), memory_order_relaxed);
+    return (pc_shring_is_for(c, h) && pc_shring_state(c) == PC_SHRING_S_COMMITTED) ||
+           atomic_load_explicit(&r->handles_total, memory_order_relaxed) == 0;
+}
+
+/* True if a record of n cells may fit now, or the receiver closed. */
+static bool pc_shring_room(pc_shring_t *r, uint64_t n)
+{
+    /* relaxed: hints; the send that follows re-checks. */
+    uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    return atomic_load_explicit(&r->rx_closed, memory_order_relaxed) ||
+           (int64_t)(t - h) < 0 || t + n - h <= r->cells;
+}
+
 int pc_shring_wait_recv(pc_shring_t *r, int64_t timeout_ns)
 {
+    pc_backoff_t backoff;
+    uint32_t seen;
+    uint64_t h, c;
+
+    /* The producer is usually a few microseconds away: spin, then yield,
+     * before the cost of parking and being woken. */
+    pc_backoff_init(&backoff);
+    while (!pc_backoff_is_completed(&backoff)) {
+        if (pc_shring_head_ready(r))
+            return PC_PARK_WOKEN;
+        pc_backoff_snooze(&backoff);
+    }
     /* acquire: a change we see after waking is the producers' (bumped
      * with release). */
-    uint32_t seen = atomic_load_explicit(&r->rx_futex, memory_order_acquire);
-    uint64_t h, c;
+    seen = atomic_load_explicit(&r->rx_futex, memory_order_acquire);
     /* relaxed: ordered by the fence below. */
     atomic_store_explicit(&r->rx_waiting, 1, memory_order_relaxed);
     /* seq_cst fence: our announcement before our check, against the
@@ -563,6 +636,9 @@ int pc_shring_wait_recv(pc_shring_t *r, int64_t timeout_ns)
      * acquire. */
     h = atomic_load_explicit(&r->head, memory_order_relaxed);
     c = atomic_load_explicit(pc_shring_ctrl_at(r, h), memory_order_relaxed);
+    /* relaxed: a hint, after the fence as the rest. */
+    if (atomic_load_explicit(&r->handles_total, memory_order_relaxed) == 0)
+        return PC_PARK_WOKEN;
     if (pc_shring_is_for(c, h)) {
         if (pc_shring_state(c) == PC_SHRING_S_COMMITTED)
             return PC_PARK_WOKEN;
@@ -577,19 +653,24 @@ int pc_shring_wait_recv(pc_shring_t *r, int64_t timeout_ns)
 
 int pc_shring_wait_send(pc_shring_t *r, uint64_t len, int64_t timeout_ns)
 {
+    uint64_t n = pc_shring_cells_needed(len);
+    pc_backoff_t backoff;
+    uint32_t seen;
+
+    pc_backoff_init(&backoff);
+    while (!pc_backoff_is_completed(&backoff)) {
+        if (pc_shring_room(r, n))
+            return PC_PARK_WOKEN;
+        pc_backoff_snooze(&backoff);
+    }
     /* acquire: pairs with the consumer's release bump. */
-    uint32_t seen = atomic_load_explicit(&r->tx_futex, memory_order_acquire);
-    uint64_t n = pc_shring_cells_needed(len), t, h;
+    seen = atomic_load_explicit(&r->tx_futex, memory_order_acquire);
     /* relaxed: ordered by the fence below. */
     atomic_store_explicit(&r->tx_waiting, 1, memory_order_relaxed);
     /* seq_cst fence: as in pc_shring_wait_recv, against the consumer's
      * head store and look at tx_waiting. */
     atomic_thread_fence(memory_order_seq_cst);
-    /* relaxed: re-checked by the send that follows. */
-    t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    h = atomic_load_explicit(&r->head, memory_order_relaxed);
-    if (atomic_load_explicit(&r->rx_closed, memory_order_relaxed) ||
-        (int64_t)(t - h) < 0 || t + n - h <= r->cells)
+    if (pc_shring_room(r, n))
         return PC_PARK_WOKEN;
     return pc_park_wait(&r->tx_futex, seen, timeout_ns, true);
 }

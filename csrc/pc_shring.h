@@ -37,12 +37,16 @@
  * process still lives (pc_ipc.h); if not, it frees the record's cells
  * unread, moves on and counts the skipped record and its bytes.
  *
- * Waiting uses two eventcounts on process-shared futex words: the consumer
- * sleeps on rx_futex, which producers bump (and wake) after a commit when
- * the consumer has announced itself in rx_waiting; producers waiting for
- * space sleep on tx_futex, which the consumer bumps after freeing.  The
- * announce/check pairs are ordered by seq_cst fences on both sides
- * (Dekker's pattern), so a wake-up is never lost.
+ * Waiting: first a short spin-then-yield (pc_backoff_snooze), since the
+ * other side is usually microseconds away; then two eventcounts on
+ * process-shared futex words: the consumer sleeps on rx_futex, which
+ * producers bump (and wake) after a commit when the consumer has announced
+ * itself in rx_waiting; producers waiting for space sleep on tx_futex,
+ * which the consumer bumps after freeing.  The announce/check pairs are
+ * ordered by seq_cst fences on both sides (Dekker's pattern), so a wake-up
+ * is never lost.  Producers are woken (all of them) only once a quarter of
+ * the ring is free or the ring is empty, not on every freed record: waking
+ * a herd of producers per record costs more than it moves.
  *
  * Producer slots: each process that holds senders registers a slot holding
  * its pid, the number of sender handles it holds, and the number of sends
@@ -118,6 +122,11 @@ typedef struct pc_shring {
     _Atomic uint32_t tx_waiting;
     char pad5[PC_CACHELINE - 8];
 
+    /* Sender handles in all slots, live or not (changed by clone/close,
+     * read by a consumer that finds the ring empty). */
+    _Atomic uint32_t handles_total;
+    char pad6[PC_CACHELINE - 4];
+
     pc_shring_slot_t slots[PC_SHRING_SLOTS];
     /* the cells follow, at offset sizeof(pc_shring_t) */
 } pc_shring_t;
@@ -142,7 +151,8 @@ int pc_shring_register(pc_shring_t *r, uint32_t pid);
  * Returns false if it does not. */
 bool pc_shring_handles_add(pc_shring_t *r, int slot, uint32_t pid, int delta);
 /* Sender handles held by live processes (alive: check each slot's pid,
- * one system call per slot in use; else count every slot). */
+ * one system call per slot in use); without `alive`, one load: all
+ * handles, including those of dead processes. */
 uint32_t pc_shring_senders(pc_shring_t *r, bool alive);
 
 /* One attempt to send; never waits.  A PC_SHRING_* result. */
@@ -157,6 +167,10 @@ int pc_shring_debug_abandon(pc_shring_t *r, int slot, uint64_t len);
  * (and counts) records whose producer died before committing them. */
 int64_t pc_shring_try_recv(pc_shring_t *r, uint32_t pid, char *buf,
                            uint64_t bufsize, int64_t *lens, int64_t maxn);
+/* One record into buf: its length (>= 0), or PC_SHRING_EMPTY or
+ * PC_SHRING_BUSY, or, if buf is too small, -4 - (the length it needs). */
+int64_t pc_shring_try_recv1(pc_shring_t *r, uint32_t pid, char *buf, uint64_t bufsize);
+
 /* Records waiting (committed or being written), a snapshot. */
 uint64_t pc_shring_len(pc_shring_t *r);
 

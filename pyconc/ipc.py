@@ -437,6 +437,7 @@ class SharedSpinLock(_Shared, _RobustSpinLock):
 
 _try_send = lib.pc_shring_try_send
 _try_recv = lib.pc_shring_try_recv
+_try_recv1 = lib.pc_shring_try_recv1
 _wait_send = lib.pc_shring_wait_send
 _wait_recv = lib.pc_shring_wait_recv
 _OK = lib.PC_SHRING_OK
@@ -813,7 +814,7 @@ class Receiver:
     """
 
     __slots__ = (
-        "_seg", "_ring", "_keep", "_pid", "_buf", "_bufsize", "_lens",
+        "_seg", "_ring", "_keep", "_pid", "_buf", "_bufsize", "_view", "_lens",
         "_moved", "__weakref__",
     )
 
@@ -828,6 +829,7 @@ class Receiver:
         self._pid = _procs.pid
         self._bufsize = 1 << 16
         self._buf = ffi.new("char[]", self._bufsize)
+        self._view = memoryview(_buffer(self._buf))
         self._lens = ffi.new("int64_t[]", cls._BATCH)
         self._moved = False
         _receivers.add(self)
@@ -895,10 +897,10 @@ class Receiver:
             self._check()
         if timeout is not None:
             timeout = _timeout.seconds(timeout)
-        n = _try_recv(self._ring, self._pid, self._buf, self._bufsize, self._lens, 1)
-        if n != 1:
-            self._recv_slow(n, timeout, 1)
-        return _loads(_buffer(self._buf, self._lens[0]))
+        n = _try_recv1(self._ring, self._pid, self._buf, self._bufsize)
+        if n < 0:
+            n = self._recv1_slow(n, timeout)
+        return _loads(self._view[:n])
 
     def recv_timeout(self, timeout: float) -> Any:
         """recv_timeout(timeout) -> object: recv() with a timeout."""
@@ -912,10 +914,10 @@ class Receiver:
         """
         if self._pid != _procs.pid or self._seg is None or self._moved:
             self._check()
-        n = _try_recv(self._ring, self._pid, self._buf, self._bufsize, self._lens, 1)
-        if n != 1:
-            self._recv_slow(n, _TRY, 1)
-        return _loads(_buffer(self._buf, self._lens[0]))
+        n = _try_recv1(self._ring, self._pid, self._buf, self._bufsize)
+        if n < 0:
+            n = self._recv1_slow(n, _TRY)
+        return _loads(self._view[:n])
 
     def recv_bytes(self, timeout: Optional[float] = None) -> bytes:
         """recv_bytes(timeout=None) -> bytes
@@ -926,19 +928,19 @@ class Receiver:
             self._check()
         if timeout is not None:
             timeout = _timeout.seconds(timeout)
-        n = _try_recv(self._ring, self._pid, self._buf, self._bufsize, self._lens, 1)
-        if n != 1:
-            self._recv_slow(n, timeout, 1)
-        return _buffer(self._buf, self._lens[0])[:]
+        n = _try_recv1(self._ring, self._pid, self._buf, self._bufsize)
+        if n < 0:
+            n = self._recv1_slow(n, timeout)
+        return self._view[:n].tobytes()
 
     def try_recv_bytes(self) -> bytes:
         """try_recv_bytes() -> bytes: try_recv() without unpickling."""
         if self._pid != _procs.pid or self._seg is None or self._moved:
             self._check()
-        n = _try_recv(self._ring, self._pid, self._buf, self._bufsize, self._lens, 1)
-        if n != 1:
-            self._recv_slow(n, _TRY, 1)
-        return _buffer(self._buf, self._lens[0])[:]
+        n = _try_recv1(self._ring, self._pid, self._buf, self._bufsize)
+        if n < 0:
+            n = self._recv1_slow(n, _TRY)
+        return self._view[:n].tobytes()
 
     def recv_many(self, max_items: int = 256, timeout: Optional[float] = None) -> List[Any]:
         """recv_many(max_items=256, timeout=None) -> list
@@ -969,7 +971,7 @@ class Receiver:
         if n < 1:
             n = self._recv_slow(n, timeout, want)
         while True:
-            mv = memoryview(_buffer(self._buf, self._bufsize))
+            mv = self._view
             lens = self._lens
             off = 0
             for i in range(n):
@@ -977,7 +979,6 @@ class Receiver:
                 chunk = mv[off:off + size]
                 out.append(_loads(chunk) if decode else chunk.tobytes())
                 off += size
-            mv.release()
             if len(out) >= max_items:
                 return out
             want = min(max_items - len(out), self._BATCH)
@@ -992,8 +993,17 @@ class Receiver:
         size = self._bufsize
         while size < need:
             size *= 2
-        self._buf = ffi.new("char[]", size)
-        self._bufsize = size
+        buf = ffi.new("char[]", size)
+        # Replaced, never resized: a view another thread holds stays valid.
+        self._buf, self._view, self._bufsize = buf, memoryview(_buffer(buf)), size
+
+    def _recv1_slow(self, n: int, timeout: Optional[float]) -> int:
+        """_recv_slow for one record: its length."""
+        if n <= -4:  # too small: -4 - the length needed
+            self._lens[0] = -4 - n
+            n = _TOO_SMALL
+        self._recv_slow(n, timeout, 1)
+        return self._lens[0]
 
     def _recv_slow(self, n: int, timeout: Optional[float], want: int) -> int:
         """Wait until _try_recv returns records (their number), or raise."""

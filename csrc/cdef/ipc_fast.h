@@ -48,6 +48,7 @@ int pc_shring_try_send(pc_shring_t *r, int slot, const char *data, uint64_t len)
 int pc_shring_debug_abandon(pc_shring_t *r, int slot, uint64_t len);
 int64_t pc_shring_try_recv(pc_shring_t *r, uint32_t pid, char *buf,
                            uint64_t bufsize, int64_t *lens, int64_t maxn);
+int64_t pc_shring_try_recv1(pc_shring_t *r, uint32_t pid, char *buf, uint64_t bufsize);
 uint64_t pc_shring_len(pc_shring_t *r);
 void pc_shring_set_receiver(pc_shring_t *r, uint32_t pid);
 uint32_t pc_shring_receiver(pc_shring_t *r);
