@@ -91,6 +91,29 @@ static void pc_shring_copy(pc_shring_t *r, uint64_t pos, char *flat, uint64_t le
     }
 }
 
+/*
+ * Each producer thread's last view of the consumer's head, for one ring at
+ * a time (the cached-index idea of Lamport-style SPSC queues, e.g.
+ * rigtorp's SPSCQueue): head only grows, so an old value understates the
+ * room and is safe to use; the ring's head is read again only when the
+ * cached one says the record does not fit.  Thread-local, so the value was
+ * read by this very thread with acquire, and the consumer's reads of the
+ * cells below it happen before our writes to them.
+ */
+#if defined(_MSC_VER) && !defined(__clang__)
+#define PC_THREAD_LOCAL __declspec(thread)
+#else
+#define PC_THREAD_LOCAL _Thread_local
+#endif
+static PC_THREAD_LOCAL const pc_shring_t *pc_shring_cached_ring;
+static PC_THREAD_LOCAL uint64_t pc_shring_cached_id;
+static PC_THREAD_LOCAL uint64_t pc_shring_cached_head;
+
+PC_INLINE bool pc_shring_cached(const pc_shring_t *r)
+{
+    return pc_shring_cached_ring == r && pc_shring_cached_id == r->id;
+}
+
 /* ----------------------------------------------------------- layout */
 
 uint64_t pc_shring_cells_for(uint64_t capacity_bytes)
@@ -119,7 +142,12 @@ void pc_shring_init(pc_shring_t *r, uint64_t cells, uint32_t rx_pid)
 {
     /* All relaxed: the ring is not shared until its creator hands out its
      * name, which is ordered after this by the system calls in between. */
+    static _Atomic uint64_t rings_made;
     r->cells = cells;
+    /* Unique enough: time, process, and a per-process counter. relaxed: a
+     * counter. */
+    r->id = (uint64_t)pc_now_ns() ^ ((uint64_t)rx_pid << 40) ^
+            (atomic_fetch_add_explicit(&rings_made, 1, memory_order_relaxed) << 20);
     atomic_store_explicit(&r->tail, 0, memory_order_relaxed);
     atomic_store_explicit(&r->head, 0, memory_order_relaxed);
     atomic_store_explicit(&r->rx_pid, rx_pid, memory_order_relaxed);
@@ -279,14 +307,23 @@ static int pc_shring_claim(pc_shring_t *r, unsigned slot, uint64_t n, uint64_t *
 {
     uint64_t cells = r->cells, t, h, c;
     pc_backoff_t backoff;
+    bool cached = pc_shring_cached(r);
 
     pc_backoff_init(&backoff);
+    h = cached ? pc_shring_cached_head : 0;
     for (;;) {
         /* relaxed: a hint, validated by the CAS on the control word. */
         t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-        /* acquire: the consumer's reads of the cells we may reuse happen
-         * before our writes to them (it stores head with release). */
-        h = atomic_load_explicit(&r->head, memory_order_acquire);
+        if (!cached || (int64_t)(t - h) < 0 || t + n - h > cells) {
+            /* acquire: the consumer's reads of the cells we may reuse
+             * happen before our writes to them (it stores head with
+             * release). */
+            h = atomic_load_explicit(&r->head, memory_order_acquire);
+            pc_shring_cached_ring = r;
+            pc_shring_cached_id = r->id;
+            pc_shring_cached_head = h;
+            cached = true;
+        }
         if ((int64_t)(t - h) < 0) {
             /* The hint lags behind the consumer (it skipped a dead
              * producer's record before anyone moved the hint): catch up.
@@ -407,8 +444,15 @@ static void pc_shring_advance(pc_shring_t *r, uint64_t h)
     /* release: our reads of the freed cells, and their FREE words, happen
      * before any producer reuses them. */
     atomic_store_explicit(&r->head, h, memory_order_release);
+    /* seq_cst fence: the head store before the look at tx_waiting, against
+     * the producer's announcement and fence before its look at head
+     * (pc_shring_wait_send). */
+    atomic_thread_fence(memory_order_seq_cst);
+    /* relaxed: ordered by the fence. */
+    if (atomic_load_explicit(&r->tx_waiting, memory_order_relaxed) == 0)
+        return;
     /* relaxed: a hint; a producer that parked with less room than this
-     * re-checks before it parks (pc_shring_wait_send). */
+     * re-checks before it parks. */
     t = atomic_load_explicit(&r->tail, memory_order_relaxed);
     if ((int64_t)(t - h) <= 0 || t - h <= r->cells - r->cells / 4)
         pc_shring_notify(&r->tx_waiting, &r->tx_futex, true);

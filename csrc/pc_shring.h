@@ -94,7 +94,8 @@ typedef struct pc_shring {
     /* Constants, written before the ring is shared. */
     uint64_t magic;
     uint64_t cells;
-    char pad0[PC_CACHELINE - 16];
+    uint64_t id; /* tells rings apart that reuse an address */
+    char pad0[PC_CACHELINE - 24];
 
     /* Written by producers. */
     _Atomic uint64_t tail; /* hint: a record boundary at or before the end */
@@ -102,15 +103,19 @@ typedef struct pc_shring {
 
     /* Written by the consumer (the fields after head under rx_lock). */
     _Atomic uint64_t head;
-    _Atomic uint32_t rx_lock;   /* pid of the process inside a receive */
-    _Atomic uint32_t rx_pid;    /* process holding the receive side */
-    _Atomic uint32_t rx_closed; /* receive side closed */
+    _Atomic uint32_t rx_lock; /* pid of the process inside a receive */
     uint32_t pad2;
     uint64_t stuck_pos;       /* head at which a RESERVED record was seen */
     int64_t stuck_check_ns;   /* when to check its producer's liveness */
     _Atomic uint64_t skipped_records;
     _Atomic uint64_t skipped_bytes;
-    char pad3[PC_CACHELINE - 56];
+    char pad3[PC_CACHELINE - 48];
+
+    /* The receive side, read by every send, written rarely: a line of its
+     * own, so that the consumer's writes above do not evict it. */
+    _Atomic uint32_t rx_pid;    /* process holding the receive side */
+    _Atomic uint32_t rx_closed; /* receive side closed */
+    char pad7[PC_CACHELINE - 8];
 
     /* The consumer's eventcount. */
     _Atomic uint32_t rx_futex;

@@ -308,29 +308,36 @@ def skipped() -> List[Tuple[str, str]]:
     return [("faster_fifo.Queue", reason)] if reason else []
 
 
-def main() -> None:  # pragma: no cover - a manual run: python -m pyconc._bench.ipc_scenarios
+def main() -> None:  # pragma: no cover - python -m pyconc._bench.ipc_scenarios [--quick] [--rounds N]
+    """Run every scenario side by side: in each round, every implementation
+    of a group once, in turn, so that other load on the machine falls on
+    all of them alike; report the best round of each."""
     import time
 
     quick = "--quick" in sys.argv
+    rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 5
     scale = 10 if quick else 1
-    results: Dict[str, Dict[str, float]] = {}
+    groups: Dict[str, List[Dict[str, Any]]] = {}
     for sc in scenarios(100_000 // scale, 100_000 // scale):
-        sc["run"]()  # warm up: start the workers
-        best = float("inf")
-        for _ in range(3):
-            t0 = time.perf_counter()
-            sc["run"]()
-            best = min(best, time.perf_counter() - t0)
-        rate = sc["ops"] / best
-        results.setdefault(sc["group"], {})[sc["name"]] = rate
-        print(f"{sc['group']:12} {sc['name']:44} {rate:12,.0f} ops/s", flush=True)
-    for group, rates in results.items():
-        base = next(r for n, r in rates.items() if n.startswith("multiprocessing.") and "Simple" not in n)
-        for name, rate in rates.items():
-            print(f"{group:12} {name:44} {rate / base:6.1f}x")
+        groups.setdefault(sc["group"], []).append(sc)
+    for group, scs in groups.items():
+        best = {sc["name"]: float("inf") for sc in scs}
+        for sc in scs:
+            sc["run"]()  # warm up: start the workers
+        for _ in range(rounds):
+            for sc in scs:
+                t0 = time.perf_counter()
+                sc["run"]()
+                best[sc["name"]] = min(best[sc["name"]], time.perf_counter() - t0)
+        base = next(sc for sc in scs if sc["baseline"])
+        base_rate = base["ops"] / best[base["name"]]
+        for sc in scs:
+            rate = sc["ops"] / best[sc["name"]]
+            print(f"{group:12} {sc['name']:44} {rate:12,.0f} ops/s {rate / base_rate:6.1f}x",
+                  flush=True)
+        _stop_all()
     for name, why in skipped():
         print(f"skipped {name}: {why}")
-    _stop_all()
 
 
 if __name__ == "__main__":  # pragma: no cover
