@@ -194,7 +194,7 @@ class _RobustSpinLock(SpinLock):
             return True
         return self._rwait(limit)
 
-    acquire.__doc__ = SpinLock.acquire.__doc__ + """
+    acquire.__doc__ = (SpinLock.acquire.__doc__ or "") + """
         Shared (robust) lock: raises OwnerDied, with the lock now held by
         the caller, when the process that held it has died.
         """

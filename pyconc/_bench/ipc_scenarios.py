@@ -3,18 +3,21 @@
 Three groups, each against the standard library's tools (and faster-fifo
 when it is installed):
 
-  ipc-1p1c      one producer process, the consumer in this process, small
-                pickled messages (``(producer, i)`` tuples)
-  ipc-4p1c      four producer processes, one consumer, the same messages
-  ipc-counter   a counter incremented from two processes
+  processes: 1 producer -> 1 consumer   one producer process, the consumer
+        in this process, small pickled messages (``(producer, i)`` tuples)
+  processes: 4 producers -> 1 consumer  four producer processes, the same
+  processes: counter from 2 processes   a shared counter incremented from
+        two processes
 
 Worker processes are started once per scenario (``fork`` where available,
-else ``spawn``) and wait on a pipe, so a run times the transfer only, not
-process start-up.  Every run checks its result: the exact number of
+else ``spawn``) and wait on a pipe; a run returns the seconds of the
+transfer alone (``python -m pyconc bench`` uses that number), so process
+start-up is never timed.  Every run checks its result: the exact number of
 messages, each producer's messages in the order it sent them, and the exact
 counter total; a wrong result raises AssertionError.
 
-``scenarios()`` returns dicts {"group", "name", "baseline", "ops", "run"};
+``scenarios(scale=1.0)`` returns dicts {"group", "name", "baseline", "ops",
+"run"} (scale 1.0: 100,000 messages and 100,000 increments per run);
 ``skipped()`` names the implementations left out and why.
 """
 
@@ -23,9 +26,13 @@ from __future__ import annotations
 import atexit
 import multiprocessing as mp
 import sys
+import time
 from typing import Any, Callable, Dict, List, Tuple
 
-_CTX = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+_CTX: Any = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+G1 = "processes: 1 producer -> 1 consumer"
+G4 = "processes: 4 producers -> 1 consumer"
+GC = "processes: counter from 2 processes"
 _TIMEOUT = 120.0
 
 #: Worker pools to stop at exit.
@@ -154,7 +161,7 @@ def _check_order_many(get_many: Callable[[], list], producers: int, n: int) -> N
 # ---------------------------------------------------------------- channels
 
 
-def _channel_scenario(impl: str, producers: int, messages: int) -> Callable[[], None]:
+def _channel_scenario(impl: str, producers: int, messages: int) -> Callable[[], float]:
     """A run() for *impl*, its workers started on first use."""
     n = messages // producers
     state: Dict[str, Any] = {}
@@ -181,9 +188,9 @@ def _channel_scenario(impl: str, producers: int, messages: int) -> Callable[[], 
             state["workers"] = _Workers(_produce_loop, [("mp", q, k) for k in range(producers)])
             state["check"] = lambda: _check_order(lambda: q.get(timeout=_TIMEOUT), producers, n)
         elif impl == "multiprocessing.SimpleQueue":
-            q = _CTX.SimpleQueue()
-            state["workers"] = _Workers(_produce_loop, [("mp", q, k) for k in range(producers)])
-            state["check"] = lambda: _check_order(q.get, producers, n)
+            sq = _CTX.SimpleQueue()
+            state["workers"] = _Workers(_produce_loop, [("mp", sq, k) for k in range(producers)])
+            state["check"] = lambda: _check_order(sq.get, producers, n)
         elif impl == "faster_fifo.Queue":
             import faster_fifo
 
@@ -195,13 +202,15 @@ def _channel_scenario(impl: str, producers: int, messages: int) -> Callable[[], 
         else:  # pragma: no cover
             raise ValueError(impl)
 
-    def run() -> None:
+    def run() -> float:
         if not state:
             setup()
         workers = state["workers"]
+        t0 = time.perf_counter()
         workers.go(n)
         state["check"]()
         workers.wait()
+        return time.perf_counter() - t0
 
     return run
 
@@ -217,7 +226,7 @@ def _faster_fifo_missing() -> str:
 # ---------------------------------------------------------------- counter
 
 
-def _counter_scenario(impl: str, increments: int) -> Callable[[], None]:
+def _counter_scenario(impl: str, increments: int) -> Callable[[], float]:
     per = increments // 2
     state: Dict[str, Any] = {}
 
@@ -246,15 +255,18 @@ def _counter_scenario(impl: str, increments: int) -> Callable[[], None]:
             state["reset"] = reset
             state["workers"] = _Workers(_count_loop, [("mp", value, None)] * 2)
 
-    def run() -> None:
+    def run() -> float:
         if not state:
             setup()
         state["reset"]()
+        t0 = time.perf_counter()
         state["workers"].go(per)
         state["workers"].wait()
+        elapsed = time.perf_counter() - t0
         total = state["read"]()
         if total != 2 * per:
             raise AssertionError(f"counter is {total}, expected {2 * per}")
+        return elapsed
 
     return run
 
@@ -262,12 +274,16 @@ def _counter_scenario(impl: str, increments: int) -> Callable[[], None]:
 # ---------------------------------------------------------------- the list
 
 
-def scenarios(messages: int = 100_000, increments: int = 100_000) -> List[Dict[str, Any]]:
+def scenarios(scale: float = 1.0, messages: int = 100_000, increments: int = 100_000
+              ) -> List[Dict[str, Any]]:
     """The cross-process scenarios (see the module's documentation).
 
-    *messages* per channel run (split evenly among the producers),
-    *increments* per counter run (split between the two processes).
+    *messages* per channel run (split evenly among the producers) and
+    *increments* per counter run (split between the two processes), both
+    multiplied by *scale*.
     """
+    messages = max(4, int(messages * scale))
+    increments = max(2, int(increments * scale))
     impls = [
         ("multiprocessing.Queue", True),
         ("multiprocessing.SimpleQueue", False),
@@ -277,7 +293,7 @@ def scenarios(messages: int = 100_000, increments: int = 100_000) -> List[Dict[s
     if not _faster_fifo_missing():
         impls.insert(2, ("faster_fifo.Queue", False))
     out: List[Dict[str, Any]] = []
-    for group, producers in (("ipc-1p1c", 1), ("ipc-4p1c", 4)):
+    for group, producers in ((G1, 1), (G4, 4)):
         ops = messages // producers * producers
         for name, baseline in impls:
             out.append({
@@ -293,7 +309,7 @@ def scenarios(messages: int = 100_000, increments: int = 100_000) -> List[Dict[s
         ("pyconc.ipc.SharedSpinLock", False),
     ):
         out.append({
-            "group": "ipc-counter",
+            "group": GC,
             "name": name,
             "baseline": baseline,
             "ops": increments // 2 * 2,
@@ -312,13 +328,11 @@ def main() -> None:  # pragma: no cover - python -m pyconc._bench.ipc_scenarios 
     """Run every scenario side by side: in each round, every implementation
     of a group once, in turn, so that other load on the machine falls on
     all of them alike; report the best round of each."""
-    import time
-
     quick = "--quick" in sys.argv
     rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 5
     scale = 10 if quick else 1
     groups: Dict[str, List[Dict[str, Any]]] = {}
-    for sc in scenarios(100_000 // scale, 100_000 // scale):
+    for sc in scenarios(1 / scale):
         groups.setdefault(sc["group"], []).append(sc)
     for group, scs in groups.items():
         best = {sc["name"]: float("inf") for sc in scs}
@@ -326,14 +340,12 @@ def main() -> None:  # pragma: no cover - python -m pyconc._bench.ipc_scenarios 
             sc["run"]()  # warm up: start the workers
         for _ in range(rounds):
             for sc in scs:
-                t0 = time.perf_counter()
-                sc["run"]()
-                best[sc["name"]] = min(best[sc["name"]], time.perf_counter() - t0)
+                best[sc["name"]] = min(best[sc["name"]], sc["run"]())
         base = next(sc for sc in scs if sc["baseline"])
         base_rate = base["ops"] / best[base["name"]]
         for sc in scs:
             rate = sc["ops"] / best[sc["name"]]
-            print(f"{group:12} {sc['name']:44} {rate:12,.0f} ops/s {rate / base_rate:6.1f}x",
+            print(f"{group:38} {sc['name']:42} {rate:11,.0f}/s {rate / base_rate:5.1f}x",
                   flush=True)
         _stop_all()
     for name, why in skipped():
