@@ -571,6 +571,16 @@ int64_t pc_shring_try_recv1(pc_shring_t *r, uint32_t pid, char *buf, uint64_t bu
     return got;
 }
 
+bool pc_shring_is_empty(pc_shring_t *r)
+{
+    /* acquire: as in pc_shring_len. */
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+    uint64_t c = atomic_load_explicit(pc_shring_ctrl_at(r, h), memory_order_acquire);
+    /* Records are contiguous from the head: if the head's cell is not
+     * claimed, nothing is. */
+    return !(pc_shring_is_for(c, h) && pc_shring_state(c) >= PC_SHRING_S_RESERVED);
+}
+
 uint64_t pc_shring_len(pc_shring_t *r)
 {
     uint64_t count = 0;

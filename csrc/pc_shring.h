@@ -176,7 +176,9 @@ int64_t pc_shring_try_recv(pc_shring_t *r, uint32_t pid, char *buf,
  * PC_SHRING_BUSY, or, if buf is too small, -4 - (the length it needs). */
 int64_t pc_shring_try_recv1(pc_shring_t *r, uint32_t pid, char *buf, uint64_t bufsize);
 
-/* Records waiting (committed or being written), a snapshot. */
+/* True if no record is waiting or being written (a snapshot). */
+bool pc_shring_is_empty(pc_shring_t *r);
+/* Records waiting (committed or being written), a snapshot; walks them. */
 uint64_t pc_shring_len(pc_shring_t *r);
 
 /* The receive side: who holds it, closing it, and whether it is gone

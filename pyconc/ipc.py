@@ -497,6 +497,7 @@ def channel(capacity_bytes: int = 1 << 20) -> "tuple[Sender, Receiver]":
 def _open_ring(seg: _Segment) -> tuple:
     ring, keep = seg.body("pc_shring_t *", "channel")
     if lib.pc_shring_check(ring, len(seg.mm) - _BODY) != 0:
+        seg.release()
         raise ValueError(f"shared segment {seg.name!r} holds a damaged channel")
     return ring, keep
 
@@ -1016,7 +1017,7 @@ class Receiver:
             if n == _TOO_SMALL:
                 self._grow(self._lens[0])
             elif n == _EMPTY:
-                if lib.pc_shring_senders(ring, False) == 0 and lib.pc_shring_len(ring) == 0:
+                if lib.pc_shring_senders(ring, False) == 0 and lib.pc_shring_is_empty(ring):
                     raise Disconnected("every Sender of the channel is gone")
                 if timeout is _TRY:
                     raise Empty("the channel is empty")
@@ -1028,7 +1029,7 @@ class Receiver:
                     raise Timeout("timed out waiting for a record")
                 if _wait_recv(ring, ns) == _TIMEDOUT:
                     # Nothing for a while: look for Senders that died.
-                    if lib.pc_shring_senders(ring, True) == 0 and lib.pc_shring_len(ring) == 0:
+                    if lib.pc_shring_senders(ring, True) == 0 and lib.pc_shring_is_empty(ring):
                         raise Disconnected("every Sender of the channel is gone")
             else:  # _BUSY: another thread is inside a receive
                 if timeout is _TRY:

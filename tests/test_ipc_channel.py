@@ -553,3 +553,18 @@ def test_producers_killed_at_random_never_corrupt_others(ctx):
                 break
             assert len(body) == size and body[8:] == b"\x09" * (size - 8)
         rx.close()
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="needs /dev/shm")
+def test_a_damaged_ring_is_refused():
+    import mmap
+
+    tx, rx = ipc.channel()
+    with open("/dev/shm/" + tx.name, "r+b") as f, mmap.mmap(f.fileno(), 0) as m:
+        m[4096:4104] = b"\0" * 8  # the ring's magic (pc_shring_t.magic)
+    with pytest.raises(ValueError, match="damaged"):
+        ipc.Sender.attach(tx.name)
+    with pytest.raises(ValueError, match="damaged"):
+        ipc.Receiver.attach(tx.name)
+    tx.close()
+    rx.close()  # the last user: the name goes (checked by the fixture)

@@ -49,6 +49,7 @@ int pc_shring_debug_abandon(pc_shring_t *r, int slot, uint64_t len);
 int64_t pc_shring_try_recv(pc_shring_t *r, uint32_t pid, char *buf,
                            uint64_t bufsize, int64_t *lens, int64_t maxn);
 int64_t pc_shring_try_recv1(pc_shring_t *r, uint32_t pid, char *buf, uint64_t bufsize);
+bool pc_shring_is_empty(pc_shring_t *r);
 uint64_t pc_shring_len(pc_shring_t *r);
 void pc_shring_set_receiver(pc_shring_t *r, uint32_t pid);
 uint32_t pc_shring_receiver(pc_shring_t *r);
