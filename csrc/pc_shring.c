@@ -571,6 +571,16 @@ int64_t pc_shring_try_recv1(pc_shring_t *r, uint32_t pid, char *buf, uint64_t bu
     return got;
 }
 
+int pc_shring_end_send(pc_shring_end_t *e, const char *data, uint64_t len)
+{
+    return pc_shring_try_send(e->ring, e->slot, data, len);
+}
+
+int64_t pc_shring_end_recv1(pc_shring_end_t *e)
+{
+    return pc_shring_try_recv1(e->ring, e->pid, e->buf, e->bufsize);
+}
+
 bool pc_shring_is_empty(pc_shring_t *r)
 {
     /* acquire: as in pc_shring_len. */

@@ -438,6 +438,8 @@ class SharedSpinLock(_Shared, _RobustSpinLock):
 _try_send = lib.pc_shring_try_send
 _try_recv = lib.pc_shring_try_recv
 _try_recv1 = lib.pc_shring_try_recv1
+_end_send = lib.pc_shring_end_send
+_end_recv1 = lib.pc_shring_end_recv1
 _wait_send = lib.pc_shring_wait_send
 _wait_recv = lib.pc_shring_wait_recv
 _OK = lib.PC_SHRING_OK
@@ -502,6 +504,13 @@ def _open_ring(seg: _Segment) -> tuple:
     return ring, keep
 
 
+def _sender_end(ring: Any, slot: int) -> Any:
+    end = ffi.new("pc_shring_end_t *")
+    end.ring = ring
+    end.slot = slot
+    return end
+
+
 class Sender:
     """The sending end of a ``pyconc.ipc.channel``.
 
@@ -531,7 +540,7 @@ class Sender:
     memory); the Python object changes only in ``close()``.
     """
 
-    __slots__ = ("_seg", "_ring", "_keep", "_slot", "_pid", "_max", "__weakref__")
+    __slots__ = ("_seg", "_ring", "_keep", "_slot", "_pid", "_max", "_end", "__weakref__")
 
     @classmethod
     def _new(cls, seg: _Segment, ring: Any, keep: Any) -> "Sender":
@@ -549,6 +558,7 @@ class Sender:
                 f"(at most {lib.PC_SHRING_SLOTS} at once)"
             )
         self._max = lib.pc_shring_max_payload(lib.pc_shring_cells(ring))
+        self._end = _sender_end(ring, self._slot)
         _senders.add(self)
         return self
 
@@ -570,8 +580,10 @@ class Sender:
         self._pid = _procs.pid
         if slot < 0:  # pragma: no cover - 64 live processes
             self._seg, self._ring = None, _CLOSED_RING
+            self._end.ring = _CLOSED_RING
         else:
             self._slot = slot
+            self._end.slot = slot
 
     @property
     def name(self) -> str:
@@ -608,7 +620,7 @@ class Sender:
         if timeout is not None:
             timeout = _timeout.seconds(timeout)
         data = _dumps(obj, _PROTOCOL)
-        rc = _try_send(self._ring, self._slot, data, len(data))
+        rc = _end_send(self._end, data, len(data))
         if rc:
             self._send_slow(rc, data, obj, timeout)
 
@@ -623,7 +635,7 @@ class Sender:
         in ``.value``) at once.  Disconnected and ValueError as send().
         """
         data = _dumps(obj, _PROTOCOL)
-        rc = _try_send(self._ring, self._slot, data, len(data))
+        rc = _end_send(self._end, data, len(data))
         if rc:
             self._send_slow(rc, data, obj, _TRY)
 
@@ -637,7 +649,7 @@ class Sender:
             timeout = _timeout.seconds(timeout)
         if not isinstance(data, bytes):
             data = _as_bytes(data)
-        rc = _try_send(self._ring, self._slot, data, len(data))
+        rc = _end_send(self._end, data, len(data))
         if rc:
             self._send_slow(rc, data, data, timeout)
 
@@ -646,7 +658,7 @@ class Sender:
         instead of waiting."""
         if not isinstance(data, bytes):
             data = _as_bytes(data)
-        rc = _try_send(self._ring, self._slot, data, len(data))
+        rc = _end_send(self._end, data, len(data))
         if rc:
             self._send_slow(rc, data, data, _TRY)
 
@@ -659,13 +671,13 @@ class Sender:
         failing one have been sent; the exception's ``sent`` attribute
         says how many.
         """
-        ring, slot = self._ring, self._slot
+        c_end = self._end
         end = None if timeout is None else _timeout.deadline(_timeout.seconds(timeout))
         sent = 0  # (validated before anything is sent)
         try:
             for obj in objs:
                 data = _dumps(obj, _PROTOCOL)
-                rc = _try_send(ring, slot, data, len(data))
+                rc = _end_send(c_end, data, len(data))
                 if rc:
                     left = None if end is None else max(0.0, end - time.monotonic())
                     self._send_slow(rc, data, obj, left)
@@ -703,7 +715,7 @@ class Sender:
             if ns <= 0:
                 raise Timeout("timed out waiting for room in the channel")
             waited = _wait_send(ring, n, ns)
-            rc = _try_send(self._ring, self._slot, data, n)
+            rc = _end_send(self._end, data, n)
             if rc == _OK:
                 return
             if self._seg is None:
@@ -723,6 +735,7 @@ class Sender:
         other = Sender.__new__(Sender)
         other._seg, other._ring, other._keep = seg, self._ring, self._keep
         other._slot, other._pid, other._max = self._slot, self._pid, self._max
+        other._end = _sender_end(self._ring, self._slot)
         _senders.add(other)
         return other
 
@@ -738,6 +751,7 @@ class Sender:
             return
         _senders.discard(self)
         ring, self._ring = self._ring, _CLOSED_RING
+        self._end.ring = _CLOSED_RING
         if self._pid == _procs.pid:
             lib.pc_shring_handles_add(ring, self._slot, self._pid, -1)
         seg.release()  # the mapping stays while _keep does
@@ -816,7 +830,7 @@ class Receiver:
 
     __slots__ = (
         "_seg", "_ring", "_keep", "_pid", "_buf", "_bufsize", "_view", "_lens",
-        "_moved", "__weakref__",
+        "_moved", "_live", "_end", "__weakref__",
     )
 
     _BATCH = 256
@@ -831,8 +845,14 @@ class Receiver:
         self._bufsize = 1 << 16
         self._buf = ffi.new("char[]", self._bufsize)
         self._view = memoryview(_buffer(self._buf))
+        self._end = ffi.new("pc_shring_end_t *")
+        self._end.ring = ring
+        self._end.buf = self._buf
+        self._end.bufsize = self._bufsize
+        self._end.pid = self._pid
         self._lens = ffi.new("int64_t[]", cls._BATCH)
         self._moved = False
+        self._live = True  # False: closed, moved, or inherited by fork (see _check)
         _receivers.add(self)
         return self
 
@@ -875,8 +895,9 @@ class Receiver:
         if self._pid != _procs.pid:
             # A fork child receiving on its inherited copy: take the
             # receiving side.
-            self._pid = _procs.pid
+            self._pid = self._end.pid = _procs.pid
             lib.pc_shring_set_receiver(self._ring, self._pid)
+        self._live = True
 
     def __len__(self) -> int:
         """Records waiting in the ring (including any being written)."""
@@ -894,11 +915,11 @@ class Receiver:
         ring is empty and every Sender is gone.  The wait releases the GIL
         and lets Ctrl-C through.
         """
-        if self._pid != _procs.pid or self._seg is None or self._moved:
+        if not self._live:
             self._check()
         if timeout is not None:
             timeout = _timeout.seconds(timeout)
-        n = _try_recv1(self._ring, self._pid, self._buf, self._bufsize)
+        n = _end_recv1(self._end)
         if n < 0:
             n = self._recv1_slow(n, timeout)
         return _loads(self._view[:n])
@@ -913,9 +934,9 @@ class Receiver:
         The next object if one is waiting; else Empty, or Disconnected if
         every Sender is gone.
         """
-        if self._pid != _procs.pid or self._seg is None or self._moved:
+        if not self._live:
             self._check()
-        n = _try_recv1(self._ring, self._pid, self._buf, self._bufsize)
+        n = _end_recv1(self._end)
         if n < 0:
             n = self._recv1_slow(n, _TRY)
         return _loads(self._view[:n])
@@ -925,20 +946,20 @@ class Receiver:
 
         As recv(), but return the record's bytes as they were sent.
         """
-        if self._pid != _procs.pid or self._seg is None or self._moved:
+        if not self._live:
             self._check()
         if timeout is not None:
             timeout = _timeout.seconds(timeout)
-        n = _try_recv1(self._ring, self._pid, self._buf, self._bufsize)
+        n = _end_recv1(self._end)
         if n < 0:
             n = self._recv1_slow(n, timeout)
         return self._view[:n].tobytes()
 
     def try_recv_bytes(self) -> bytes:
         """try_recv_bytes() -> bytes: try_recv() without unpickling."""
-        if self._pid != _procs.pid or self._seg is None or self._moved:
+        if not self._live:
             self._check()
-        n = _try_recv1(self._ring, self._pid, self._buf, self._bufsize)
+        n = _end_recv1(self._end)
         if n < 0:
             n = self._recv1_slow(n, _TRY)
         return self._view[:n].tobytes()
@@ -997,6 +1018,7 @@ class Receiver:
         buf = ffi.new("char[]", size)
         # Replaced, never resized: a view another thread holds stays valid.
         self._buf, self._view, self._bufsize = buf, memoryview(_buffer(buf)), size
+        self._end.buf, self._end.bufsize = buf, size
 
     def _recv1_slow(self, n: int, timeout: Optional[float]) -> int:
         """_recv_slow for one record: its length."""
@@ -1086,6 +1108,7 @@ class Receiver:
         raises Disconnected; closing twice does nothing.
         """
         seg, self._seg = self._seg, None
+        self._live = False
         if seg is None:
             return
         _receivers.discard(self)
@@ -1096,6 +1119,7 @@ class Receiver:
     def _drop(self) -> None:
         """Let go of the mapping without closing the receiving side."""
         seg, self._seg = self._seg, None
+        self._live = False
         if seg is not None:
             _receivers.discard(self)
             seg.release()
@@ -1116,6 +1140,7 @@ class Receiver:
         self._check()
         self._seg.share()  # type: ignore[union-attr]
         self._moved = True
+        self._live = False
         return (_rebuild_receiver, (self._seg.name, _procs.pid))  # type: ignore[union-attr]
 
     def __repr__(self) -> str:
@@ -1157,6 +1182,8 @@ def _after_fork_child() -> None:
     for tx in list(_senders):
         if tx._seg is not None:
             tx._fork_child(old)
+    for rx in list(_receivers):
+        rx._live = False  # the first receive here takes the receiving side
 
 
 def _at_exit() -> None:

@@ -49,6 +49,16 @@ int pc_shring_debug_abandon(pc_shring_t *r, int slot, uint64_t len);
 int64_t pc_shring_try_recv(pc_shring_t *r, uint32_t pid, char *buf,
                            uint64_t bufsize, int64_t *lens, int64_t maxn);
 int64_t pc_shring_try_recv1(pc_shring_t *r, uint32_t pid, char *buf, uint64_t bufsize);
+typedef struct {
+    pc_shring_t *ring;
+    char *buf;
+    uint64_t bufsize;
+    uint32_t pid;
+    int32_t slot;
+    ...;
+} pc_shring_end_t;
+int pc_shring_end_send(pc_shring_end_t *e, const char *data, uint64_t len);
+int64_t pc_shring_end_recv1(pc_shring_end_t *e);
 bool pc_shring_is_empty(pc_shring_t *r);
 uint64_t pc_shring_len(pc_shring_t *r);
 void pc_shring_set_receiver(pc_shring_t *r, uint32_t pid);
