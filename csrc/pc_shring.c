@@ -576,9 +576,43 @@ int pc_shring_end_send(pc_shring_end_t *e, const char *data, uint64_t len)
     return pc_shring_try_send(e->ring, e->slot, data, len);
 }
 
+/* Take e->busy; false if another thread has it. */
+static bool pc_shring_end_take(pc_shring_end_t *e)
+{
+    uint32_t expected = 0;
+    /* acquire: the previous user's buffer replacement is visible. */
+    return atomic_compare_exchange_strong_explicit(&e->busy, &expected, 1,
+                                                   memory_order_acquire,
+                                                   memory_order_relaxed);
+}
+
+void pc_shring_end_done(pc_shring_end_t *e)
+{
+    /* release: our reads of the buffer (and any replacement of it) happen
+     * before the next user's writes. */
+    atomic_store_explicit(&e->busy, 0, memory_order_release);
+}
+
 int64_t pc_shring_end_recv1(pc_shring_end_t *e)
 {
-    return pc_shring_try_recv1(e->ring, e->pid, e->buf, e->bufsize);
+    int64_t got;
+    if (!pc_shring_end_take(e))
+        return PC_SHRING_BUSY;
+    got = pc_shring_try_recv1(e->ring, e->pid, e->buf, e->bufsize);
+    if (got == PC_SHRING_EMPTY || got == PC_SHRING_BUSY)
+        pc_shring_end_done(e);
+    return got;
+}
+
+int64_t pc_shring_end_recv(pc_shring_end_t *e, int64_t *lens, int64_t maxn)
+{
+    int64_t got;
+    if (!pc_shring_end_take(e))
+        return PC_SHRING_BUSY;
+    got = pc_shring_try_recv(e->ring, e->pid, e->buf, e->bufsize, lens, maxn);
+    if (got == PC_SHRING_EMPTY || got == PC_SHRING_BUSY)
+        pc_shring_end_done(e);
+    return got;
 }
 
 bool pc_shring_is_empty(pc_shring_t *r)

@@ -185,16 +185,29 @@ bool pc_shring_is_empty(pc_shring_t *r);
  */
 typedef struct pc_shring_end {
     pc_shring_t *ring;
-    char *buf;        /* receiver: its buffer */
-    uint64_t bufsize; /* receiver: the buffer's size */
-    uint32_t pid;     /* receiver: its process */
-    int32_t slot;     /* sender: its slot */
+    char *buf;              /* receiver: its buffer */
+    uint64_t bufsize;       /* receiver: the buffer's size */
+    uint32_t pid;           /* receiver: its process */
+    int32_t slot;           /* sender: its slot */
+    _Atomic uint32_t busy;  /* receiver: a thread is using buf */
 } pc_shring_end_t;
 
 /* pc_shring_try_send(e->ring, e->slot, data, len). */
 int pc_shring_end_send(pc_shring_end_t *e, const char *data, uint64_t len);
+
+/*
+ * The receiver's buffer belongs to one thread at a time: these calls take
+ * e->busy (PC_SHRING_BUSY if another thread has it) and keep it when they
+ * return something in the buffer (records, or PC_SHRING_TOO_SMALL, whose
+ * caller may then replace the buffer); the caller gives it back with
+ * pc_shring_end_done once it has read the buffer.  On any other result
+ * they give it back themselves.
+ */
 /* pc_shring_try_recv1(e->ring, e->pid, e->buf, e->bufsize). */
 int64_t pc_shring_end_recv1(pc_shring_end_t *e);
+/* pc_shring_try_recv(e->ring, e->pid, e->buf, e->bufsize, lens, maxn). */
+int64_t pc_shring_end_recv(pc_shring_end_t *e, int64_t *lens, int64_t maxn);
+void pc_shring_end_done(pc_shring_end_t *e);
 
 /* Records waiting (committed or being written), a snapshot; walks them. */
 uint64_t pc_shring_len(pc_shring_t *r);

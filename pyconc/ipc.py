@@ -48,6 +48,7 @@ import mmap
 import os
 import pickle
 import secrets
+import threading
 import time
 import weakref
 from multiprocessing import resource_tracker, util
@@ -110,6 +111,11 @@ _KIND_NAMES = {
 }
 _users_add = lib.pc_ipc_users_add
 _users_live = lib.pc_ipc_users_live
+
+#: Guards the Python-level bookkeeping of segments and channel ends
+#: (reference counts, closing) without relying on the GIL.  Reentrant: a
+#: __del__ may close one object while another is being closed.
+_state = threading.RLock()
 
 #: Open segments of this process (for fork and exit).
 _segments: "weakref.WeakSet[_Segment]" = weakref.WeakSet()
@@ -229,12 +235,19 @@ class _Segment:
 
     def release(self) -> None:
         """One Python object of this process stops using the segment."""
-        self.refs -= 1
-        if self.refs == 0:
+        with _state:
+            self.refs -= 1
+            if self.refs != 0:
+                return
             _segments.discard(self)
-            _users_add(self.table, _NUSERS, _procs.pid, -1)
-            if _users_live(self.table, _NUSERS) == 0:
-                _unlink(self.name)
+        _users_add(self.table, _NUSERS, _procs.pid, -1)
+        if _users_live(self.table, _NUSERS) == 0:
+            _unlink(self.name)
+
+    def acquire(self) -> None:
+        """One more Python object of this process uses the segment."""
+        with _state:
+            self.refs += 1
 
     def __repr__(self) -> str:
         return f"<pyconc segment {self.name}>"
@@ -282,7 +295,8 @@ class _Shared:
         object keeps working on its mapping, but cannot be pickled again.
         Closing twice does nothing.
         """
-        seg, self._seg = self._seg, None
+        with _state:
+            seg, self._seg = self._seg, None
         if seg is not None:
             seg.release()
 
@@ -440,6 +454,8 @@ _try_recv = lib.pc_shring_try_recv
 _try_recv1 = lib.pc_shring_try_recv1
 _end_send = lib.pc_shring_end_send
 _end_recv1 = lib.pc_shring_end_recv1
+_end_recv = lib.pc_shring_end_recv
+_end_done = lib.pc_shring_end_done
 _wait_send = lib.pc_shring_wait_send
 _wait_recv = lib.pc_shring_wait_recv
 _OK = lib.PC_SHRING_OK
@@ -492,7 +508,7 @@ def channel(capacity_bytes: int = 1 << 20) -> "tuple[Sender, Receiver]":
     seg = _Segment.create(_KIND_CHANNEL, lib.pc_shring_bytes(cells))
     ring, keep = seg.body("pc_shring_t *", "channel")
     lib.pc_shring_init(ring, cells, _procs.pid)
-    seg.refs = 2  # the Sender and the Receiver below
+    seg.acquire()  # for the Sender and the Receiver below
     return Sender._new(seg, ring, keep), Receiver._new(seg, ring, keep)
 
 
@@ -535,9 +551,12 @@ class Sender:
     child killed before it got that far) keeps the channel connected for
     as long as the pickling process lives.
 
-    Thread safety: sends from any number of threads and processes are
-    safe (each claims its space with one compare-and-swap in shared
-    memory); the Python object changes only in ``close()``.
+    Thread safety (with or without the GIL): sends from any number of
+    threads and processes are safe (each claims its space with one
+    compare-and-swap in shared memory); the Python object changes only in
+    ``close()``, under the module's bookkeeping lock, and a closed Sender's
+    C state points at a ring that is closed for good, so a send racing
+    with ``close()`` fails cleanly.
     """
 
     __slots__ = ("_seg", "_ring", "_keep", "_slot", "_pid", "_max", "_end", "__weakref__")
@@ -731,7 +750,7 @@ class Sender:
         """clone() -> Sender: another handle on the same channel."""
         seg = self._open_seg()
         lib.pc_shring_handles_add(self._ring, self._slot, self._pid, 1)
-        seg.refs += 1
+        seg.acquire()
         other = Sender.__new__(Sender)
         other._seg, other._ring, other._keep = seg, self._ring, self._keep
         other._slot, other._pid, other._max = self._slot, self._pid, self._max
@@ -746,7 +765,8 @@ class Sender:
         Disconnected after draining what was sent.  Sending on a closed
         Sender raises Disconnected; closing twice does nothing.
         """
-        seg, self._seg = self._seg, None
+        with _state:
+            seg, self._seg = self._seg, None
         if seg is None:
             return
         _senders.discard(self)
@@ -823,9 +843,13 @@ class Receiver:
     committed; the receiver skips it once its process is found dead (after
     about 20 ms), and counts it in ``skipped``.
 
-    Thread safety: receives from several threads (or processes) are
-    serialised by a receive lock in shared memory; the Python object's
-    scratch buffer is replaced, never resized in place.
+    Thread safety (with or without the GIL): receives from several
+    threads are safe; each takes the Receiver's buffer (a ``busy`` word in
+    its C state) for the time it copies a record out of the ring and
+    unpickles it, and receives from several processes are serialised by a
+    receive lock in shared memory.  The buffer is replaced (when a record
+    needs a larger one) only by the thread that holds it.  Closing is
+    under the module's bookkeeping lock.
     """
 
     __slots__ = (
@@ -888,6 +912,8 @@ class Receiver:
         return int(out[0])
 
     def _check(self) -> None:
+        """Raise if this Receiver cannot receive; take the receiving side
+        if this is a fork child's first receive."""
         if self._seg is None:
             raise Disconnected("this Receiver is closed")
         if self._moved:
@@ -906,6 +932,11 @@ class Receiver:
 
     # -- receiving
 
+    # Every receive follows one protocol (pc_shring_end_t in pc_shring.h):
+    # the C call takes the buffer (busy) when it returns a record in it;
+    # we read the record out and give the buffer back with _end_done.  A
+    # thread that finds the buffer busy backs off and tries again.
+
     def recv(self, timeout: Optional[float] = None) -> Any:
         """recv(timeout=None) -> object
 
@@ -919,10 +950,14 @@ class Receiver:
             self._check()
         if timeout is not None:
             timeout = _timeout.seconds(timeout)
-        n = _end_recv1(self._end)
+        end = self._end
+        n = _end_recv1(end)
         if n < 0:
             n = self._recv1_slow(n, timeout)
-        return _loads(self._view[:n])
+        try:
+            return _loads(self._view[:n])
+        finally:
+            _end_done(end)
 
     def recv_timeout(self, timeout: float) -> Any:
         """recv_timeout(timeout) -> object: recv() with a timeout."""
@@ -936,10 +971,14 @@ class Receiver:
         """
         if not self._live:
             self._check()
-        n = _end_recv1(self._end)
+        end = self._end
+        n = _end_recv1(end)
         if n < 0:
             n = self._recv1_slow(n, _TRY)
-        return _loads(self._view[:n])
+        try:
+            return _loads(self._view[:n])
+        finally:
+            _end_done(end)
 
     def recv_bytes(self, timeout: Optional[float] = None) -> bytes:
         """recv_bytes(timeout=None) -> bytes
@@ -950,19 +989,27 @@ class Receiver:
             self._check()
         if timeout is not None:
             timeout = _timeout.seconds(timeout)
-        n = _end_recv1(self._end)
+        end = self._end
+        n = _end_recv1(end)
         if n < 0:
             n = self._recv1_slow(n, timeout)
-        return self._view[:n].tobytes()
+        try:
+            return self._view[:n].tobytes()
+        finally:
+            _end_done(end)
 
     def try_recv_bytes(self) -> bytes:
         """try_recv_bytes() -> bytes: try_recv() without unpickling."""
         if not self._live:
             self._check()
-        n = _end_recv1(self._end)
+        end = self._end
+        n = _end_recv1(end)
         if n < 0:
             n = self._recv1_slow(n, _TRY)
-        return self._view[:n].tobytes()
+        try:
+            return self._view[:n].tobytes()
+        finally:
+            _end_done(end)
 
     def recv_many(self, max_items: int = 256, timeout: Optional[float] = None) -> List[Any]:
         """recv_many(max_items=256, timeout=None) -> list
@@ -987,57 +1034,65 @@ class Receiver:
         self._check()
         if timeout is not None:
             timeout = _timeout.seconds(timeout)
+        end = self._end
         out: list = []
         want = min(max_items, self._BATCH)
-        n = _try_recv(self._ring, self._pid, self._buf, self._bufsize, self._lens, want)
+        n = _end_recv(end, self._lens, want)
         if n < 1:
             n = self._recv_slow(n, timeout, want)
         while True:
-            mv = self._view
-            lens = self._lens
-            off = 0
-            for i in range(n):
-                size = lens[i]
-                chunk = mv[off:off + size]
-                out.append(_loads(chunk) if decode else chunk.tobytes())
-                off += size
+            # Here we hold the buffer, with n records in it.
+            try:
+                mv, lens, off = self._view, self._lens, 0
+                for i in range(n):
+                    size = lens[i]
+                    chunk = mv[off:off + size]
+                    out.append(_loads(chunk) if decode else chunk.tobytes())
+                    off += size
+            finally:
+                _end_done(end)
             if len(out) >= max_items:
                 return out
             want = min(max_items - len(out), self._BATCH)
-            n = _try_recv(self._ring, self._pid, self._buf, self._bufsize, self._lens, want)
+            n = _end_recv(end, self._lens, want)
+            if n == _TOO_SMALL:
+                self._grow(self._lens[0])
+                _end_done(end)
+                continue
             if n < 1:
-                if n == _TOO_SMALL:
-                    self._grow(self._lens[0])
-                    continue
-                return out
+                return out  # (EMPTY or BUSY: what we have is enough)
 
     def _grow(self, need: int) -> None:
+        """Replace the buffer by one of at least *need* bytes (the caller
+        holds it)."""
         size = self._bufsize
         while size < need:
             size *= 2
         buf = ffi.new("char[]", size)
-        # Replaced, never resized: a view another thread holds stays valid.
         self._buf, self._view, self._bufsize = buf, memoryview(_buffer(buf)), size
         self._end.buf, self._end.bufsize = buf, size
 
     def _recv1_slow(self, n: int, timeout: Optional[float]) -> int:
-        """_recv_slow for one record: its length."""
-        if n <= -4:  # too small: -4 - the length needed
-            self._lens[0] = -4 - n
-            n = _TOO_SMALL
+        """_recv_slow for one record: its length (the buffer held)."""
+        if n <= -4:  # too small: -4 - the length needed; we hold the buffer
+            self._grow(-4 - n)
+            _end_done(self._end)
+            n = _end_recv(self._end, self._lens, 1)
         self._recv_slow(n, timeout, 1)
         return self._lens[0]
 
     def _recv_slow(self, n: int, timeout: Optional[float], want: int) -> int:
-        """Wait until _try_recv returns records (their number), or raise."""
-        ring = self._ring
-        end = None
+        """Wait until a receive returns records: their number, with the
+        buffer held.  Raise Empty, Timeout or Disconnected."""
+        ring, end = self._ring, self._end
+        deadline = None
         started = False
         while True:
             if n >= 1:
                 return n
-            if n == _TOO_SMALL:
+            if n == _TOO_SMALL:  # we hold the buffer
                 self._grow(self._lens[0])
+                _end_done(end)
             elif n == _EMPTY:
                 if lib.pc_shring_senders(ring, False) == 0 and lib.pc_shring_is_empty(ring):
                     raise Disconnected("every Sender of the channel is gone")
@@ -1045,19 +1100,25 @@ class Receiver:
                     raise Empty("the channel is empty")
                 if not started:
                     started = True
-                    end = _timeout.deadline(timeout)
-                ns = _timeout.slice_ns(end)
+                    deadline = _timeout.deadline(timeout)
+                ns = _timeout.slice_ns(deadline)
                 if ns <= 0:
                     raise Timeout("timed out waiting for a record")
                 if _wait_recv(ring, ns) == _TIMEDOUT:
                     # Nothing for a while: look for Senders that died.
                     if lib.pc_shring_senders(ring, True) == 0 and lib.pc_shring_is_empty(ring):
                         raise Disconnected("every Sender of the channel is gone")
-            else:  # _BUSY: another thread is inside a receive
-                if timeout is _TRY:
-                    raise Empty("another thread is receiving")
-                time.sleep(0.0001)
-            n = _try_recv(ring, self._pid, self._buf, self._bufsize, self._lens, want)
+            else:  # _BUSY: another thread (or process) is receiving
+                if not started:
+                    started = True
+                    # A try_ call waits for the other receive a little.
+                    deadline = _timeout.deadline(0.05 if timeout is _TRY else timeout)
+                if deadline is not None and time.monotonic() >= deadline:
+                    if timeout is _TRY:
+                        raise Empty("another thread is receiving")
+                    raise Timeout("timed out waiting for a record")
+                time.sleep(0.00005)
+            n = _end_recv(end, self._lens, want)
 
     def __iter__(self) -> Iterator[Any]:
         """Receive objects until the channel is disconnected and empty."""
@@ -1107,7 +1168,8 @@ class Receiver:
         other process, just drop this copy.  Receiving on a closed Receiver
         raises Disconnected; closing twice does nothing.
         """
-        seg, self._seg = self._seg, None
+        with _state:
+            seg, self._seg = self._seg, None
         self._live = False
         if seg is None:
             return
@@ -1118,7 +1180,8 @@ class Receiver:
 
     def _drop(self) -> None:
         """Let go of the mapping without closing the receiving side."""
-        seg, self._seg = self._seg, None
+        with _state:
+            seg, self._seg = self._seg, None
         self._live = False
         if seg is not None:
             _receivers.discard(self)

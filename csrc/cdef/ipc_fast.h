@@ -59,6 +59,8 @@ typedef struct {
 } pc_shring_end_t;
 int pc_shring_end_send(pc_shring_end_t *e, const char *data, uint64_t len);
 int64_t pc_shring_end_recv1(pc_shring_end_t *e);
+int64_t pc_shring_end_recv(pc_shring_end_t *e, int64_t *lens, int64_t maxn);
+void pc_shring_end_done(pc_shring_end_t *e);
 bool pc_shring_is_empty(pc_shring_t *r);
 uint64_t pc_shring_len(pc_shring_t *r);
 void pc_shring_set_receiver(pc_shring_t *r, uint32_t pid);
