@@ -489,9 +489,10 @@ def channel(capacity_bytes: int = 1 << 20) -> "tuple[Sender, Receiver]":
 
     A multi-producer, single-consumer channel between processes, over a
     ring of *capacity_bytes* (rounded up to a power of two, at least 1 KiB)
-    in a shared-memory segment.  Records take 16 bytes of header each,
-    rounded up to 64-byte cells; one record may use the whole ring (and at
-    most 128 MiB).  Both ends can be passed to child processes (pickled by
+    in a shared-memory segment.  The ring is made of 64-byte cells, each
+    carrying 56 bytes of a record (48 in a record's first, after its
+    length): a small pickled message takes one cell.  One record may use
+    the whole ring (``Sender.max_record_bytes``; at most 112 MiB).  Both ends can be passed to child processes (pickled by
     the segment's name; under ``fork`` they are inherited); Senders can be
     cloned.  See Sender and Receiver for the semantics of each operation,
     which mirror ``pyconc.channel``'s.

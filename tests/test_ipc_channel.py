@@ -67,7 +67,7 @@ def test_recv_times_out():
 
 def test_full_ring_raises_full_and_send_times_out():
     tx, rx = ipc.channel(1024)  # 16 cells of 64 bytes
-    payload = b"x" * 48  # one cell each
+    payload = b"x" * 48  # one cell each (the most a record's first cell holds)
     for _ in range(16):
         tx.try_send_bytes(payload)
     with pytest.raises(Full) as info:
@@ -90,7 +90,7 @@ def test_full_ring_raises_full_and_send_times_out():
 def test_oversized_records_fail_at_once():
     tx, rx = ipc.channel(1024)
     limit = tx.max_record_bytes
-    assert limit == 1024 - 16
+    assert limit == 16 * 56 - 8  # 16 cells: 48 payload bytes, then 56 each
     tx.send_bytes(b"y" * limit)  # the whole ring
     assert rx.recv_bytes() == b"y" * limit
     for call in (tx.send_bytes, tx.try_send_bytes):
@@ -491,10 +491,10 @@ def test_a_producer_killed_mid_send_is_skipped_and_counted(ctx):
 def test_a_record_claimed_by_a_live_process_is_never_skipped():
     # A slow producer is not a dead one: its claimed record waits for it,
     # even past the wrap point and with every Sender closed.
-    tx, rx = ipc.channel(1024)
-    tx.send_bytes(b"a" * 400)
-    assert lib.pc_shring_debug_abandon(tx._ring, tx._slot, 500) == 0
-    assert rx.recv_bytes() == b"a" * 400
+    tx, rx = ipc.channel(1024)  # 16 cells
+    tx.send_bytes(b"a" * 300)  # 6 cells
+    assert lib.pc_shring_debug_abandon(tx._ring, tx._slot, 500) == 0  # 10 cells, wrapping
+    assert rx.recv_bytes() == b"a" * 300
     with pytest.raises(Timeout):
         rx.recv(timeout=0.2)
     assert rx.skipped == 0
