@@ -75,11 +75,17 @@ __all__ = [
 del _lib
 
 
-def __getattr__(name: str):
-    # pyconc.ipc on first use: it imports multiprocessing's machinery,
-    # which would double the import time of pyconc for everyone.
-    if name == "ipc":
-        import importlib
+from typing import TYPE_CHECKING  # noqa: E402
 
-        return importlib.import_module("pyconc.ipc")
-    raise AttributeError(f"module 'pyconc' has no attribute {name!r}")
+if TYPE_CHECKING:
+    from pyconc import ipc as ipc
+else:
+
+    def __getattr__(name: str):
+        # pyconc.ipc on first use: it imports multiprocessing's machinery,
+        # which would add half again to the import time of pyconc for all.
+        if name == "ipc":
+            import importlib
+
+            return importlib.import_module("pyconc.ipc")
+        raise AttributeError(f"module 'pyconc' has no attribute {name!r}")

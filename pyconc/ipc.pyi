@@ -1,4 +1,4 @@
-from typing import Any, AsyncIterator, Iterable, Iterator, List, Optional, Tuple, Type, TypeVar
+from typing import Any, Iterable, Iterator, List, Optional, Tuple, Type, TypeVar
 
 from pyconc.atomic import AtomicBool, AtomicInt, AtomicUInt
 from pyconc.errors import OwnerDied as OwnerDied

@@ -1,11 +1,14 @@
-"""Fixtures and helpers shared by the test_ipc* modules."""
+"""Fixtures and helpers shared by the test_ipc* modules.
+
+Each module turns the two fixture functions into fixtures of its own
+(``ctx = pytest.fixture(params=START_METHODS)(start_method)``), so that no
+imported name is shadowed by a test's parameter.
+"""
 
 import gc
 import multiprocessing as mp
 import os
 import time
-
-import pytest
 
 SHM = "/dev/shm"
 
@@ -17,7 +20,6 @@ def pyconc_segments():
         return set()
 
 
-@pytest.fixture(autouse=True)
 def no_stale_segments():
     """Every test must leave /dev/shm as it found it."""
     before = pyconc_segments()
@@ -30,8 +32,10 @@ def no_stale_segments():
     assert pyconc_segments() - before == set(), "stale shared-memory segments"
 
 
-@pytest.fixture(params=["fork", "spawn"])
-def ctx(request):
+START_METHODS = ["fork", "spawn"]
+
+
+def start_method(request):
     return mp.get_context(request.param)
 
 

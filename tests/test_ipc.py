@@ -1,7 +1,6 @@
 """pyconc.ipc: shared atomics, the robust shared spin lock, segments."""
 
 import gc
-import multiprocessing as mp
 import os
 import pickle
 import signal
@@ -12,10 +11,14 @@ import pytest
 
 import ipc_children as kids
 from conftest import scaled
-from ipc_support import ctx, join_all, no_stale_segments, pyconc_segments, run  # noqa: F401
+import ipc_support
+from ipc_support import join_all, pyconc_segments, run
 from pyconc import AtomicInt, SpinLock, ipc
 from pyconc.errors import OwnerDied
 from pyconc._native import lib
+
+no_stale_segments = pytest.fixture(autouse=True)(ipc_support.no_stale_segments)
+ctx = pytest.fixture(params=ipc_support.START_METHODS)(ipc_support.start_method)
 
 pytestmark = pytest.mark.timeout(120)
 

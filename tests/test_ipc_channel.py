@@ -12,10 +12,14 @@ from hypothesis import strategies as st
 
 import ipc_children as kids
 from conftest import scaled
-from ipc_support import ctx, join_all, no_stale_segments, run  # noqa: F401
+import ipc_support
+from ipc_support import join_all, run
 from pyconc import ipc
 from pyconc._native import lib
 from pyconc.errors import ChannelError, Disconnected, Empty, Full, Timeout
+
+no_stale_segments = pytest.fixture(autouse=True)(ipc_support.no_stale_segments)
+ctx = pytest.fixture(params=ipc_support.START_METHODS)(ipc_support.start_method)
 
 pytestmark = pytest.mark.timeout(120)
 
