@@ -21,15 +21,17 @@ To share a *part* of a buffer you manage yourself, use the ``from_buffer``
 constructors of ``AtomicInt`` & co. and ``SpinLock`` on
 ``multiprocessing.shared_memory.SharedMemory(...).buf``.
 
-Segment lifetime.  Each segment counts the objects that use it in every
-process (a reference travels with each pickle, and with each object a
-``fork`` child inherits).  It is unlinked (its name removed; mappings stay
-valid) when the last user closes it (``close()``, garbage collection, or
-the exit of a process that used it), and in any case when the process that
-created it exits; if that process is killed, ``multiprocessing``'s resource
-tracker removes it when the tracker stops.  After the name is gone, pickled
-copies can no longer be opened (FileNotFoundError).  A pickle that is never
-unpickled keeps its reference until the creating process exits.
+Segment lifetime.  Each segment keeps a table of the processes that use
+it, with a count of references per process (a reference travels with each
+pickle, and with each object a ``fork`` child inherits).  It is unlinked
+(its name removed; mappings stay valid) when no live process holds a
+reference any more (``close()``, garbage collection, or the exit of a
+process that used it; references of a killed process stop counting), and
+in any case when the process that created it exits; if that process is
+killed, ``multiprocessing``'s resource tracker removes it when the tracker
+stops.  After the name is gone, pickled copies can no longer be opened
+(FileNotFoundError).  A pickle that is never unpickled keeps its reference
+for as long as the process that pickled it lives.
 
 Closed objects.  ``close()`` gives up the object's reference; the object
 keeps its mapping (so nothing can crash) until it is garbage collected.
