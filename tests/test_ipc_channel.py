@@ -613,3 +613,22 @@ def test_threads_sharing_one_receiver_get_every_record_once_and_intact():
         items = sorted(item for part in got for item in part)
         assert items == [(i, "x" * (i % 200)) for i in range(n)]
         rx.close()
+
+
+def test_too_many_sender_processes_is_a_clear_error(monkeypatch):
+    tx, rx = ipc.channel()
+    # Give every other producer slot to a distinct live process (any will
+    # do: slots only record pids), then try to register one more process.
+    live = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
+    live = [p for p in live if lib.pc_ipc_pid_alive(p)][: lib.PC_SHRING_SLOTS]
+    if len(live) < lib.PC_SHRING_SLOTS - 1:
+        pytest.skip("not enough live processes to fill the slots")
+    for pid in live[: lib.PC_SHRING_SLOTS - 1]:
+        assert lib.pc_shring_register(tx._ring, pid) >= 0
+    # A Sender in a new process (we pretend to be one) finds no slot.
+    monkeypatch.setattr(ipc._procs, "pid", 4_000_000)
+    with pytest.raises(ChannelError, match="too many processes"):
+        ipc.Sender.attach(tx.name)
+    monkeypatch.undo()
+    tx.close()
+    rx.close()
