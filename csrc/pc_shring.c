@@ -704,9 +704,13 @@ void pc_shring_close_receiver(pc_shring_t *r)
     /* release: nothing to publish but the flag; producers read it relaxed
      * as a hint and re-check it after waking. */
     atomic_store_explicit(&r->rx_closed, 1, memory_order_release);
-    /* release: waiters that see the new count see the flag. */
+    /* release: waiters that see the new counts see the flag.  Producers
+     * waiting for room, and receiving threads of this process (which then
+     * find their Receiver closed). */
     atomic_fetch_add_explicit(&r->tx_futex, 1, memory_order_release);
     pc_park_wake_all(&r->tx_futex, true);
+    atomic_fetch_add_explicit(&r->rx_futex, 1, memory_order_release);
+    pc_park_wake_all(&r->rx_futex, true);
 }
 
 bool pc_shring_receiver_gone(pc_shring_t *r, bool check_alive)
@@ -737,7 +741,8 @@ static bool pc_shring_head_ready(pc_shring_t *r)
     uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
     uint64_t c = atomic_load_explicit(pc_shring_ctrl_at(r, h), memory_order_relaxed);
     return (pc_shring_is_for(c, h) && pc_shring_state(c) == PC_SHRING_S_COMMITTED) ||
-           atomic_load_explicit(&r->handles_total, memory_order_relaxed) == 0;
+           atomic_load_explicit(&r->handles_total, memory_order_relaxed) == 0 ||
+           atomic_load_explicit(&r->rx_closed, memory_order_relaxed);
 }
 
 /* True if a record of n cells may fit now, or the receiver closed. */
@@ -776,8 +781,9 @@ int pc_shring_wait_recv(pc_shring_t *r, int64_t timeout_ns)
      * acquire. */
     h = atomic_load_explicit(&r->head, memory_order_relaxed);
     c = atomic_load_explicit(pc_shring_ctrl_at(r, h), memory_order_relaxed);
-    /* relaxed: a hint, after the fence as the rest. */
-    if (atomic_load_explicit(&r->handles_total, memory_order_relaxed) == 0)
+    /* relaxed: hints, after the fence as the rest. */
+    if (atomic_load_explicit(&r->handles_total, memory_order_relaxed) == 0 ||
+        atomic_load_explicit(&r->rx_closed, memory_order_relaxed))
         return PC_PARK_WOKEN;
     if (pc_shring_is_for(c, h)) {
         if (pc_shring_state(c) == PC_SHRING_S_COMMITTED)

@@ -1093,6 +1093,8 @@ class Receiver:
         while True:
             if n >= 1:
                 return n
+            if self._seg is None:  # closed by another thread meanwhile
+                raise Disconnected("this Receiver is closed")
             if n == _TOO_SMALL:  # we hold the buffer
                 self._grow(self._lens[0])
                 _end_done(end)

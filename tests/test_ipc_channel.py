@@ -632,3 +632,24 @@ def test_too_many_sender_processes_is_a_clear_error(monkeypatch):
     monkeypatch.undo()
     tx.close()
     rx.close()
+
+
+def test_closing_the_receiver_wakes_a_thread_blocked_in_recv():
+    tx, rx = ipc.channel()
+    outcome = []
+
+    def blocked():
+        t0 = time.monotonic()
+        try:
+            rx.recv(timeout=30)
+        except Disconnected as exc:
+            outcome.append((exc, time.monotonic() - t0))
+
+    t = threading.Thread(target=blocked)
+    t.start()
+    time.sleep(0.2)
+    rx.close()
+    t.join(30)
+    assert outcome and "closed" in str(outcome[0][0])
+    assert outcome[0][1] < 10  # woken, not timed out
+    tx.close()
