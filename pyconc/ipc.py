@@ -67,6 +67,7 @@ from pyconc.errors import (
     Empty,
     Full,
     OwnerDied,
+    SendError,
     Timeout,
 )
 from pyconc.spinlock import _RobustSpinLock
@@ -84,6 +85,7 @@ __all__ = [
     "channel",
     "Sender",
     "Receiver",
+    "ReceiverGone",
     "OwnerDied",
 ]
 
@@ -474,6 +476,15 @@ _dumps = pickle.dumps
 _loads = pickle.loads
 _buffer = ffi.buffer
 
+class ReceiverGone(SendError, Disconnected):
+    """Sending failed because the receiving side is gone.
+
+    A Disconnected (as the issue asks of a cross-process channel) that is
+    also a SendError carrying the unsent object in ``.value``, as
+    ``pyconc.channel``'s Sender raises, so either ``except`` clause works.
+    """
+
+
 #: A private ring, closed for good: a closed Sender points at it, so that
 #: its fast path fails without a check of its own.
 _CLOSED_RING_MEM = ffi.new("char[]", lib.pc_shring_bytes(16))
@@ -539,8 +550,10 @@ class Sender:
     limit: Timeout when it runs out) and ``try_send`` raise ``Full``.  A
     record larger than the ring raises ValueError at once.  When the
     receiving side is gone (closed, or its process has exited or died),
-    sending raises ``Disconnected``; a blocked send notices within about
-    50 ms (a dead receiver's process is checked once per 50 ms slice).  The
+    sending raises ``Disconnected`` (precisely ``ReceiverGone``, which is
+    also a ``SendError`` with the unsent object in ``.value``, as
+    ``pyconc.channel`` raises); a blocked send notices within about 50 ms
+    (a dead receiver's process is checked once per 50 ms slice).  The
     consumer sees the channel disconnected when every Sender of every
     process is closed, garbage collected, or its process has exited.
 
@@ -721,13 +734,13 @@ class Sender:
                     "larger capacity_bytes"
                 )
             if rc == _DISCONNECTED:
-                raise Disconnected("the receiving side of the channel is gone")
+                raise ReceiverGone(value, "the receiving side of the channel is gone")
             if self._pid != _procs.pid:  # pragma: no cover - fork hook failed
                 raise ChannelError("this Sender could not be moved to this process")
             # Full.
             if timeout is _TRY:
                 if lib.pc_shring_receiver_gone(ring, True):
-                    raise Disconnected("the receiving side of the channel is gone")
+                    raise ReceiverGone(value, "the receiving side of the channel is gone")
                 raise Full(value)
             break
         end = _timeout.deadline(timeout)
@@ -743,9 +756,11 @@ class Sender:
             if self._seg is None:
                 raise Disconnected("this Sender is closed")
             if rc != _FULL:
-                raise Disconnected("the receiving side of the channel is gone")
+                raise ReceiverGone(value, "the receiving side of the channel is gone")
             if waited == _TIMEDOUT and lib.pc_shring_receiver_gone(ring, True):
-                raise Disconnected("the receiving side of the channel (its process) is gone")
+                raise ReceiverGone(
+                    value, "the receiving side of the channel (its process) is gone"
+                )
 
     # -- handles
 
@@ -1125,13 +1140,26 @@ class Receiver:
                 time.sleep(0.00005)
             n = _end_recv(end, self._lens, want)
 
-    def __iter__(self) -> Iterator[Any]:
-        """Receive objects until the channel is disconnected and empty."""
-        while True:
-            try:
-                yield self.recv()
-            except Disconnected:
-                return
+    def __iter__(self) -> "Receiver":
+        """Iterating receives objects until the channel is disconnected and
+        empty (``for x in rx``); ``async for`` does the same with
+        recv_async()."""
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            return self.recv()
+        except Disconnected:
+            raise StopIteration from None
+
+    def __aiter__(self) -> "Receiver":
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self.recv_async()
+        except Disconnected:
+            raise StopAsyncIteration from None
 
     def try_iter(self) -> Iterator[Any]:
         """try_iter(): yield the objects waiting now, without waiting."""

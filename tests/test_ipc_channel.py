@@ -16,7 +16,7 @@ import ipc_support
 from ipc_support import join_all, run
 from pyconc import ipc
 from pyconc._native import lib
-from pyconc.errors import ChannelError, Disconnected, Empty, Full, Timeout
+from pyconc.errors import ChannelError, Disconnected, Empty, Full, SendError, Timeout
 
 no_stale_segments = pytest.fixture(autouse=True)(ipc_support.no_stale_segments)
 ctx = pytest.fixture(params=ipc_support.START_METHODS)(ipc_support.start_method)
@@ -201,7 +201,32 @@ def test_disconnect_when_the_receiver_closes():
         tx.send(1)
     with pytest.raises(Disconnected):
         tx.try_send(1)
+    # As pyconc.channel's: also a SendError holding what was not sent.
+    with pytest.raises(SendError) as info:
+        tx.send_bytes(b"kept")
+    assert info.value.value == b"kept" and isinstance(info.value, ipc.ReceiverGone)
     tx.close()
+
+
+def test_iteration_protocols():
+    import asyncio
+
+    tx, rx = ipc.channel()
+    tx.send_many(range(5))
+    assert iter(rx) is rx and next(rx) == 0
+    tx.close()
+    assert list(rx) == [1, 2, 3, 4]
+    with pytest.raises(StopIteration):
+        next(rx)
+    tx, rx = ipc.channel()
+    tx.send_many("ab")
+    tx.close()
+
+    async def drain():
+        return [x async for x in rx]
+
+    assert asyncio.run(drain()) == ["a", "b"]
+    rx.close()
 
 
 def test_closed_ends_raise():
