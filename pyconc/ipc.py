@@ -453,9 +453,6 @@ class SharedSpinLock(_Shared, _RobustSpinLock):
 
 # ------------------------------------------------------------------ channel
 
-_try_send = lib.pc_shring_try_send
-_try_recv = lib.pc_shring_try_recv
-_try_recv1 = lib.pc_shring_try_recv1
 _end_send = lib.pc_shring_end_send
 _end_recv1 = lib.pc_shring_end_recv1
 _end_recv = lib.pc_shring_end_recv
