@@ -18,6 +18,10 @@
  *              lock measured fastest for short Python critical sections.
  *   RwLock     Rust's futex RwLock (writers preferred), Condvar Rust's
  *              futex sequence counter, Once a four-state futex word.
+ *   shared     pc_rspin for a spin lock in memory shared between processes
+ *   spin lock  (the owner's pid in the lock word, so that a dead owner is
+ *              detected), pc_spin everywhere else: the pid costs nothing
+ *              on the fast path, but liveness checks do on the slow one.
  */
 #ifndef PYCONC_H
 #define PYCONC_H
@@ -33,6 +37,9 @@
 #include "pc_once.h"
 #include "pc_barrier.h"
 #include "pc_bcast.h"
+#include "pc_ipc.h"
+#include "pc_rspin.h"
+#include "pc_shring.h"
 #include "pc_cbench.h"
 #include "pc_mpsc.h"
 #include "pc_ring.h"

@@ -1,8 +1,8 @@
 """pyconc: Rust-grade concurrency primitives for Python, on a C11 core.
 
-Atomics with memory orderings, a spin lock that parks, and (as the library
-grows) channels, Rust's std::sync types and cross-process primitives.  The
-work is done in C (``pyconc._core``, built with cffi): calls that cannot
+Atomics with memory orderings, a spin lock that parks, channels, Rust's
+std::sync types, and cross-process primitives in shared memory
+(``pyconc.ipc``).  The work is done in C (``pyconc._core``, built with cffi): calls that cannot
 wait keep the GIL, calls that wait release it and stay interruptible.
 """
 
@@ -69,6 +69,23 @@ __all__ = [
     "Panic",
     "Lagged",
     "Closed",
+    "ipc",
 ]
 
 del _lib
+
+
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from pyconc import ipc as ipc
+else:
+
+    def __getattr__(name: str):
+        # pyconc.ipc on first use: it imports multiprocessing's machinery,
+        # which would add half again to the import time of pyconc for all.
+        if name == "ipc":
+            import importlib
+
+            return importlib.import_module("pyconc.ipc")
+        raise AttributeError(f"module 'pyconc' has no attribute {name!r}")

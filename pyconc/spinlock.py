@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from pyconc import _timeout
+from pyconc import _procs, _timeout
 from pyconc._buffer import cell_in_buffer
 from pyconc._native import ffi, lib
+from pyconc.errors import OwnerDied
 
 __all__ = ["SpinLock"]
 
@@ -54,9 +55,24 @@ class SpinLock:
         for a read-only or non-buffer object, ValueError for a misaligned or
         too short one.  The buffer is kept alive (and exported) while the
         lock exists.
+
+        The lock is robust, like a POSIX robust mutex: the 32-bit word holds
+        the owner's process id (bits 0-29; bit 31 says a waiter may be
+        parked; 0 is unlocked), so a waiter notices when the owner's process
+        has died (checked before a waiter first parks and then every 10 ms)
+        and takes the lock over: ``acquire()`` then raises
+        ``pyconc.errors.OwnerDied`` **with the lock held by the caller**,
+        who must check the data it protects and ``release()`` it.  The
+        liveness test is ``kill(pid, 0)`` (and, on Linux, not a zombie in
+        /proc): a dead owner whose pid the system has already given to a
+        new process looks alive, and processes in different pid namespaces
+        must not share a lock.  Within one process the lock behaves as
+        ``SpinLock()`` (its threads share the pid), except that a contended
+        acquire costs a liveness check now and then.  ``owner()`` returns
+        the holder's pid.
         """
-        lock, keep = cell_in_buffer(buf, offset, "pc_spin_t *", cls.__name__)
-        self = cls.__new__(cls)
+        lock, keep = cell_in_buffer(buf, offset, "pc_rspin_t *", cls.__name__)
+        self = _RobustSpinLock.__new__(_RobustSpinLock)
         self._lock = lock
         self._shared = True
         self._keep = keep
@@ -139,3 +155,99 @@ class SpinLock:
             "SpinLock lives in this process's memory and cannot be pickled; "
             "use SpinLock.from_buffer() on shared memory to share one"
         )
+
+
+_rtrylock = lib.pc_rspin_trylock
+_rtrylock_robust = lib.pc_rspin_trylock_robust
+_runlock = lib.pc_rspin_unlock
+_rlock_timed = lib.pc_rspin_lock_timed
+_ACQUIRED = lib.PC_RSPIN_ACQUIRED
+_OWNER_DIED = lib.PC_RSPIN_OWNER_DIED
+
+
+def _owner_died(lock: "SpinLock", dead: int) -> OwnerDied:
+    return OwnerDied(
+        f"the process that held {lock!r} died (pid {dead}); the lock is now "
+        "held by this process: check the data it protects, then release it"
+    )
+
+
+class _RobustSpinLock(SpinLock):
+    """A SpinLock in shared memory: see SpinLock.from_buffer().
+
+    Thread safety without the GIL: all state is the C lock word, changed
+    only by atomic operations.
+    """
+
+    __slots__ = ()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        lock = self._lock
+        if timeout == -1 and blocking is True:
+            if _rtrylock(lock, _procs.pid):
+                return True
+            return self._rwait(None)
+        limit = _timeout.lock_timeout(blocking, timeout)
+        if limit == 0.0:
+            return self._rtry()
+        if _rtrylock(lock, _procs.pid):
+            return True
+        return self._rwait(limit)
+
+    acquire.__doc__ = (SpinLock.acquire.__doc__ or "") + """
+        Shared (robust) lock: raises OwnerDied, with the lock now held by
+        the caller, when the process that held it has died.
+        """
+
+    def _rtry(self) -> bool:
+        owner = lib.pc_rspin_owner(self._lock)
+        r = _rtrylock_robust(self._lock, _procs.pid)
+        if r == _OWNER_DIED:
+            raise _owner_died(self, owner)
+        return r == _ACQUIRED
+
+    def _rwait(self, limit: Optional[float]) -> bool:
+        lock = self._lock
+        end = _timeout.deadline(limit)
+        while True:
+            ns = _timeout.slice_ns(end)
+            if ns <= 0:
+                return self._rtry()
+            owner = lib.pc_rspin_owner(lock)
+            r = _rlock_timed(lock, _procs.pid, ns)
+            if r == _ACQUIRED:
+                return True
+            if r == _OWNER_DIED:
+                raise _owner_died(self, owner)
+
+    __enter__ = acquire
+
+    def release(self) -> None:
+        """release() -> None
+
+        Release the lock, waking one waiter if any is parked.  Any thread
+        of any process may release it.  Raises RuntimeError if the lock is
+        not locked.
+        """
+        if _runlock(self._lock) == 0:
+            raise RuntimeError("release unlocked lock")
+
+    def __exit__(self, *exc_info: object) -> None:
+        if _runlock(self._lock) == 0:
+            raise RuntimeError("release unlocked lock")
+
+    def locked(self) -> bool:
+        """locked() -> bool
+
+        Return True if the lock is held (by any thread of any process).  A
+        snapshot.
+        """
+        return lib.pc_rspin_owner(self._lock) != 0
+
+    def owner(self) -> Optional[int]:
+        """owner() -> int or None
+
+        The process id of the lock's holder, or None if it is unlocked (a
+        snapshot).
+        """
+        return lib.pc_rspin_owner(self._lock) or None

@@ -1,0 +1,822 @@
+/*
+ * pc_shring.c - the shared-memory MPSC ring of pc_shring.h.
+ */
+#include "pc_shring.h"
+
+#include <string.h>
+
+#include "pc_backoff.h"
+#include "pc_park.h"
+
+_Static_assert(sizeof(pc_shring_slot_t) == PC_CACHELINE, "slot padding");
+
+/*
+ * The seq_cst fence of the wake-up handshakes.  ThreadSanitizer does not
+ * model fences (gcc refuses them under -fsanitize=thread -Werror): in such
+ * builds a seq_cst read-modify-write of a private word stands in, which is
+ * a full barrier on x86, where the sanitizer runs.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define PC_SHRING_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PC_SHRING_TSAN 1
+#endif
+#endif
+#ifdef PC_SHRING_TSAN
+static _Atomic uint32_t pc_shring_fence_word;
+#define PC_SHRING_SC_FENCE()                                                      \
+    ((void)atomic_fetch_add_explicit(&pc_shring_fence_word, 0, memory_order_seq_cst))
+#else
+#define PC_SHRING_SC_FENCE() atomic_thread_fence(memory_order_seq_cst)
+#endif
+_Static_assert(sizeof(pc_shring_t) % PC_CACHELINE == 0, "ring padding");
+
+/* ------------------------------------------------------- control words */
+
+enum { PC_SHRING_S_FREE = 1, PC_SHRING_S_RESERVED = 2, PC_SHRING_S_COMMITTED = 3 };
+
+#define PC_SHRING_SEQ_SHIFT 29
+#define PC_SHRING_N_SHIFT 8
+#define PC_SHRING_N_MASK ((1u << 21) - 1)
+#define PC_SHRING_SLOT_SHIFT 2
+#define PC_SHRING_SLOT_MASK 63u
+
+PC_INLINE uint64_t pc_shring_seq(uint64_t pos)
+{
+    return pos << PC_SHRING_SEQ_SHIFT; /* the top bits fall off: 35 remain */
+}
+
+PC_INLINE uint64_t pc_shring_ctrl(uint64_t pos, unsigned state, unsigned slot,
+                                  uint64_t n)
+{
+    return pc_shring_seq(pos) | ((n - 1) << PC_SHRING_N_SHIFT) |
+           ((uint64_t)slot << PC_SHRING_SLOT_SHIFT) | state;
+}
+
+PC_INLINE uint64_t pc_shring_free_word(uint64_t pos)
+{
+    return pc_shring_seq(pos) | PC_SHRING_S_FREE;
+}
+
+PC_INLINE bool pc_shring_is_for(uint64_t ctrl, uint64_t pos)
+{
+    return (ctrl >> PC_SHRING_SEQ_SHIFT) == (pc_shring_seq(pos) >> PC_SHRING_SEQ_SHIFT);
+}
+
+PC_INLINE unsigned pc_shring_state(uint64_t ctrl)
+{
+    return (unsigned)(ctrl & 3u);
+}
+
+PC_INLINE uint64_t pc_shring_n(uint64_t ctrl)
+{
+    return ((ctrl >> PC_SHRING_N_SHIFT) & PC_SHRING_N_MASK) + 1;
+}
+
+PC_INLINE unsigned pc_shring_slot_of(uint64_t ctrl)
+{
+    return (unsigned)((ctrl >> PC_SHRING_SLOT_SHIFT) & PC_SHRING_SLOT_MASK);
+}
+
+PC_INLINE char *pc_shring_data(pc_shring_t *r)
+{
+    return (char *)r + sizeof(pc_shring_t);
+}
+
+PC_INLINE _Atomic uint64_t *pc_shring_ctrl_at(pc_shring_t *r, uint64_t pos)
+{
+    return (_Atomic uint64_t *)(pc_shring_data(r) +
+                                (pos & (r->cells - 1)) * PC_SHRING_CELL);
+}
+
+PC_INLINE uint64_t pc_shring_cells_needed(uint64_t len)
+{
+    if (len <= PC_SHRING_FIRST_DATA)
+        return 1;
+    return 1 + (len - PC_SHRING_FIRST_DATA + PC_SHRING_CELL_DATA - 1) / PC_SHRING_CELL_DATA;
+}
+
+/* The payload bytes a record of n cells can hold. */
+PC_INLINE uint64_t pc_shring_capacity_of(uint64_t n)
+{
+    return n * PC_SHRING_CELL_DATA - (PC_SHRING_CELL_DATA - PC_SHRING_FIRST_DATA);
+}
+
+/* The length word of the record at pos (plain: written by its producer
+ * before the commit, read by the consumer after it). */
+PC_INLINE char *pc_shring_len_at(pc_shring_t *r, uint64_t pos)
+{
+    return pc_shring_data(r) + (pos & (r->cells - 1)) * PC_SHRING_CELL + 8;
+}
+
+/* Copy between a record's payload and a flat buffer, cell by cell, past
+ * the control words, across the wrap. */
+static void pc_shring_copy(pc_shring_t *r, uint64_t pos, char *flat, uint64_t len,
+                           bool to_ring)
+{
+    char *data = pc_shring_data(r);
+    uint64_t mask = r->cells - 1, off = 16, room = PC_SHRING_FIRST_DATA;
+    while (len > 0) {
+        uint64_t chunk = len < room ? len : room;
+        char *cell = data + (pos & mask) * PC_SHRING_CELL + off;
+        if (to_ring)
+            memcpy(cell, flat, chunk);
+        else
+            memcpy(flat, cell, chunk);
+        flat += chunk;
+        len -= chunk;
+        pos++;
+        off = 8;
+        room = PC_SHRING_CELL_DATA;
+    }
+}
+
+/*
+ * Each producer thread's last view of the consumer's head, for one ring at
+ * a time (the cached-index idea of Lamport-style SPSC queues, e.g.
+ * rigtorp's SPSCQueue): head only grows, so an old value understates the
+ * room and is safe to use; the ring's head is read again only when the
+ * cached one says the record does not fit.  Thread-local, so the value was
+ * read by this very thread with acquire, and the consumer's reads of the
+ * cells below it happen before our writes to them.
+ */
+#if defined(_MSC_VER) && !defined(__clang__)
+#define PC_THREAD_LOCAL __declspec(thread)
+#else
+#define PC_THREAD_LOCAL _Thread_local
+#endif
+static PC_THREAD_LOCAL const pc_shring_t *pc_shring_cached_ring;
+static PC_THREAD_LOCAL uint64_t pc_shring_cached_id;
+static PC_THREAD_LOCAL uint64_t pc_shring_cached_head;
+
+PC_INLINE bool pc_shring_cached(const pc_shring_t *r)
+{
+    return pc_shring_cached_ring == r && pc_shring_cached_id == r->id;
+}
+
+/* ----------------------------------------------------------- layout */
+
+uint64_t pc_shring_cells_for(uint64_t capacity_bytes)
+{
+    uint64_t cells = PC_SHRING_MIN_CELLS;
+    while (cells * PC_SHRING_CELL < capacity_bytes) {
+        cells <<= 1;
+        if (cells > PC_SHRING_MAX_CELLS)
+            return 0;
+    }
+    return cells;
+}
+
+uint64_t pc_shring_bytes(uint64_t cells)
+{
+    return (uint64_t)sizeof(pc_shring_t) + cells * PC_SHRING_CELL;
+}
+
+uint64_t pc_shring_max_payload(uint64_t cells)
+{
+    return pc_shring_capacity_of(cells < PC_SHRING_MAX_RECORD_CELLS
+                                     ? cells
+                                     : PC_SHRING_MAX_RECORD_CELLS);
+}
+
+void pc_shring_init(pc_shring_t *r, uint64_t cells, uint32_t rx_pid)
+{
+    /* All relaxed: the ring is not shared until its creator hands out its
+     * name, which is ordered after this by the system calls in between. */
+    static _Atomic uint64_t rings_made;
+    r->cells = cells;
+    /* Unique enough: time, process, and a per-process counter. relaxed: a
+     * counter. */
+    r->id = (uint64_t)pc_now_ns() ^ ((uint64_t)rx_pid << 40) ^
+            (atomic_fetch_add_explicit(&rings_made, 1, memory_order_relaxed) << 20);
+    atomic_store_explicit(&r->tail, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->head, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->rx_pid, rx_pid, memory_order_relaxed);
+    r->stuck_pos = UINT64_MAX;
+    r->stuck_check_ns = 0;
+    for (uint64_t i = 0; i < cells; i++)
+        atomic_store_explicit(pc_shring_ctrl_at(r, i), pc_shring_free_word(i),
+                              memory_order_relaxed);
+    r->magic = PC_SHRING_MAGIC;
+}
+
+int pc_shring_check(pc_shring_t *r, uint64_t size)
+{
+    uint64_t cells;
+    if (size < sizeof(pc_shring_t) || r->magic != PC_SHRING_MAGIC)
+        return -1;
+    cells = r->cells;
+    if (cells < PC_SHRING_MIN_CELLS || cells > PC_SHRING_MAX_CELLS ||
+        (cells & (cells - 1)) != 0 || pc_shring_bytes(cells) > size)
+        return -1;
+    return 0;
+}
+
+uint64_t pc_shring_cells(pc_shring_t *r)
+{
+    return r->cells;
+}
+
+/* ------------------------------------------------------------ slots */
+
+int pc_shring_register(pc_shring_t *r, uint32_t pid)
+{
+    int i;
+    /* This process already has a slot: one more handle there. */
+    for (i = 0; i < PC_SHRING_SLOTS; i++) {
+        /* relaxed: only our own process ever stores our pid. */
+        if (atomic_load_explicit(&r->slots[i].pid, memory_order_relaxed) == pid) {
+            /* relaxed: a count; the consumer reads it with acquire and
+             * re-checks the ring afterwards. */
+            atomic_fetch_add_explicit(&r->slots[i].handles, 1, memory_order_relaxed);
+            /* relaxed: as the slot's count. */
+            atomic_fetch_add_explicit(&r->handles_total, 1, memory_order_relaxed);
+            return i;
+        }
+    }
+    /* A free slot, else one of a dead process with nothing in flight. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (i = 0; i < PC_SHRING_SLOTS; i++) {
+            pc_shring_slot_t *s = &r->slots[i];
+            /* acquire: see the inflight count of the process we replace. */
+            uint32_t old = atomic_load_explicit(&s->pid, memory_order_acquire);
+            if (pass == 0 ? old != 0
+                          : (old == 0 ||
+                             atomic_load_explicit(&s->inflight, memory_order_acquire) != 0 ||
+                             pc_ipc_pid_alive(old)))
+                continue;
+            /* acq_rel: publish our handle with the pid; a loser re-scans. */
+            if (atomic_compare_exchange_strong_explicit(
+                    &s->pid, &old, pid, memory_order_acq_rel, memory_order_relaxed)) {
+                /* The dead process's leftover handles go, ours comes.
+                 * relaxed: counts, read with acquire by the consumer,
+                 * which re-checks the ring. */
+                uint32_t stale = atomic_exchange_explicit(&s->handles, 1,
+                                                          memory_order_relaxed);
+                atomic_fetch_add_explicit(&r->handles_total, 1, memory_order_relaxed);
+                atomic_fetch_sub_explicit(&r->handles_total, stale, memory_order_relaxed);
+                return i;
+            }
+        }
+    }
+    return -1;
+}
+
+bool pc_shring_handles_add(pc_shring_t *r, int slot, uint32_t pid, int delta)
+{
+    pc_shring_slot_t *s;
+    if (slot < 0 || slot >= PC_SHRING_SLOTS)
+        return false;
+    s = &r->slots[slot];
+    /* relaxed: a slot never changes hands while its process lives. */
+    if (atomic_load_explicit(&s->pid, memory_order_relaxed) != pid)
+        return false;
+    if (delta > 0) {
+        /* relaxed: counts; see pc_shring_register. */
+        atomic_fetch_add_explicit(&s->handles, (uint32_t)delta, memory_order_relaxed);
+        atomic_fetch_add_explicit(&r->handles_total, (uint32_t)delta, memory_order_relaxed);
+    } else {
+        /* release: the sends made through the handle happen before the
+         * consumer sees it gone (it reads the counts with acquire). */
+        atomic_fetch_sub_explicit(&s->handles, (uint32_t)-delta, memory_order_release);
+        if (atomic_fetch_sub_explicit(&r->handles_total, (uint32_t)-delta,
+                                      memory_order_release) == (uint32_t)-delta) {
+            /* The last handle: wake a consumer waiting for records.
+             * release: it sees the count after waking. */
+            atomic_fetch_add_explicit(&r->rx_futex, 1, memory_order_release);
+            pc_park_wake_one(&r->rx_futex, true);
+        }
+    }
+    return true;
+}
+
+uint32_t pc_shring_senders(pc_shring_t *r, bool alive)
+{
+    uint32_t total = 0;
+    if (!alive)
+        /* acquire: pairs with the release decrement of handles_add, so a
+         * zero count means the last send is visible to us. */
+        return atomic_load_explicit(&r->handles_total, memory_order_acquire);
+    for (int i = 0; i < PC_SHRING_SLOTS; i++) {
+        pc_shring_slot_t *s = &r->slots[i];
+        /* acquire: pairs with the release decrement of handles_add, so a
+         * zero count means the last send is visible to us. */
+        uint32_t h = atomic_load_explicit(&s->handles, memory_order_acquire);
+        uint32_t pid;
+        if (h == 0)
+            continue;
+        /* relaxed: the pid only names a process to check. */
+        pid = atomic_load_explicit(&s->pid, memory_order_relaxed);
+        if (pid == 0 || !pc_ipc_pid_alive(pid))
+            continue;
+        total += h;
+    }
+    return total;
+}
+
+/* ------------------------------------------------------------- send */
+
+/* Producers waiting for space, or the consumer waiting for records: bump
+ * the eventcount and wake if the other side announced itself.  The caller
+ * has made its change (commit, or head) visible before this fence. */
+static void pc_shring_notify(_Atomic uint32_t *waiting, _Atomic uint32_t *futex,
+                             bool all)
+{
+    /* seq_cst fence: orders our change before the load of `waiting`,
+     * against the waiter's store of `waiting` and fence before it checks
+     * (Dekker): one of us sees the other. */
+    PC_SHRING_SC_FENCE();
+    /* relaxed: ordered by the fence above. */
+    if (atomic_load_explicit(waiting, memory_order_relaxed) == 0)
+        return;
+    /* relaxed: only one notifier needs to make the system call. */
+    if (atomic_exchange_explicit(waiting, 0, memory_order_relaxed) == 0)
+        return;
+    /* release: the waiter that sees the new count sees our change. */
+    atomic_fetch_add_explicit(futex, 1, memory_order_release);
+    if (all)
+        pc_park_wake_all(futex, true);
+    else
+        pc_park_wake_one(futex, true);
+}
+
+/*
+ * Claim n cells for `slot`: their first position in *pos, or FULL.  The
+ * caller has marked a send in flight in its slot.
+ */
+static int pc_shring_claim(pc_shring_t *r, unsigned slot, uint64_t n, uint64_t *pos)
+{
+    uint64_t cells = r->cells, t, h, c;
+    pc_backoff_t backoff;
+    bool cached = pc_shring_cached(r);
+
+    pc_backoff_init(&backoff);
+    h = cached ? pc_shring_cached_head : 0;
+    for (;;) {
+        /* relaxed: a hint, validated by the CAS on the control word. */
+        t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+        if (!cached || (int64_t)(t - h) < 0 || t + n - h > cells) {
+            /* acquire: the consumer's reads of the cells we may reuse
+             * happen before our writes to them (it stores head with
+             * release). */
+            h = atomic_load_explicit(&r->head, memory_order_acquire);
+            pc_shring_cached_ring = r;
+            pc_shring_cached_id = r->id;
+            pc_shring_cached_head = h;
+            cached = true;
+        }
+        if ((int64_t)(t - h) < 0) {
+            /* The hint lags behind the consumer (it skipped a dead
+             * producer's record before anyone moved the hint): catch up.
+             * relaxed: a hint. */
+            atomic_compare_exchange_strong_explicit(
+                &r->tail, &t, h, memory_order_relaxed, memory_order_relaxed);
+            continue;
+        }
+        /* acquire: if claimed, its length is valid for helping. */
+        c = atomic_load_explicit(pc_shring_ctrl_at(r, t), memory_order_acquire);
+        if (pc_shring_is_for(c, t) && pc_shring_state(c) >= PC_SHRING_S_RESERVED) {
+            /* Claimed but the hint not moved yet: help.  relaxed: a hint. */
+            uint64_t expected = t;
+            atomic_compare_exchange_strong_explicit(
+                &r->tail, &expected, t + pc_shring_n(c), memory_order_relaxed,
+                memory_order_relaxed);
+            continue;
+        }
+        if (c != pc_shring_free_word(t) || t + n - h > cells) {
+            /* relaxed: re-read the hint; if it moved, our view was stale. */
+            if (atomic_load_explicit(&r->tail, memory_order_relaxed) != t) {
+                pc_backoff_spin(&backoff);
+                continue;
+            }
+            return PC_SHRING_FULL; /* the consumer has not freed them yet */
+        }
+        /* acq_rel on success: release orders our inflight mark before the
+         * claim; acquire orders the consumer's freeing before our writes.
+         * relaxed on failure: we start over. */
+        if (atomic_compare_exchange_strong_explicit(
+                pc_shring_ctrl_at(r, t), &c,
+                pc_shring_ctrl(t, PC_SHRING_S_RESERVED, slot, n),
+                memory_order_acq_rel, memory_order_relaxed))
+            break;
+        pc_backoff_spin(&backoff);
+    }
+    {
+        /* Move the hint past our record (somebody may have helped). */
+        uint64_t expected = t;
+        /* relaxed: a hint. */
+        atomic_compare_exchange_strong_explicit(&r->tail, &expected, t + n,
+                                                memory_order_relaxed,
+                                                memory_order_relaxed);
+    }
+    *pos = t;
+    return PC_SHRING_OK;
+}
+
+int pc_shring_try_send(pc_shring_t *r, int slot, const char *data, uint64_t len)
+{
+    uint64_t cells = r->cells, n, t;
+    pc_shring_slot_t *s = &r->slots[slot];
+
+    if (len > pc_shring_max_payload(cells))
+        return PC_SHRING_TOO_BIG;
+    /* relaxed: a hint; a send racing with close may still land, unread. */
+    if (atomic_load_explicit(&r->rx_closed, memory_order_relaxed))
+        return PC_SHRING_DISCONNECTED;
+    n = pc_shring_cells_needed(len);
+
+    /* relaxed: ordered before the claim by the claim's release. */
+    atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed);
+    if (pc_shring_claim(r, (unsigned)slot, n, &t) != PC_SHRING_OK) {
+        /* release: undo our in-flight mark. */
+        atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_release);
+        return PC_SHRING_FULL;
+    }
+
+    /* Our cells: length word, then payload, then commit. */
+    memcpy(pc_shring_len_at(r, t), &len, 8);
+    pc_shring_copy(r, t, (char *)data, len, true);
+    /* release: the consumer that sees COMMITTED sees the length and the
+     * payload. */
+    atomic_store_explicit(pc_shring_ctrl_at(r, t),
+                          pc_shring_ctrl(t, PC_SHRING_S_COMMITTED, (unsigned)slot, n),
+                          memory_order_release);
+    /* release: the commit happens before the slot shows nothing in flight. */
+    atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_release);
+    pc_shring_notify(&r->rx_waiting, &r->rx_futex, false);
+    return PC_SHRING_OK;
+}
+
+int pc_shring_debug_abandon(pc_shring_t *r, int slot, uint64_t len)
+{
+    uint64_t n = pc_shring_cells_needed(len), t, half = len / 2;
+    char junk[256];
+    if (len > pc_shring_max_payload(r->cells))
+        return PC_SHRING_TOO_BIG;
+    /* relaxed: as in try_send. */
+    atomic_fetch_add_explicit(&r->slots[slot].inflight, 1, memory_order_relaxed);
+    if (pc_shring_claim(r, (unsigned)slot, n, &t) != PC_SHRING_OK) {
+        atomic_fetch_sub_explicit(&r->slots[slot].inflight, 1, memory_order_release);
+        return PC_SHRING_FULL;
+    }
+    memset(junk, 0x5a, sizeof junk);
+    memcpy(pc_shring_len_at(r, t), &len, 8);
+    pc_shring_copy(r, t, junk, half < sizeof junk ? half : sizeof junk, true);
+    return PC_SHRING_OK; /* and never commit */
+}
+
+/* ------------------------------------------------------------- recv */
+
+/* Free the n cells of the record at h (consumer only, under rx_lock). */
+static void pc_shring_free_cells(pc_shring_t *r, uint64_t h, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        /* relaxed: published by the release store of head that follows. */
+        atomic_store_explicit(pc_shring_ctrl_at(r, h + i),
+                              pc_shring_free_word(h + i + r->cells),
+                              memory_order_relaxed);
+}
+
+/* Publish the consumer's new head; wake waiting producers once a quarter
+ * of the ring is free (or all of it). */
+static void pc_shring_advance(pc_shring_t *r, uint64_t h)
+{
+    uint64_t t;
+    /* release: our reads of the freed cells, and their FREE words, happen
+     * before any producer reuses them. */
+    atomic_store_explicit(&r->head, h, memory_order_release);
+    /* seq_cst fence: the head store before the look at tx_waiting, against
+     * the producer's announcement and fence before its look at head
+     * (pc_shring_wait_send). */
+    PC_SHRING_SC_FENCE();
+    /* relaxed: ordered by the fence. */
+    if (atomic_load_explicit(&r->tx_waiting, memory_order_relaxed) == 0)
+        return;
+    /* relaxed: a hint; a producer that parked with less room than this
+     * re-checks before it parks. */
+    t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    if ((int64_t)(t - h) <= 0 || t - h <= r->cells - r->cells / 4)
+        pc_shring_notify(&r->tx_waiting, &r->tx_futex, true);
+}
+
+/* Take the receive lock for process pid (taking it over from a dead
+ * holder); false if another live thread or process holds it. */
+static bool pc_shring_rx_lock(pc_shring_t *r, uint32_t pid)
+{
+    uint32_t holder = 0;
+    /* acquire: see the previous receiver's updates of the consumer state. */
+    if (atomic_compare_exchange_strong_explicit(&r->rx_lock, &holder, pid,
+                                                memory_order_acquire,
+                                                memory_order_relaxed))
+        return true;
+    if (holder == pid || pc_ipc_pid_alive(holder))
+        return false;
+    /* acquire: as above; the dead holder may have left a record half
+     * consumed, which is harmless: head moves only after a record is
+     * freed, so we read it again. */
+    return atomic_compare_exchange_strong_explicit(&r->rx_lock, &holder, pid,
+                                                   memory_order_acquire,
+                                                   memory_order_relaxed);
+}
+
+int64_t pc_shring_try_recv(pc_shring_t *r, uint32_t pid, char *buf,
+                           uint64_t bufsize, int64_t *lens, int64_t maxn)
+{
+    int64_t got = 0;
+    uint64_t used = 0, h, start;
+
+    if (!pc_shring_rx_lock(r, pid))
+        return PC_SHRING_BUSY;
+    /* relaxed: only the lock holder writes head. */
+    start = h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    while (got < maxn) {
+        /* acquire: pairs with the producer's release commit. */
+        uint64_t c = atomic_load_explicit(pc_shring_ctrl_at(r, h), memory_order_acquire);
+        uint64_t n, len;
+        unsigned state = pc_shring_is_for(c, h) ? pc_shring_state(c) : 0;
+        if (state == PC_SHRING_S_COMMITTED) {
+            n = pc_shring_n(c);
+            memcpy(&len, pc_shring_len_at(r, h), 8);
+            if (len > pc_shring_capacity_of(n)) {
+                /* A length the record cannot hold: the shared memory was
+                 * written by something else than pc_shring.  Never copy
+                 * out of bounds: skip the record and count it. */
+                pc_shring_free_cells(r, h, n);
+                h += n;
+                /* relaxed: statistics. */
+                atomic_fetch_add_explicit(&r->skipped_records, 1, memory_order_relaxed);
+                atomic_fetch_add_explicit(&r->skipped_bytes, n * PC_SHRING_CELL,
+                                          memory_order_relaxed);
+                continue;
+            }
+            if (len > bufsize - used) {
+                if (got == 0) {
+                    lens[0] = (int64_t)len;
+                    got = PC_SHRING_TOO_SMALL;
+                }
+                break;
+            }
+            pc_shring_copy(r, h, buf + used, len, false);
+            lens[got++] = (int64_t)len;
+            used += len;
+            pc_shring_free_cells(r, h, n);
+            h += n;
+            continue;
+        }
+        if (state == PC_SHRING_S_RESERVED) {
+            /* Being written, or its producer died.  Check the producer at
+             * most every PC_SHRING_STUCK_NS, after that long. */
+            int64_t now = pc_now_ns();
+            if (r->stuck_pos != h) {
+                r->stuck_pos = h;
+                r->stuck_check_ns = now + PC_SHRING_STUCK_NS;
+            } else if (now >= r->stuck_check_ns) {
+                unsigned slot = pc_shring_slot_of(c);
+                /* relaxed: a slot is not reused while it has a send in
+                 * flight, and this record is one. */
+                uint32_t owner = atomic_load_explicit(&r->slots[slot].pid,
+                                                      memory_order_relaxed);
+                r->stuck_check_ns = now + PC_SHRING_STUCK_NS;
+                if (!pc_ipc_pid_alive(owner)) {
+                    n = pc_shring_n(c);
+                    pc_shring_free_cells(r, h, n);
+                    h += n;
+                    /* relaxed: statistics. */
+                    atomic_fetch_add_explicit(&r->skipped_records, 1, memory_order_relaxed);
+                    atomic_fetch_add_explicit(&r->skipped_bytes, n * PC_SHRING_CELL,
+                                              memory_order_relaxed);
+                    /* release: it will never commit; let its slot go. */
+                    atomic_fetch_sub_explicit(&r->slots[slot].inflight, 1,
+                                              memory_order_release);
+                    continue;
+                }
+            }
+        }
+        break;
+    }
+    if (h != start)
+        pc_shring_advance(r, h);
+    /* release: hand the consumer state to the next receiver. */
+    atomic_store_explicit(&r->rx_lock, 0, memory_order_release);
+    return got == 0 ? PC_SHRING_EMPTY : got;
+}
+
+int64_t pc_shring_try_recv1(pc_shring_t *r, uint32_t pid, char *buf, uint64_t bufsize)
+{
+    int64_t len;
+    int64_t got = pc_shring_try_recv(r, pid, buf, bufsize, &len, 1);
+    if (got == 1)
+        return len;
+    if (got == PC_SHRING_TOO_SMALL)
+        return -4 - len;
+    return got;
+}
+
+int pc_shring_end_send(pc_shring_end_t *e, const char *data, uint64_t len)
+{
+    return pc_shring_try_send(e->ring, e->slot, data, len);
+}
+
+/* Take e->busy; false if another thread has it. */
+static bool pc_shring_end_take(pc_shring_end_t *e)
+{
+    uint32_t expected = 0;
+    /* acquire: the previous user's buffer replacement is visible. */
+    return atomic_compare_exchange_strong_explicit(&e->busy, &expected, 1,
+                                                   memory_order_acquire,
+                                                   memory_order_relaxed);
+}
+
+void pc_shring_end_done(pc_shring_end_t *e)
+{
+    /* release: our reads of the buffer (and any replacement of it) happen
+     * before the next user's writes. */
+    atomic_store_explicit(&e->busy, 0, memory_order_release);
+}
+
+int64_t pc_shring_end_recv1(pc_shring_end_t *e)
+{
+    int64_t got;
+    if (!pc_shring_end_take(e))
+        return PC_SHRING_BUSY;
+    got = pc_shring_try_recv1(e->ring, e->pid, e->buf, e->bufsize);
+    if (got == PC_SHRING_EMPTY || got == PC_SHRING_BUSY)
+        pc_shring_end_done(e);
+    return got;
+}
+
+int64_t pc_shring_end_recv(pc_shring_end_t *e, int64_t *lens, int64_t maxn)
+{
+    int64_t got;
+    if (!pc_shring_end_take(e))
+        return PC_SHRING_BUSY;
+    got = pc_shring_try_recv(e->ring, e->pid, e->buf, e->bufsize, lens, maxn);
+    if (got == PC_SHRING_EMPTY || got == PC_SHRING_BUSY)
+        pc_shring_end_done(e);
+    return got;
+}
+
+bool pc_shring_is_empty(pc_shring_t *r)
+{
+    /* acquire: as in pc_shring_len. */
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+    uint64_t c = atomic_load_explicit(pc_shring_ctrl_at(r, h), memory_order_acquire);
+    /* Records are contiguous from the head: if the head's cell is not
+     * claimed, nothing is. */
+    return !(pc_shring_is_for(c, h) && pc_shring_state(c) >= PC_SHRING_S_RESERVED);
+}
+
+uint64_t pc_shring_len(pc_shring_t *r)
+{
+    uint64_t count = 0;
+    /* acquire: a snapshot from the consumer's position. */
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+    for (uint64_t walked = 0; walked < r->cells;) {
+        /* acquire: read a claimed record's length consistently. */
+        uint64_t c = atomic_load_explicit(pc_shring_ctrl_at(r, h), memory_order_acquire);
+        if (!pc_shring_is_for(c, h) || pc_shring_state(c) < PC_SHRING_S_RESERVED)
+            break;
+        count++;
+        walked += pc_shring_n(c);
+        h += pc_shring_n(c);
+    }
+    return count;
+}
+
+/* -------------------------------------------------------- receiver */
+
+void pc_shring_set_receiver(pc_shring_t *r, uint32_t pid)
+{
+    /* release: whatever we did before taking the receive side is visible
+     * to producers that check it. */
+    atomic_store_explicit(&r->rx_pid, pid, memory_order_release);
+}
+
+uint32_t pc_shring_receiver(pc_shring_t *r)
+{
+    /* acquire: pairs with set_receiver. */
+    return atomic_load_explicit(&r->rx_pid, memory_order_acquire);
+}
+
+void pc_shring_close_receiver(pc_shring_t *r)
+{
+    /* release: nothing to publish but the flag; producers read it relaxed
+     * as a hint and re-check it after waking. */
+    atomic_store_explicit(&r->rx_closed, 1, memory_order_release);
+    /* release: waiters that see the new counts see the flag.  Producers
+     * waiting for room, and receiving threads of this process (which then
+     * find their Receiver closed). */
+    atomic_fetch_add_explicit(&r->tx_futex, 1, memory_order_release);
+    pc_park_wake_all(&r->tx_futex, true);
+    atomic_fetch_add_explicit(&r->rx_futex, 1, memory_order_release);
+    pc_park_wake_all(&r->rx_futex, true);
+}
+
+bool pc_shring_receiver_gone(pc_shring_t *r, bool check_alive)
+{
+    /* acquire: pairs with close_receiver's release. */
+    if (atomic_load_explicit(&r->rx_closed, memory_order_acquire))
+        return true;
+    return check_alive &&
+           !pc_ipc_pid_alive(atomic_load_explicit(&r->rx_pid, memory_order_acquire));
+}
+
+void pc_shring_stats(pc_shring_t *r, uint64_t *out)
+{
+    /* relaxed: statistics and snapshots. */
+    out[0] = atomic_load_explicit(&r->skipped_records, memory_order_relaxed);
+    out[1] = atomic_load_explicit(&r->skipped_bytes, memory_order_relaxed);
+    out[2] = atomic_load_explicit(&r->head, memory_order_relaxed);
+    out[3] = atomic_load_explicit(&r->tail, memory_order_relaxed);
+}
+
+/* --------------------------------------------------------- blocking */
+
+/* True if the record at the head is committed, or every handle is gone
+ * (a hint for waiting). */
+static bool pc_shring_head_ready(pc_shring_t *r)
+{
+    /* relaxed: hints; the receive re-reads with acquire. */
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint64_t c = atomic_load_explicit(pc_shring_ctrl_at(r, h), memory_order_relaxed);
+    return (pc_shring_is_for(c, h) && pc_shring_state(c) == PC_SHRING_S_COMMITTED) ||
+           atomic_load_explicit(&r->handles_total, memory_order_relaxed) == 0 ||
+           atomic_load_explicit(&r->rx_closed, memory_order_relaxed);
+}
+
+/* True if a record of n cells may fit now, or the receiver closed. */
+static bool pc_shring_room(pc_shring_t *r, uint64_t n)
+{
+    /* relaxed: hints; the send that follows re-checks. */
+    uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    return atomic_load_explicit(&r->rx_closed, memory_order_relaxed) ||
+           (int64_t)(t - h) < 0 || t + n - h <= r->cells;
+}
+
+int pc_shring_wait_recv(pc_shring_t *r, int64_t timeout_ns)
+{
+    pc_backoff_t backoff;
+    uint32_t seen;
+    uint64_t h, c;
+
+    /* The producer is usually a few microseconds away: spin, then yield,
+     * before the cost of parking and being woken. */
+    pc_backoff_init(&backoff);
+    while (!pc_backoff_is_completed(&backoff)) {
+        if (pc_shring_head_ready(r))
+            return PC_PARK_WOKEN;
+        pc_backoff_snooze(&backoff);
+    }
+    /* acquire: a change we see after waking is the producers' (bumped
+     * with release). */
+    seen = atomic_load_explicit(&r->rx_futex, memory_order_acquire);
+    /* relaxed: ordered by the fence below. */
+    atomic_store_explicit(&r->rx_waiting, 1, memory_order_relaxed);
+    /* seq_cst fence: our announcement before our check, against the
+     * producer's commit before its look at rx_waiting (pc_shring_notify). */
+    PC_SHRING_SC_FENCE();
+    /* relaxed: the check after the fence; the receive re-reads with
+     * acquire. */
+    h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    c = atomic_load_explicit(pc_shring_ctrl_at(r, h), memory_order_relaxed);
+    /* relaxed: hints, after the fence as the rest. */
+    if (atomic_load_explicit(&r->handles_total, memory_order_relaxed) == 0 ||
+        atomic_load_explicit(&r->rx_closed, memory_order_relaxed))
+        return PC_PARK_WOKEN;
+    if (pc_shring_is_for(c, h)) {
+        if (pc_shring_state(c) == PC_SHRING_S_COMMITTED)
+            return PC_PARK_WOKEN;
+        /* Being written: its producer wakes us, unless it died, which we
+         * notice only by looking again. */
+        if (pc_shring_state(c) == PC_SHRING_S_RESERVED &&
+            (timeout_ns < 0 || timeout_ns > PC_SHRING_STUCK_NS))
+            timeout_ns = PC_SHRING_STUCK_NS;
+    }
+    return pc_park_wait(&r->rx_futex, seen, timeout_ns, true);
+}
+
+int pc_shring_wait_send(pc_shring_t *r, uint64_t len, int64_t timeout_ns)
+{
+    uint64_t n = pc_shring_cells_needed(len);
+    pc_backoff_t backoff;
+    uint32_t seen;
+
+    pc_backoff_init(&backoff);
+    while (!pc_backoff_is_completed(&backoff)) {
+        if (pc_shring_room(r, n))
+            return PC_PARK_WOKEN;
+        pc_backoff_snooze(&backoff);
+    }
+    /* acquire: pairs with the consumer's release bump. */
+    seen = atomic_load_explicit(&r->tx_futex, memory_order_acquire);
+    /* relaxed: ordered by the fence below. */
+    atomic_store_explicit(&r->tx_waiting, 1, memory_order_relaxed);
+    /* seq_cst fence: as in pc_shring_wait_recv, against the consumer's
+     * head store and look at tx_waiting. */
+    PC_SHRING_SC_FENCE();
+    if (pc_shring_room(r, n))
+        return PC_PARK_WOKEN;
+    return pc_park_wait(&r->tx_futex, seen, timeout_ns, true);
+}
