@@ -1,7 +1,7 @@
 """``python -m pyconc bench``: pyconc against the alternatives, side by side.
 
-Every scenario runs each implementation in the same process, one after the
-other, best of several runs; the table gives time per operation,
+Every scenario runs each implementation in the same process, taking turns
+round by round, best of several rounds; the table gives time per operation,
 throughput, and the speed-up over the scenario's baseline (the stdlib's
 way of doing the same thing).  Scenario modules live beside this file;
 ``bench/`` runs the same scenarios under pytest-benchmark.
@@ -116,11 +116,16 @@ def run(
         if got is None:
             skipped.append(f"{section}: not built yet ({module} missing)")
             continue
+        # --only selects whole groups (a group matches by its own name or
+        # any implementation's), so a baseline is never left out.
+        chosen = {
+            s["group"] for s in got
+            if not pattern or pattern.search(s["group"]) or pattern.search(s["name"])
+        }
         for s in got:
-            s.setdefault("section", section)
-            if pattern and not (pattern.search(s["group"]) or pattern.search(s["name"])):
-                continue
-            scenarios.append(s)
+            if s["group"] in chosen:
+                s.setdefault("section", section)
+                scenarios.append(s)
     try:
         from pyconc._bench import core_scenarios
 
@@ -132,25 +137,40 @@ def run(
     except ImportError:
         skipped.append("faster_fifo: not installed")
 
-    results = []
+    # Side by side: the implementations of a group take turns, round by
+    # round, so that a load spike from elsewhere hits them all alike instead
+    # of one of them; each keeps its best round.
+    groups: Dict[str, List[Dict[str, Any]]] = {}
+    for s in scenarios:
+        groups.setdefault(s["group"], []).append(s)
+    best: Dict[int, float] = {}
+    done, total = 0, len(scenarios) * repeat
     start = time.perf_counter()
-    for i, s in enumerate(scenarios):
-        _progress(i, len(scenarios), f"{s['group']}: {s['name']}", progress)
-        best = min(_time_once(s["run"]) for _ in range(repeat))
-        results.append(
-            {
-                "section": s["section"],
-                "group": s["group"],
-                "name": s["name"],
-                "baseline": bool(s.get("baseline")),
-                "threads": s.get("threads"),
-                "ops": s["ops"],
-                "seconds": best,
-                "ns_per_op": best / s["ops"] * 1e9,
-                "ops_per_sec": s["ops"] / best,
-            }
-        )
-    _progress(len(scenarios), len(scenarios), f"done in {time.perf_counter() - start:.1f} s", progress)
+    for members in groups.values():
+        for _ in range(repeat):
+            for s in members:
+                _progress(done, total, f"{s['group']}: {s['name']}", progress)
+                t = _time_once(s["run"])
+                best[id(s)] = min(best.get(id(s), t), t)
+                done += 1
+    results = []
+    for members in groups.values():
+        for s in members:
+            seconds = best[id(s)]
+            results.append(
+                {
+                    "section": s["section"],
+                    "group": s["group"],
+                    "name": s["name"],
+                    "baseline": bool(s.get("baseline")),
+                    "threads": s.get("threads"),
+                    "ops": s["ops"],
+                    "seconds": seconds,
+                    "ns_per_op": seconds / s["ops"] * 1e9,
+                    "ops_per_sec": s["ops"] / seconds,
+                }
+            )
+    _progress(total, total, f"done in {time.perf_counter() - start:.1f} s", progress)
     if progress:
         progress.write("\n")
     _add_ratios(results)
@@ -256,7 +276,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="small sizes, under a minute (default)")
     mode.add_argument("--full", action="store_true", help="5x the sizes and 5 repeats")
-    parser.add_argument("--only", metavar="PATTERN", help="only scenarios whose group or name matches (regex)")
+    parser.add_argument("--only", metavar="PATTERN", help="only the scenario groups whose name, or one of whose implementations' names, matches (regex)")
     parser.add_argument("--threads", default="1,2,4", metavar="N,N,...",
                         help="thread counts for the scaling scenarios (default 1,2,4)")
     parser.add_argument("--repeat", type=int, help="runs per scenario, best kept")
