@@ -30,6 +30,8 @@ from pyconc._ordering import (
 
 __all__ = ["AtomicInt", "AtomicUInt", "AtomicBool", "fence"]
 
+_SEQ_CST = int(SEQ_CST)
+
 def fence(order: Ordering = SEQ_CST) -> None:
     """fence(order=Ordering.SEQ_CST)
 
@@ -127,6 +129,8 @@ def _define_operations(cls: type, name: str, ops: tuple[str, ...]) -> None:
 
     def load(self, order=SEQ_CST):
         try:
+            if order is SEQ_CST:
+                return c_load(self._cell, _SEQ_CST)
             return c_load(self._cell, LOAD_ORDERS[order])
         except (KeyError, TypeError):
             raise order_error(order, LOAD_ORDERS) from None
@@ -288,6 +292,8 @@ _FETCH_DOCS = {
 def _fetch_op(cls: type, op: str, c_fn: Callable[..., Any], kind: str) -> Callable[..., Any]:
     def fetch(self, value, order=SEQ_CST):
         try:
+            if order is SEQ_CST:  # the default skips the table: ~15 ns of ~110
+                return c_fn(self._cell, value, _SEQ_CST)
             return c_fn(self._cell, value, RMW_ORDERS[order])
         except Exception as exc:
             if _is_index(value):
