@@ -74,6 +74,24 @@ int main(void)
     PC_CHECK(atomic_load(&bar.state) == ((uint64_t)rounds << 32), "state %#llx",
              (unsigned long long)atomic_load(&bar.state));
 
+    /* The leader's window, deterministically: the n-th arrival is counted
+     * (its fetch_add) but the leader has not yet opened the next round
+     * (its second fetch_add).  The round is complete: an arrival of it
+     * must not be taken back.  (Before the fix, leave succeeded here, the
+     * leader's subtraction of n then borrowed from the round number, and
+     * later rounds were garbage; TSan's scheduling found it in the stress
+     * part above.) */
+    pc_barrier_t w;
+    pc_barrier_init(&w, 2);
+    int64_t r0 = pc_barrier_arrive(&w);
+    PC_CHECK(r0 == 0, "first arrival in round %lld", (long long)r0);
+    atomic_fetch_add_explicit(&w.state, 1, memory_order_acq_rel); /* the leader's arrival */
+    PC_CHECK(!pc_barrier_leave(&w, 0), "an arrival taken back from a completed round "
+             "(the leader was between its two steps)");
+    atomic_fetch_add_explicit(&w.state, ((uint64_t)1 << 32) - 2, memory_order_acq_rel);
+    PC_CHECK(atomic_load(&w.state) == (uint64_t)1 << 32, "state %#llx after the window",
+             (unsigned long long)atomic_load(&w.state));
+
     /* A barrier of one: every arrival leads. */
     pc_barrier_t one;
     pc_barrier_init(&one, 1);
