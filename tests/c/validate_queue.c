@@ -90,8 +90,10 @@ static void mpsc_body(int t, void *arg)
         int r = pc_mpsc_trypop(&mq, &v);
         if (r == PC_MPSC_OK)
             check_value(v);
-        else if (r == PC_MPSC_INCONSISTENT)
-            inconsistent++, pc_cpu_relax();
+        else if (r == PC_MPSC_INCONSISTENT) {
+            inconsistent++;
+            pc_cpu_relax();
+        }
         else {
             PC_CHECK(r == PC_MPSC_EMPTY, "mpsc pop returned %d", r);
             pc_thread_yield();
@@ -153,8 +155,10 @@ static void ring_body(int t, void *arg)
         int r = pc_ring_trypop(&rq, &v);
         if (r == PC_RING_OK)
             check_value(v);
-        else if (r == PC_RING_INCONSISTENT)
-            inconsistent++, pc_cpu_relax();
+        else if (r == PC_RING_INCONSISTENT) {
+            inconsistent++;
+            pc_cpu_relax();
+        }
         else {
             PC_CHECK(r == PC_RING_EMPTY, "ring pop returned %d", r);
             pc_thread_yield();
