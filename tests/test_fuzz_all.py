@@ -310,7 +310,8 @@ def test_broadcast_methods(side, method, args):
     obj = tx if side == "tx" else rx
     if not hasattr(obj, method):
         return
-    ok, out = _call(obj, method, _bounded(args))
+    args = _bounded(args)
+    ok, out = _call(obj, method, args)
     if side == "tx":
         if method not in ("close", "__exit__"):
             tx.send("last")
