@@ -61,8 +61,14 @@ bool pc_barrier_leave(pc_barrier_t *b, uint32_t round)
     /* relaxed: the CAS decides. */
     uint64_t s = atomic_load_explicit(&b->state, memory_order_relaxed);
     for (;;) {
-        /* Our round is still the open one and our arrival is in it. */
-        if ((uint32_t)(s >> 32) != round || (s & 0xffffffffu) == 0)
+        /* Our round is still the open one and our arrival is in it, and
+         * the round is not complete: n arrivals counted means its leader
+         * has arrived and is about to open the next round (between its
+         * two fetch_adds the round number has not moved yet); taking an
+         * arrival back then would make its subtraction of n borrow from
+         * the round number. */
+        uint64_t arrived = s & 0xffffffffu;
+        if ((uint32_t)(s >> 32) != round || arrived == 0 || arrived >= b->n)
             return false;
         /* acquire on failure is not needed: we only re-read the word. */
         if (atomic_compare_exchange_weak_explicit(&b->state, &s, s - 1,
