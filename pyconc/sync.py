@@ -448,6 +448,16 @@ class RwLockReadGuard(Generic[T]):
         self._rw = None
         _rw_read_unlock(rw._lock)  # readers do not poison (as in Rust)
 
+    def __del__(self) -> None:
+        # Dropped without its block ending (never entered, inside a dropped
+        # PoisonError, or in the frame of a thread that died): release, as
+        # Rust's guard does on drop.  A guard used in a with block is dead
+        # by now, and this is a no-op.
+        rw = self._rw
+        if rw is not None:
+            self._rw = None
+            _rw_read_unlock(rw._lock)
+
     @property
     def value(self) -> T:
         rw = self._rw
@@ -487,6 +497,13 @@ class RwLockWriteGuard(Generic[T]):
         self._rw = None
         _rw_write_unlock(rw._lock, exc_type is not None)
 
+    def __del__(self) -> None:
+        # As RwLockReadGuard.__del__; a dropped write guard does not poison.
+        rw = self._rw
+        if rw is not None:
+            self._rw = None
+            _rw_write_unlock(rw._lock, False)
+
     @property
     def value(self) -> T:
         rw = self._rw
@@ -505,26 +522,6 @@ class RwLockWriteGuard(Generic[T]):
         if self._rw is None:
             return f"<released pyconc.RwLockWriteGuard at {id(self):#x}>"
         return f"<pyconc.RwLockWriteGuard value={self._rw._value!r}>"
-
-
-class _PoisonedReadGuard(RwLockReadGuard[T]):
-    __slots__ = ()
-
-    def __del__(self) -> None:
-        rw = self._rw
-        if rw is not None:
-            self._rw = None
-            _rw_read_unlock(rw._lock)
-
-
-class _PoisonedWriteGuard(RwLockWriteGuard[T]):
-    __slots__ = ()
-
-    def __del__(self) -> None:
-        rw = self._rw
-        if rw is not None:
-            self._rw = None
-            _rw_write_unlock(rw._lock, False)
 
 
 class RwLock(Generic[T]):
@@ -571,7 +568,7 @@ class RwLock(Generic[T]):
             return g
         if r == _RW_BUSY:
             r = self._wait_read(limit)
-        return self._guard(r, RwLockReadGuard, _PoisonedReadGuard)
+        return self._guard(r, RwLockReadGuard)
 
     def write(self, timeout: Optional[float] = None) -> RwLockWriteGuard[T]:
         """write(timeout=None) -> RwLockWriteGuard
@@ -589,7 +586,7 @@ class RwLock(Generic[T]):
             return w
         if r == _RW_BUSY:
             r = self._wait_write(limit)
-        return self._guard(r, RwLockWriteGuard, _PoisonedWriteGuard)
+        return self._guard(r, RwLockWriteGuard)
 
     def try_read(self) -> RwLockReadGuard[T]:
         """try_read() -> RwLockReadGuard
@@ -600,7 +597,7 @@ class RwLock(Generic[T]):
         r = _rw_try_read(self._lock)
         if r == _RW_BUSY:
             raise WouldBlock("RwLock is write-locked or a writer is waiting")
-        return self._guard(r, RwLockReadGuard, _PoisonedReadGuard)
+        return self._guard(r, RwLockReadGuard)
 
     def try_write(self) -> RwLockWriteGuard[T]:
         """try_write() -> RwLockWriteGuard
@@ -611,10 +608,10 @@ class RwLock(Generic[T]):
         r = _rw_try_write(self._lock)
         if r == _RW_BUSY:
             raise WouldBlock("RwLock is locked")
-        return self._guard(r, RwLockWriteGuard, _PoisonedWriteGuard)
+        return self._guard(r, RwLockWriteGuard)
 
-    def _guard(self, r: int, ok: type, poisoned: type) -> Any:
-        g: Any = _new(ok if r == _RW_OK else poisoned)
+    def _guard(self, r: int, kind: type) -> Any:
+        g: Any = _new(kind)
         g._rw = self
         if r == _RW_POISONED:
             raise PoisonError(g, "RwLock poisoned: a writer raised inside its with block")

@@ -315,9 +315,6 @@ def test_mutex_guard_dropped_by_a_dying_thread_unlocks_without_poison():
         pass
 
 
-@pytest.mark.xfail(strict=True, reason="RwLock guards have no __del__ on their fast path: "
-                   "a guard dropped unentered keeps the lock (MutexGuard unlocks); "
-                   "reported in docs/testing.md")
 @pytest.mark.parametrize("mode", ["read", "write"])
 def test_rwlock_guard_dropped_by_a_dying_thread_unlocks(mode):
     rw = RwLock(0)
