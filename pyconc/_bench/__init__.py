@@ -249,8 +249,12 @@ def plot(report: Dict[str, Any], path: str) -> None:
     if not families:
         raise SystemExit("--plot: no scenario was run at more than one thread count")
     n = len(families)
-    fig, axes = plt.subplots(1, n, figsize=(5.5 * n, 4.2), squeeze=False)
-    for ax, (family, lines) in zip(axes[0], families.items()):
+    cols = min(n, 3)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4.2 * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for ax, (family, lines) in zip(axes.flat, families.items()):
         for name, pts in lines.items():
             pts.sort()
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=name)
