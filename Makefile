@@ -10,8 +10,10 @@ CFLAGS_CHECK := -std=c11 -O2 -Wall -Wextra -Werror -Icsrc
 
 .PHONY: bench test venv install-test cwarn bench-pytest clean
 
+# Editable, as for the tests: run from the checkout, Python imports the
+# package from here, so the compiled core must be built in place.
 bench: venv
-	$(PIP) install ".[peers]"
+	$(PIP) install -e ".[peers]"
 	$(PY) -m pyconc bench $(BENCH_ARGS)
 
 test: install-test
