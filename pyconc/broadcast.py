@@ -21,6 +21,7 @@ import threading
 from typing import Any, Generic, List, Optional, Tuple, TypeVar
 
 from pyconc import _timeout
+from pyconc._closing import Closing
 from pyconc._native import ffi, lib
 from pyconc.errors import Closed, Empty, Lagged, SendError, Timeout
 
@@ -97,7 +98,7 @@ def broadcast(capacity: int) -> Tuple["BroadcastSender[Any]", "BroadcastReceiver
     return BroadcastSender(shared), BroadcastReceiver(shared, 0)
 
 
-class BroadcastSender(Generic[T]):
+class BroadcastSender(Closing, Generic[T]):
     """The sending side of a broadcast channel (tokio's ``broadcast::Sender``).
 
     ``send(value)`` stores *value* for every current receiver and returns
@@ -186,11 +187,6 @@ class BroadcastSender(Generic[T]):
         if shared is not None and lib.pc_bcast_drop_sender(shared.b):
             shared.wake_async()
 
-    def __enter__(self) -> "BroadcastSender[T]":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __del__(self) -> None:
         if getattr(self, "_shared", None) is not None:
@@ -204,7 +200,7 @@ class BroadcastSender(Generic[T]):
         raise TypeError("a broadcast sender cannot be pickled: it lives in this process")
 
 
-class BroadcastReceiver(Generic[T]):
+class BroadcastReceiver(Closing, Generic[T]):
     """A receiving side of a broadcast channel (tokio's ``broadcast::Receiver``).
 
     ``recv(timeout=None)`` returns the next value, waiting for it;
@@ -409,11 +405,6 @@ class BroadcastReceiver(Generic[T]):
         if shared is not None:
             lib.pc_bcast_unsubscribe(shared.b)
 
-    def __enter__(self) -> "BroadcastReceiver[T]":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __del__(self) -> None:
         if getattr(self, "_shared", None) is not None:

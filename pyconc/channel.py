@@ -31,6 +31,7 @@ import types
 from typing import Any, Iterator, List, Optional
 
 from pyconc import _timeout
+from pyconc._closing import Closing
 from pyconc._native import ffi, lib
 from pyconc.errors import ChannelError, Disconnected, Empty, Full, SendError, Timeout
 
@@ -94,7 +95,7 @@ def _timeout_error(what: str, timeout: Optional[float], value: Any = None,
     return err
 
 
-class Sender(_SenderBase):
+class Sender(_SenderBase, Closing):
     """The sending half of a channel (see ``pyconc.channel``).
 
     Methods: ``send(value)``, ``try_send(value)``, ``send_timeout(value,
@@ -236,11 +237,6 @@ class Sender(_SenderBase):
                                     "closed; the values not sent are in .value") from None
             pending = self._send_chunks(it)
 
-    def __enter__(self) -> "Sender":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         st = self._state()
@@ -258,7 +254,7 @@ class Sender(_SenderBase):
     __deepcopy__ = __copy__
 
 
-class Receiver(_ReceiverBase):
+class Receiver(_ReceiverBase, Closing):
     """The receiving half of a channel (see ``pyconc.channel``).
 
     recv(timeout=None) -> value
@@ -394,11 +390,6 @@ class Receiver(_ReceiverBase):
         return (f"<{status} pyconc.Receiver of a {_kind_text(st)}, {queued}, "
                 f"{st[2]} sender(s) alive>")
 
-    def __enter__(self) -> "Receiver":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __reduce__(self) -> Any:
         raise TypeError("a channel lives in this process's memory; a Receiver "

@@ -58,6 +58,7 @@ from typing import Any, Iterable, Iterator, List, Optional
 
 from pyconc import _procs, _timeout
 from pyconc._buffer import cell_in_buffer
+from pyconc._closing import Closing
 from pyconc._native import ffi, lib
 from pyconc._ordering import RELAXED
 from pyconc.atomic import AtomicBool, AtomicInt, AtomicUInt
@@ -270,7 +271,7 @@ def _unlink(name: str) -> None:
 # --------------------------------------------------------------- shared atomics
 
 
-class _Shared:
+class _Shared(Closing):
     """What the shared objects have in common (a mixin; the concrete
     classes hold the ``_seg`` slot)."""
 
@@ -304,11 +305,6 @@ class _Shared:
         if seg is not None:
             seg.release()
 
-    def __enter__(self) -> Any:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __del__(self) -> None:
         try:
@@ -538,7 +534,7 @@ def _sender_end(ring: Any, slot: int) -> Any:
     return end
 
 
-class Sender:
+class Sender(Closing):
     """The sending end of a ``pyconc.ipc.channel``.
 
     ``send(obj)`` pickles *obj* (highest protocol) and sends the bytes as
@@ -791,11 +787,6 @@ class Sender:
             lib.pc_shring_handles_add(ring, self._slot, self._pid, -1)
         seg.release()  # the mapping stays while _keep does
 
-    def __enter__(self) -> "Sender":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __del__(self) -> None:
         try:
@@ -834,7 +825,7 @@ def _as_bytes(data: Any) -> bytes:
         ) from None
 
 
-class Receiver:
+class Receiver(Closing):
     """The receiving end of a ``pyconc.ipc.channel``.
 
     ``recv(timeout=None)`` returns the next object (unpickled);
@@ -1217,11 +1208,6 @@ class Receiver:
             _receivers.discard(self)
             seg.release()
 
-    def __enter__(self) -> "Receiver":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __del__(self) -> None:
         try:
