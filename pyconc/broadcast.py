@@ -187,7 +187,6 @@ class BroadcastSender(Closing, Generic[T]):
         if shared is not None and lib.pc_bcast_drop_sender(shared.b):
             shared.wake_async()
 
-
     def __del__(self) -> None:
         if getattr(self, "_shared", None) is not None:
             self.close()
@@ -404,7 +403,6 @@ class BroadcastReceiver(Closing, Generic[T]):
         self._ring, self._cap = [_EMPTY_SLOT], 1
         if shared is not None:
             lib.pc_bcast_unsubscribe(shared.b)
-
 
     def __del__(self) -> None:
         if getattr(self, "_shared", None) is not None:

@@ -237,7 +237,6 @@ class Sender(_SenderBase, Closing):
                                     "closed; the values not sent are in .value") from None
             pending = self._send_chunks(it)
 
-
     def __repr__(self) -> str:
         st = self._state()
         status = "closed" if self.closed else "open"
@@ -389,7 +388,6 @@ class Receiver(_ReceiverBase, Closing):
             queued = "receiving"
         return (f"<{status} pyconc.Receiver of a {_kind_text(st)}, {queued}, "
                 f"{st[2]} sender(s) alive>")
-
 
     def __reduce__(self) -> Any:
         raise TypeError("a channel lives in this process's memory; a Receiver "

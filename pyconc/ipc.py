@@ -305,7 +305,6 @@ class _Shared(Closing):
         if seg is not None:
             seg.release()
 
-
     def __del__(self) -> None:
         try:
             self.close()
@@ -787,7 +786,6 @@ class Sender(Closing):
             lib.pc_shring_handles_add(ring, self._slot, self._pid, -1)
         seg.release()  # the mapping stays while _keep does
 
-
     def __del__(self) -> None:
         try:
             self.close()
@@ -1207,7 +1205,6 @@ class Receiver(Closing):
         if seg is not None:
             _receivers.discard(self)
             seg.release()
-
 
     def __del__(self) -> None:
         try:
