@@ -47,18 +47,19 @@ def _timed(producers: int, produce: Callable[[int], None],
     return elapsed
 
 
-def _ranges(producers: int, n: int) -> List[range]:
+def _split(producers: int, n: int) -> Tuple[int, List[range], int]:
+    """Share about *n* values among *producers*: (values in all, each
+    producer's range, the sum the consumer must find)."""
     per = n // producers
-    return [range(i * per, (i + 1) * per) for i in range(producers)]
+    parts = [range(i * per, (i + 1) * per) for i in range(producers)]
+    return per * producers, parts, sum(sum(r) for r in parts)
 
 
 # ----------------------------------------------------------- implementations
 
 
 def _pyconc(make: Callable[[], Any], producers: int, n: int) -> Callable[[], float]:
-    n = n // producers * producers
-    parts = _ranges(producers, n)
-    total = sum(sum(r) for r in parts)
+    n, parts, total = _split(producers, n)
 
     def run() -> float:
         tx, rx = make()
@@ -84,9 +85,7 @@ def _pyconc(make: Callable[[], Any], producers: int, n: int) -> Callable[[], flo
 
 
 def _pyconc_batched(make: Callable[[], Any], producers: int, n: int) -> Callable[[], float]:
-    n = n // producers * producers
-    parts = _ranges(producers, n)
-    total = sum(sum(r) for r in parts)
+    n, parts, total = _split(producers, n)
 
     def run() -> float:
         tx, rx = make()
@@ -115,9 +114,7 @@ def _pyconc_batched(make: Callable[[], Any], producers: int, n: int) -> Callable
 
 
 def _stdlib_queue(make: Callable[[], Any], producers: int, n: int) -> Callable[[], float]:
-    n = n // producers * producers
-    parts = _ranges(producers, n)
-    total = sum(sum(r) for r in parts)
+    n, parts, total = _split(producers, n)
 
     def run() -> float:
         q = make()
@@ -140,9 +137,7 @@ def _stdlib_queue(make: Callable[[], Any], producers: int, n: int) -> Callable[[
 
 
 def _deque_condition(producers: int, n: int) -> Callable[[], float]:
-    n = n // producers * producers
-    parts = _ranges(producers, n)
-    total = sum(sum(r) for r in parts)
+    n, parts, total = _split(producers, n)
 
     def run() -> float:
         dq: collections.deque = collections.deque()
@@ -171,9 +166,7 @@ def _deque_condition(producers: int, n: int) -> Callable[[], float]:
 
 
 def _deque_condition_batched(producers: int, n: int) -> Callable[[], float]:
-    n = n // producers * producers
-    parts = _ranges(producers, n)
-    total = sum(sum(r) for r in parts)
+    n, parts, total = _split(producers, n)
 
     def run() -> float:
         dq: collections.deque = collections.deque()
