@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_G = TypeVar("_G", bound="_RwGuard[Any]")
 
 _SLICE_NS = _timeout.SLICE_NS
 _monotonic = time.monotonic
@@ -422,12 +423,9 @@ _RW_POISONED = lib.PC_RWLOCK_POISONED
 _RW_BUSY = lib.PC_RWLOCK_BUSY
 
 
-class RwLockReadGuard(Generic[T]):
-    """A shared hold on an RwLock, from ``RwLock.read()``.
-
-    ``with rw.read() as g:``: ``g.value`` reads the protected value (it
-    cannot be replaced through a read guard; do not mutate it either: other
-    readers are looking at it).  Dead after its block.
+class _RwGuard(Generic[T]):
+    """What the read and the write guard share: the ``with`` protocol,
+    death after the block, and release on drop.
 
     Thread safety without the GIL: a guard belongs to the thread that
     took it; the lock it stands for is the RwLock's C state.
@@ -436,7 +434,10 @@ class RwLockReadGuard(Generic[T]):
     __slots__ = ("_rw",)
     _rw: "Optional[RwLock[T]]"
 
-    def __enter__(self) -> "RwLockReadGuard[T]":
+    def _unlock(self, lock: Any, poison: bool) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _G) -> _G:
         if self._rw is None:
             raise RuntimeError(_STALE)
         return self
@@ -446,17 +447,37 @@ class RwLockReadGuard(Generic[T]):
         if rw is None:
             raise RuntimeError(_STALE)
         self._rw = None
-        _rw_read_unlock(rw._lock)  # readers do not poison (as in Rust)
+        self._unlock(rw._lock, exc_type is not None)
 
     def __del__(self) -> None:
         # Dropped without its block ending (never entered, inside a dropped
         # PoisonError, or in the frame of a thread that died): release, as
-        # Rust's guard does on drop.  A guard used in a with block is dead
-        # by now, and this is a no-op.
+        # Rust's guard does on drop, without poisoning.  A guard used in a
+        # with block is dead by now, and this is a no-op.
         rw = self._rw
         if rw is not None:
             self._rw = None
-            _rw_read_unlock(rw._lock)
+            self._unlock(rw._lock, False)
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        if self._rw is None:
+            return f"<released pyconc.{name} at {id(self):#x}>"
+        return f"<pyconc.{name} value={self._rw._value!r}>"
+
+
+class RwLockReadGuard(_RwGuard[T]):
+    """A shared hold on an RwLock, from ``RwLock.read()``.
+
+    ``with rw.read() as g:``: ``g.value`` reads the protected value (it
+    cannot be replaced through a read guard; do not mutate it either: other
+    readers are looking at it).  Dead after its block.
+    """
+
+    __slots__ = ()
+
+    def _unlock(self, lock: Any, poison: bool) -> None:
+        _rw_read_unlock(lock)  # readers do not poison (as in Rust)
 
     @property
     def value(self) -> T:
@@ -465,44 +486,19 @@ class RwLockReadGuard(Generic[T]):
             raise RuntimeError(_STALE)
         return rw._value
 
-    def __repr__(self) -> str:
-        if self._rw is None:
-            return f"<released pyconc.RwLockReadGuard at {id(self):#x}>"
-        return f"<pyconc.RwLockReadGuard value={self._rw._value!r}>"
 
-
-class RwLockWriteGuard(Generic[T]):
+class RwLockWriteGuard(_RwGuard[T]):
     """The exclusive hold on an RwLock, from ``RwLock.write()``.
 
     ``with rw.write() as g:``: ``g.value`` reads and ``g.value = x``
     replaces the protected value.  Leaving the block by an exception
     poisons the lock.  Dead after its block.
-
-    Thread safety without the GIL: a guard belongs to the thread that
-    took it; the lock it stands for is the RwLock's C state.
     """
 
-    __slots__ = ("_rw",)
-    _rw: "Optional[RwLock[T]]"
+    __slots__ = ()
 
-    def __enter__(self) -> "RwLockWriteGuard[T]":
-        if self._rw is None:
-            raise RuntimeError(_STALE)
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        rw = self._rw
-        if rw is None:
-            raise RuntimeError(_STALE)
-        self._rw = None
-        _rw_write_unlock(rw._lock, exc_type is not None)
-
-    def __del__(self) -> None:
-        # As RwLockReadGuard.__del__; a dropped write guard does not poison.
-        rw = self._rw
-        if rw is not None:
-            self._rw = None
-            _rw_write_unlock(rw._lock, False)
+    def _unlock(self, lock: Any, poison: bool) -> None:
+        _rw_write_unlock(lock, poison)
 
     @property
     def value(self) -> T:
@@ -517,11 +513,6 @@ class RwLockWriteGuard(Generic[T]):
         if rw is None:
             raise RuntimeError(_STALE)
         rw._value = value
-
-    def __repr__(self) -> str:
-        if self._rw is None:
-            return f"<released pyconc.RwLockWriteGuard at {id(self):#x}>"
-        return f"<pyconc.RwLockWriteGuard value={self._rw._value!r}>"
 
 
 class RwLock(Generic[T]):
