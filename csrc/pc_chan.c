@@ -191,8 +191,11 @@ size_t pc_chan_trypop_many(pc_chan_t *c, void **out, size_t max, int *status)
     } else {
         /* The ring without pc_chan_trypop's per-value wake-up check: one
          * check (one read-modify-write of tx_flag) for the batch. */
-        while (n < max && (r = pc_ring_trypop(&c->ring, &out[n])) == PC_RING_OK)
-            n++;
+        if (c->kind == PC_CHAN_BOUNDED)
+            n = pc_ring_trypop_many(&c->ring, out, max);
+        else
+            while (n < max && (r = pc_ring_trypop(&c->ring, &out[n])) == PC_RING_OK)
+                n++;
         if (n > 0)
             pc_chan_wake_tx(c);
         if (n < max)

@@ -112,17 +112,23 @@ PC_INLINE size_t pc_ring_trypush_many(pc_ring_t *r, void *const *values, size_t 
 {
     /* relaxed: a guess, validated against the slots' seq below. */
     uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint64_t cap = r->cap;
+    if (n > cap)
+        n = (size_t)cap;
     for (;;) {
+        /* One division per batch: the slot index then steps and wraps. */
+        uint64_t first = pos % cap, idx = first;
         size_t k = 0;
         int64_t diff = 0;
-        while (k < n && k < r->cap) {
+        while (k < n) {
             /* acquire: as in pc_ring_trypush. */
-            uint64_t seq = atomic_load_explicit(&r->slots[(pos + k) % r->cap].seq,
-                                                memory_order_acquire);
+            uint64_t seq = atomic_load_explicit(&r->slots[idx].seq, memory_order_acquire);
             diff = (int64_t)(seq - 2 * (pos + k));
             if (diff != 0)
                 break;
             k++;
+            if (++idx == cap)
+                idx = 0;
         }
         if (k == 0) {
             if (diff < 0)
@@ -135,11 +141,14 @@ PC_INLINE size_t pc_ring_trypush_many(pc_ring_t *r, void *const *values, size_t 
         if (atomic_compare_exchange_weak_explicit(&r->tail, &pos, pos + k,
                                                   memory_order_seq_cst,
                                                   memory_order_relaxed)) {
+            idx = first;
             for (size_t i = 0; i < k; i++) {
-                pc_ring_slot_t *slot = &r->slots[(pos + i) % r->cap];
+                pc_ring_slot_t *slot = &r->slots[idx];
                 slot->value = values[i];
                 /* release: publishes the value to the consumer. */
                 atomic_store_explicit(&slot->seq, 2 * (pos + i) + 1, memory_order_release);
+                if (++idx == cap)
+                    idx = 0;
             }
             return k;
         }
@@ -147,10 +156,35 @@ PC_INLINE size_t pc_ring_trypush_many(pc_ring_t *r, void *const *values, size_t 
 }
 
 /*
- * Pop the oldest value.  Consumer only.  Returns PC_RING_OK,
- * PC_RING_EMPTY or PC_RING_INCONSISTENT (a producer has claimed the next
- * position but not yet published its value).
+ * Pop up to n values into out[], oldest first; returns how many (0: empty,
+ * or the next value not yet published).  Consumer only; not for
+ * retractable rings (rendezvous), whose slots need pc_ring_trypop's
+ * compare-and-swap.  One division and one store of `head` per batch.
  */
+PC_INLINE size_t pc_ring_trypop_many(pc_ring_t *r, void **out, size_t n)
+{
+    /* relaxed: only the consumer writes head. */
+    uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint64_t cap = r->cap, idx = pos % cap;
+    size_t k = 0;
+    while (k < n) {
+        pc_ring_slot_t *slot = &r->slots[idx];
+        /* acquire: as in pc_ring_trypop. */
+        if (atomic_load_explicit(&slot->seq, memory_order_acquire) != 2 * (pos + k) + 1)
+            break;
+        out[k] = slot->value;
+        /* release: as in pc_ring_trypop. */
+        atomic_store_explicit(&slot->seq, 2 * (pos + k + cap), memory_order_release);
+        k++;
+        if (++idx == cap)
+            idx = 0;
+    }
+    /* release: as in pc_ring_trypop. */
+    if (k > 0)
+        atomic_store_explicit(&r->head, pos + k, memory_order_release);
+    return k;
+}
+
 PC_INLINE int pc_ring_trypop(pc_ring_t *r, void **value)
 {
     for (;;) {

@@ -150,9 +150,20 @@ static void ring_body(int t, void *arg)
         return;
     }
     long want = PRODUCERS * per_producer;
-    while (received < want) {
+    for (long k = 0; received < want; k++) {
         void *v;
-        int r = pc_ring_trypop(&rq, &v);
+        int r;
+        if (k % 3 == 1) {
+            /* Batches of up to 5 (more than some rings hold, fewer than
+             * others), checked in the order popped. */
+            void *batch[5];
+            size_t n = pc_ring_trypop_many(&rq, batch, 5);
+            for (size_t j = 0; j < n; j++)
+                check_value(batch[j]);
+            if (n > 0)
+                continue;
+        }
+        r = pc_ring_trypop(&rq, &v);
         if (r == PC_RING_OK)
             check_value(v);
         else if (r == PC_RING_INCONSISTENT) {
