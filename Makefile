@@ -59,14 +59,16 @@ endef
 
 cvalidate:
 	$(call run_validate,native,cc,-O2,)
+	$(call run_validate,handoff,cc,-O2,env PC_VALIDATE_HANDOFF=1)
 	$(call run_validate,poll,cc,-O2 -DPC_PARK_POLL,)
 
-# ThreadSanitizer, then AddressSanitizer + UndefinedBehaviorSanitizer: zero reports.
+# ThreadSanitizer, then AddressSanitizer + UndefinedBehaviorSanitizer: zero reports
+# (with hand-off on, the waits' longer path; native and poll check the other).
 ctsan:
-	$(call run_validate,tsan,cc,-O1 -fsanitize=thread,env TSAN_OPTIONS=halt_on_error=1:exitcode=66)
+	$(call run_validate,tsan,cc,-O1 -fsanitize=thread,env PC_VALIDATE_HANDOFF=1 TSAN_OPTIONS=halt_on_error=1:exitcode=66)
 
 casan:
-	$(call run_validate,asan,cc,-O1 -fsanitize=address$(comma)undefined -fno-sanitize-recover=all -fno-omit-frame-pointer,env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1)
+	$(call run_validate,asan,cc,-O1 -fsanitize=address$(comma)undefined -fno-sanitize-recover=all -fno-omit-frame-pointer,env PC_VALIDATE_HANDOFF=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1)
 
 # aarch64 (weakly ordered): cross-compiled for ARMv8.0 without outline atomics, so
 # every atomic is an LL/SC loop (ldaxr/stlxr) and weak CAS can fail spuriously;

@@ -12,7 +12,10 @@ it hands the GIL over on every call.  So the functions declared in the
 ``csrc/cdef/*_fast.h`` files (none of which waits) are called with the GIL
 held: ``keep_gil`` removes the release from their wrappers in the generated
 C before it is compiled.  The functions of the ``csrc/cdef/*_blocking.h``
-files keep cffi's release.  Each part of the core has one file of each kind
+files keep cffi's release, and tell ``csrc/pc_handoff.h`` about it
+(``hand_over_gil``): released, and about to be retaken, so that a
+waiting thread can spin until the GIL is likely free instead of falling
+asleep in CPython's take_gil.  Each part of the core has one file of each kind
 (``core_``, ``channel_``, ...); all fast files are read before all blocking
 files, so the latter may use the former's types.  ``pc_gil_probe_fast`` / ``pc_gil_probe_blocking`` let the
 tests check the result in the compiled module.
@@ -110,8 +113,10 @@ _both = KEEP_GIL & RELEASE_GIL
 if _both:
     raise RuntimeError(f"declared both fast and blocking: {sorted(_both)}")
 
-#: Read by BuildExt.pre_run: the functions whose wrappers keep the GIL.
+#: Read by BuildExt.pre_run: the functions whose wrappers keep the GIL, and
+#: those whose wrappers release it.
 ffibuilder.pyconc_keep_gil = KEEP_GIL
+ffibuilder.pyconc_release_gil = RELEASE_GIL
 
 
 class BuildError(RuntimeError):
@@ -120,6 +125,19 @@ class BuildError(RuntimeError):
 
 _RELEASE_OPEN = "  Py_BEGIN_ALLOW_THREADS\n  _cffi_restore_errno();\n"
 _RELEASE_CLOSE = "  _cffi_save_errno();\n  Py_END_ALLOW_THREADS\n"
+
+
+def _wrapper_span(c_source: str, name: str) -> tuple[int, int]:
+    """Where the body of cffi's wrapper for *name* lies in *c_source*."""
+    head = re.compile(
+        r"^_cffi_f_%s\(PyObject \*self, PyObject \*\w+\)\n\{\n" % re.escape(name),
+        re.M,
+    )
+    found = list(head.finditer(c_source))
+    if len(found) != 1:
+        raise BuildError(f"cffi wrapper for {name}() not found exactly once")
+    start = found[0].end()
+    return start, c_source.index("\n}\n", start)
 
 
 def keep_gil(c_source: str, names: frozenset[str]) -> str:
@@ -133,15 +151,7 @@ def keep_gil(c_source: str, names: frozenset[str]) -> str:
     instead of silently releasing the GIL.
     """
     for name in sorted(names):
-        head = re.compile(
-            r"^_cffi_f_%s\(PyObject \*self, PyObject \*\w+\)\n\{\n" % re.escape(name),
-            re.M,
-        )
-        found = list(head.finditer(c_source))
-        if len(found) != 1:
-            raise BuildError(f"cffi wrapper for {name}() not found exactly once")
-        start = found[0].end()
-        end = c_source.index("\n}\n", start)
+        start, end = _wrapper_span(c_source, name)
         body = c_source[start:end]
         if body.count(_RELEASE_OPEN) != 1 or body.count(_RELEASE_CLOSE) != 1:
             raise BuildError(f"cffi wrapper for {name}() has an unexpected shape")
@@ -174,10 +184,49 @@ def _declare_gil_not_used(c_source: str) -> str:
     return c_source
 
 
-def patch_generated_file(path: str | os.PathLike, names: frozenset[str]) -> None:
-    """Apply keep_gil to a C file cffi has written, in place."""
+_HANDOFF_OPEN = (
+    "  Py_BEGIN_ALLOW_THREADS\n"
+    "  pc_handoff_gil_released(); /* pyconc: see build.py */\n"
+    "  _cffi_restore_errno();\n"
+)
+_HANDOFF_CLOSE = (
+    "  _cffi_save_errno();\n"
+    "  pc_handoff_gil_reacquire(); /* pyconc: see build.py */\n"
+    "  Py_END_ALLOW_THREADS\n"
+    "  pc_handoff_gil_taken(); /* pyconc: see build.py */\n"
+)
+
+
+def hand_over_gil(c_source: str, names: frozenset[str]) -> str:
+    """Return *c_source* with *names*' wrappers telling pc_handoff about the GIL.
+
+    Each of these wrappers releases the GIL around its call.  Just after
+    the release it calls ``pc_handoff_gil_released()`` (the GIL is likely
+    free); just before retaking it ``pc_handoff_gil_reacquire()``,
+    which spins, briefly, until the GIL is likely free, so that retaking it
+    does not put the thread to sleep in CPython's take_gil
+    (csrc/pc_handoff.h explains why that matters); and once it has it,
+    ``pc_handoff_gil_taken()``.  Raises BuildError on a
+    wrapper of an unexpected shape, as keep_gil does.
+    """
+    for name in sorted(names):
+        start, end = _wrapper_span(c_source, name)
+        body = c_source[start:end]
+        if body.count(_RELEASE_OPEN) != 1 or body.count(_RELEASE_CLOSE) != 1:
+            raise BuildError(f"cffi wrapper for {name}() has an unexpected shape")
+        body = body.replace(_RELEASE_OPEN, _HANDOFF_OPEN).replace(
+            _RELEASE_CLOSE, _HANDOFF_CLOSE
+        )
+        c_source = c_source[:start] + body + c_source[end:]
+    return c_source
+
+
+def patch_generated_file(
+    path: str | os.PathLike, keep: frozenset[str], release: frozenset[str]
+) -> None:
+    """Apply keep_gil and hand_over_gil to a C file cffi has written, in place."""
     p = Path(path)
-    p.write_text(keep_gil(p.read_text(), names))
+    p.write_text(hand_over_gil(keep_gil(p.read_text(), keep), release))
 
 
 def _build_ext_class():
@@ -191,15 +240,15 @@ def _build_ext_class():
         build; ``build_extension`` is where the generated file is patched.
         """
 
-        _pyconc_keep_gil: dict[str, frozenset[str]] = {}
+        _pyconc_gil: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
 
         def pre_run(self, ext, ffi):
-            self._pyconc_keep_gil[ext.name] = ffi.pyconc_keep_gil
+            self._pyconc_gil[ext.name] = (ffi.pyconc_keep_gil, ffi.pyconc_release_gil)
 
         def build_extension(self, ext):
-            names = self._pyconc_keep_gil.get(ext.name)
+            names = self._pyconc_gil.get(ext.name)
             if names is not None:
-                patch_generated_file(ext.sources[0], names)
+                patch_generated_file(ext.sources[0], *names)
             super().build_extension(ext)
 
     return BuildExt
@@ -216,5 +265,5 @@ if __name__ == "__main__":
     out.mkdir(parents=True, exist_ok=True)
     c_file = out / "_core.c"
     ffibuilder.emit_c_code(str(c_file))
-    patch_generated_file(c_file, KEEP_GIL)
+    patch_generated_file(c_file, KEEP_GIL, RELEASE_GIL)
     print(f"wrote {c_file} ({len(KEEP_GIL)} functions keep the GIL)")

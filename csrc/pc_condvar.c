@@ -3,6 +3,7 @@
  */
 #include "pc_condvar.h"
 
+#include "pc_handoff.h"
 #include "pc_park.h"
 
 void pc_condvar_init(pc_condvar_t *cv)
@@ -14,44 +15,53 @@ void pc_condvar_init(pc_condvar_t *cv)
 
 uint32_t pc_condvar_unlock_prepare(pc_condvar_t *cv, pc_mutex_t *m)
 {
-    uint32_t seq;
-    /* seq_cst, both: the waiter's half of the Dekker pair (see the
-     * header): registering must be ordered before reading the counter. */
-    atomic_fetch_add_explicit(&cv->waiters, 1, memory_order_seq_cst);
-    seq = atomic_load_explicit(&cv->seq, memory_order_seq_cst);
-    /* The counter is read while the mutex is still held, so any notify
-     * made after the waiter's condition check (which needs the mutex, or
-     * comes after it) changes it. */
+    /* relaxed, as Rust's: the counter is read while the mutex is still
+     * held, so a notify made after the waiter's condition check (which
+     * needs the mutex, or comes after it) increments it later in its
+     * modification order, and the wait sees a different value. */
+    uint32_t seq = atomic_load_explicit(&cv->seq, memory_order_relaxed);
     pc_mutex_unlock(m, false);
     return seq;
+}
+
+/* Has the counter moved?  acquire: a notified waiter sees what the
+ * notifier wrote before notifying (it relocks the mutex anyway; this costs
+ * nothing). */
+static bool pc_condvar_moved(pc_condvar_t *cv, uint32_t seq)
+{
+    return atomic_load_explicit(&cv->seq, memory_order_acquire) != seq;
 }
 
 int pc_condvar_wait(pc_condvar_t *cv, uint32_t seq, int64_t timeout_ns)
 {
     int64_t deadline = pc_now_ns() + (timeout_ns > 0 ? timeout_ns : 0);
-    int r;
+    pc_handoff_spin_t spin;
+
+    /* Spin first (pc_handoff.h): a partner that notifies within the
+     * window finds us awake, and pays no system call. */
+    if (!pc_condvar_moved(cv, seq) && pc_handoff_spin_begin(&spin, deadline)) {
+        while (!pc_condvar_moved(cv, seq) && pc_handoff_spin_next(&spin))
+            ;
+        pc_handoff_spin_end(&spin);
+    }
     for (;;) {
         int64_t left = deadline - pc_now_ns();
-        /* acquire: a notified waiter sees what the notifier wrote before
-         * notifying (it relocks the mutex anyway; this costs nothing). */
-        if (atomic_load_explicit(&cv->seq, memory_order_acquire) != seq)
-            break;
+        int r = PC_PARK_WOKEN;
+        if (pc_condvar_moved(cv, seq))
+            return PC_CONDVAR_NOTIFIED;
         if (left <= 0)
             return PC_CONDVAR_PENDING;
-        r = pc_park_wait(&cv->seq, seq, left, false);
+        /* seq_cst, both: the waiter's half of the Dekker pair (see the
+         * header): being counted is ordered before reading the counter. */
+        atomic_fetch_add_explicit(&cv->waiters, 1, memory_order_seq_cst);
+        if (atomic_load_explicit(&cv->seq, memory_order_seq_cst) == seq)
+            r = pc_park_wait(&cv->seq, seq, left, false);
+        /* relaxed: a notifier that still counts us only makes a needless
+         * wake-up call. */
+        atomic_fetch_sub_explicit(&cv->waiters, 1, memory_order_relaxed);
         if (r == PC_PARK_INTERRUPTED)
             return PC_CONDVAR_PENDING; /* let the interpreter see the signal */
     }
-    /* relaxed: unregistering orders nothing; a notifier that still sees
-     * us only makes a needless wake-up call. */
-    atomic_fetch_sub_explicit(&cv->waiters, 1, memory_order_relaxed);
-    return PC_CONDVAR_NOTIFIED;
-}
-
-void pc_condvar_cancel(pc_condvar_t *cv)
-{
-    /* relaxed: as in pc_condvar_wait. */
-    atomic_fetch_sub_explicit(&cv->waiters, 1, memory_order_relaxed);
 }
 
 static bool pc_condvar_bump(pc_condvar_t *cv)

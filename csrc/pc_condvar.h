@@ -9,18 +9,22 @@
  * POSIX's), a wait may return spuriously, and notify_one may wake more than
  * one waiter; callers re-check their condition.
  *
- * One addition: a count of registered waiters, so that a notify with
- * nobody waiting costs one atomic increment and no system call (the
- * bounded-buffer pattern notifies on every item).  Waiter and notifier
- * form a Dekker pair on (waiters, seq), hence the seq_cst accesses: either
- * the notifier sees the waiter registered and wakes it, or the waiter sees
- * the new counter value and does not sleep.
+ * Two additions:
+ *   - A count of parked waiters, so that a notify with nobody asleep costs
+ *     one atomic increment and no system call (the bounded-buffer pattern
+ *     notifies on every item).  A waiter counts itself only around its
+ *     park, not while it spins, so that notifying a spinning waiter is
+ *     free too.  Waiter and notifier form a Dekker pair on (waiters, seq),
+ *     hence the seq_cst accesses: either the notifier sees the waiter
+ *     counted and wakes it, or the waiter sees the new counter value and
+ *     does not sleep.
+ *   - A spin window before parking (pc_handoff.h), so that a waiter whose
+ *     partner notifies within a few tens of microseconds is still awake.
  *
  * Waiting is split so that the Python layer can wait in slices (and so
  * stay interruptible) without re-reading the counter between slices:
- *   pc_condvar_unlock_prepare  register, read the counter, unlock the mutex
- *   pc_condvar_wait            sleep a slice; on a notify, unregister
- *   pc_condvar_cancel          unregister (timeout or exception)
+ *   pc_condvar_unlock_prepare  read the counter, unlock the mutex
+ *   pc_condvar_wait            wait a slice for the counter to move
  * and the caller relocks the mutex itself, first with a trylock with the
  * GIL held.  (Relocking inside the wait, without the GIL, measured worse:
  * the woken thread then holds the mutex while it waits for the GIL, and
@@ -36,31 +40,28 @@ typedef struct pc_condvar {
     /* Both words are written by waiters and notifiers alike, so there is
      * nothing to gain from separating them. */
     _Atomic uint32_t seq;     /* incremented by every notify */
-    _Atomic uint32_t waiters; /* threads between prepare and unregister */
+    _Atomic uint32_t waiters; /* threads parked (or about to park) */
 } pc_condvar_t;
 
 /* Results of pc_condvar_wait. */
 enum {
-    PC_CONDVAR_NOTIFIED = 0, /* the counter moved: unregistered */
-    PC_CONDVAR_PENDING = 1   /* slice over (or signal): still registered;
-                              * wait again or cancel */
+    PC_CONDVAR_NOTIFIED = 0, /* the counter moved */
+    PC_CONDVAR_PENDING = 1   /* slice over (or a signal): wait again or
+                              * give up */
 };
 
 void pc_condvar_init(pc_condvar_t *cv);
 
-/* Register as a waiter, read the counter, unlock *m (held by the caller).
- * Returns the counter value to pass to pc_condvar_wait.  Does not wait
- * (the unlock may make one wake-up system call). */
+/* Read the counter, unlock *m (held by the caller).  Returns the counter
+ * value to pass to pc_condvar_wait.  Does not wait (the unlock may make
+ * one wake-up system call). */
 uint32_t pc_condvar_unlock_prepare(pc_condvar_t *cv, pc_mutex_t *m);
 
 /* Sleep while the counter equals `seq`, for at most timeout_ns; call
  * without the GIL.  See the PC_CONDVAR_* results. */
 int pc_condvar_wait(pc_condvar_t *cv, uint32_t seq, int64_t timeout_ns);
 
-/* Unregister a waiter that gives up (after PC_CONDVAR_PENDING). */
-void pc_condvar_cancel(pc_condvar_t *cv);
-
-/* Wake one waiter / every waiter (no system call if none is registered). */
+/* Wake one waiter / every waiter (no system call if none is parked). */
 void pc_condvar_notify_one(pc_condvar_t *cv);
 void pc_condvar_notify_all(pc_condvar_t *cv);
 

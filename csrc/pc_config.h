@@ -77,6 +77,9 @@ void pc_thread_yield(void);
 /* Monotonic time in nanoseconds, for deadlines. */
 int64_t pc_now_ns(void);
 
+/* Online CPUs (at least 1). */
+uint32_t pc_cpu_count(void);
+
 /* The calling process's id (for diagnostics and ownership records). */
 uint32_t pc_process_id(void);
 

@@ -33,6 +33,12 @@ uint32_t pc_process_id(void)
     return (uint32_t)GetCurrentProcessId();
 }
 
+uint32_t pc_cpu_count(void)
+{
+    DWORD n = GetActiveProcessorCount(ALL_PROCESSOR_GROUPS);
+    return n > 0 ? (uint32_t)n : 1;
+}
+
 #else
 #include <sched.h>
 #include <time.h>
@@ -53,5 +59,11 @@ int64_t pc_now_ns(void)
 uint32_t pc_process_id(void)
 {
     return (uint32_t)getpid();
+}
+
+uint32_t pc_cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (uint32_t)n : 1;
 }
 #endif

@@ -18,6 +18,8 @@
  *              lock measured fastest for short Python critical sections.
  *   RwLock     Rust's futex RwLock (writers preferred), Condvar Rust's
  *              futex sequence counter, Once a four-state futex word.
+ *   waits      spin for a window before parking, and take the GIL back
+ *              when it is likely free (pc_handoff.h), with a GIL only.
  *   shared     pc_rspin for a spin lock in memory shared between processes
  *   spin lock  (the owner's pid in the lock word, so that a dead owner is
  *              detected), pc_spin everywhere else: the pid costs nothing
@@ -30,6 +32,7 @@
 #include "pc_atomic.h"
 #include "pc_backoff.h"
 #include "pc_park.h"
+#include "pc_handoff.h"
 #include "pc_spin.h"
 #include "pc_mutex.h"
 #include "pc_condvar.h"

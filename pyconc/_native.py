@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 try:
     from pyconc._core import ffi, lib
 except ImportError as exc:  # pragma: no cover - exercised by a subprocess test
@@ -12,4 +14,17 @@ except ImportError as exc:  # pragma: no cover - exercised by a subprocess test
         "('pip install .' in a checkout; see README.md)."
     ) from exc
 
-__all__ = ["ffi", "lib"]
+
+def gil_enabled() -> bool:
+    """Whether this interpreter runs with a GIL (free-threaded builds may
+    not: ``sys._is_gil_enabled``, 3.13+)."""
+    check = getattr(sys, "_is_gil_enabled", None)
+    return True if check is None else bool(check())
+
+
+# With a GIL, waits spin for a window before parking and take the GIL back
+# when it is likely free (csrc/pc_handoff.h).  Without one the threads run
+# in parallel and waits keep their short backoff only.
+lib.pc_handoff_enable(gil_enabled())
+
+__all__ = ["ffi", "lib", "gil_enabled"]

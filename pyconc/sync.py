@@ -50,7 +50,6 @@ _MX_BUSY = lib.PC_MUTEX_BUSY
 
 _cv_prepare = lib.pc_condvar_unlock_prepare
 _cv_wait = lib.pc_condvar_wait
-_cv_cancel = lib.pc_condvar_cancel
 _cv_notify_one = lib.pc_condvar_notify_one
 _cv_notify_all = lib.pc_condvar_notify_all
 _CV_PENDING = lib.PC_CONDVAR_PENDING
@@ -329,8 +328,6 @@ class Condvar:
                 if r != _CV_PENDING:
                     break
         finally:
-            if r == _CV_PENDING:
-                _cv_cancel(cv)
             # Relock with the GIL held first (see pc_condvar.h), then wait.
             r = _mx_try(lock)
             if r == _MX_BUSY:

@@ -1,5 +1,6 @@
 """The build keeps the GIL for non-blocking calls and releases it for blocking ones."""
 
+import os
 import sys
 import sysconfig
 import threading
@@ -56,7 +57,9 @@ def test_generated_wrappers_follow_the_declarations(tmp_path):
     spec.loader.exec_module(build)
     c_file = tmp_path / "_core.c"
     build.ffibuilder.emit_c_code(str(c_file))
-    source = build.keep_gil(c_file.read_text(), build.KEEP_GIL)
+    source = build.hand_over_gil(
+        build.keep_gil(c_file.read_text(), build.KEEP_GIL), build.RELEASE_GIL
+    )
 
     def wrapper(name):
         m = re.search(
@@ -70,10 +73,17 @@ def test_generated_wrappers_follow_the_declarations(tmp_path):
     assert build.KEEP_GIL and build.RELEASE_GIL
     assert "pc_atomic_i64_fetch_add" in build.KEEP_GIL
     assert "pc_spin_lock_timed" in build.RELEASE_GIL
+    handoff = ("pc_handoff_gil_released", "pc_handoff_gil_reacquire", "pc_handoff_gil_taken")
     for name in build.KEEP_GIL:
-        assert "Py_BEGIN_ALLOW_THREADS" not in wrapper(name), name
+        body = wrapper(name)
+        assert "Py_BEGIN_ALLOW_THREADS" not in body, name
+        assert not any(h in body for h in handoff), name
     for name in build.RELEASE_GIL:
-        assert "Py_BEGIN_ALLOW_THREADS" in wrapper(name), name
+        body = wrapper(name)
+        # Released, marked free; spin until likely free, retaken, marked held.
+        order = [body.find(s) for s in ("Py_BEGIN_ALLOW_THREADS", handoff[0], name + "(",
+                                        handoff[1], "Py_END_ALLOW_THREADS", handoff[2])]
+        assert -1 not in order and order == sorted(order), (name, order)
     assert "Py_MOD_GIL_NOT_USED" in source
 
 
@@ -86,6 +96,32 @@ def test_keep_gil_refuses_an_unknown_shape():
     spec.loader.exec_module(build)
     with pytest.raises(build.BuildError):
         build.keep_gil("static PyObject *\n_cffi_f_x(void)\n{\n}\n", frozenset({"x"}))
+
+
+@pytest.mark.skipif(not build_py.exists(), reason="needs the source tree (build.py)")
+def test_hand_over_gil_refuses_an_unknown_shape():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_pyconc_build_test3", build_py)
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    with pytest.raises(build.BuildError):
+        build.hand_over_gil(
+            "static PyObject *\n_cffi_f_x(PyObject *self, PyObject *noarg)\n{\n  x();\n}\n",
+            frozenset({"x"}),
+        )
+
+
+def test_hand_off_follows_the_gil():
+    """Spin windows and the GIL hint are on exactly when there is a GIL."""
+    from pyconc._native import gil_enabled
+
+    assert lib.pc_handoff_enabled() == gil_enabled()
+    if not free_threaded:
+        assert gil_enabled()
+    # The C side asks sysconf (GetActiveProcessorCount on Windows).
+    cpus = os.sysconf("SC_NPROCESSORS_ONLN") if hasattr(os, "sysconf") else os.cpu_count() or 1
+    assert lib.pc_handoff_max_spinners() == max(cpus - 1, 0)
 
 
 def test_import_without_core_fails_loudly(tmp_path):

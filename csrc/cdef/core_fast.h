@@ -90,3 +90,8 @@ int64_t pc_now_ns(void);
  * from inside a call declared in this file.  Tests use it to prove that
  * the build kept the GIL for this file's functions. */
 int pc_gil_probe_fast(void);
+
+/* Hand-off (pc_handoff.h): spin windows and the GIL hint. */
+void pc_handoff_enable(bool on);
+bool pc_handoff_enabled(void);
+uint32_t pc_handoff_max_spinners(void);

@@ -23,7 +23,6 @@ typedef struct { ...; } pc_condvar_t;
 #define PC_CONDVAR_PENDING ...
 void pc_condvar_init(pc_condvar_t *cv);
 uint32_t pc_condvar_unlock_prepare(pc_condvar_t *cv, pc_mutex_t *m);
-void pc_condvar_cancel(pc_condvar_t *cv);
 void pc_condvar_notify_one(pc_condvar_t *cv);
 void pc_condvar_notify_all(pc_condvar_t *cv);
 

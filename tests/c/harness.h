@@ -7,7 +7,10 @@
  * loudly with what raced.  One harness, adapted per primitive by the
  * program's own body function.
  *
- * Environment: PC_VALIDATE_SCALE multiplies the iteration counts (default 1).
+ * Environment: PC_VALIDATE_SCALE multiplies the iteration counts (default 1);
+ * PC_VALIDATE_HANDOFF=1 switches hand-off on (pc_handoff.h: spin windows
+ * before every park, as with a GIL), so that the same programs check the
+ * waits with and without it.
  */
 #ifndef PC_HARNESS_H
 #define PC_HARNESS_H
@@ -70,6 +73,8 @@ static inline int64_t pc_run_threads(int n, pc_body_fn body, void *arg)
     _Atomic int ready = 0, go = 0;
     int64_t t0;
     PC_CHECK(n > 0 && n <= 256, "bad thread count %d", n);
+    if (getenv("PC_VALIDATE_HANDOFF") != NULL)
+        pc_handoff_enable(true);
     for (int i = 0; i < n; i++) {
         starts[i] = (struct pc_harness_start){body, arg, i, &ready, &go};
         PC_CHECK(pthread_create(&tids[i], NULL, pc_harness_thread, &starts[i]) == 0,

@@ -108,13 +108,10 @@ static void cv_wait(pc_condvar_t *cv, long k)
 {
     uint32_t seq = pc_condvar_unlock_prepare(cv, &m);
     if (k % 5 == 4) {
-        if (pc_condvar_wait(cv, seq, 1000) == PC_CONDVAR_PENDING) {
-            pc_condvar_cancel(cv);
+        if (pc_condvar_wait(cv, seq, 1000) == PC_CONDVAR_PENDING)
             atomic_fetch_add_explicit(&short_waits, 1, memory_order_relaxed);
-        }
     } else if (pc_condvar_wait(cv, seq, LONG_SLICE) == PC_CONDVAR_PENDING) {
         atomic_fetch_add_explicit(&lost_wakeups, 1, memory_order_relaxed);
-        pc_condvar_cancel(cv);
     }
     while (pc_mutex_trylock(&m) == PC_MUTEX_BUSY) /* the GIL-held try first */
         if (pc_mutex_lock_timed(&m, 1000000) != PC_MUTEX_BUSY)
