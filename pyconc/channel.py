@@ -222,20 +222,24 @@ class Sender(_SenderBase, Closing):
         self._send_slow(value, r if r >= 0 else None, limit, "send_timeout")
 
     def _send_many_slow(self, pending: List[Any], it: Iterator[Any]) -> None:
-        """send_many's waiting half: *pending* values were taken from the
-        iterator *it* but did not fit; send them one by one (waiting), then
-        go on in batches."""
+        """send_many's other half, for what _send_chunks (which waits for
+        room itself) cannot queue: *pending* values were taken from the
+        iterator *it* and not sent, because a rendezvous hands values over
+        one at a time, or because the Receiver is closed.  Send the first
+        with send(), which hands it over (or raises SendError), the others
+        in a batch, then go on in batches."""
+        send_chunks = self._send_chunks
         while pending is not None:
-            for i, value in enumerate(pending):
-                try:
-                    self.send(value)
-                except SendError:
-                    rest = list(pending[i:])
-                    if type(it) in _FINITE_ITERATORS:
-                        rest.extend(it)
-                    raise SendError(rest, "sending on a channel whose Receiver is "
-                                    "closed; the values not sent are in .value") from None
-            pending = self._send_chunks(it)
+            try:
+                self.send(pending[0])
+            except SendError:
+                rest = list(pending)
+                if type(it) in _FINITE_ITERATORS:
+                    rest.extend(it)
+                raise SendError(rest, "sending on a channel whose Receiver is "
+                                "closed; the values not sent are in .value") from None
+            left = send_chunks(iter(pending[1:]))
+            pending = left if left is not None else send_chunks(it)
 
     def __repr__(self) -> str:
         st = self._state()

@@ -457,6 +457,25 @@ def test_send_many_closed_midway_reports_what_was_not_sent():
     assert errors[0].value == list(range(2, 10))
 
 
+def test_send_many_sender_closed_while_waiting_releases_the_rest():
+    tx, rx = sync_channel(2)
+    values = [Obj() for _ in range(6)]
+    refs = [weakref.ref(v) for v in values]
+    t, _, errors = in_thread(tx.send_many, values)
+    del values
+    wait_until(lambda: len(rx) == 2)
+    time.sleep(0.01)  # the sender is waiting for room
+    tx.close()
+    t.join(10)
+    assert isinstance(errors[0], ChannelError) and "closed" in str(errors[0])
+    errors.clear()
+    got = list(rx.try_iter())
+    assert [r() for r in refs[:2]] == got  # queued before the close
+    del got
+    gc.collect()
+    assert all(r() is None for r in refs)  # nothing leaked, nothing stuck
+
+
 # -------------------------------------------------------- bounded
 
 

@@ -54,7 +54,17 @@ typedef struct {
     PyObject_HEAD
     pc_chan_t *chan;
     _Atomic uint32_t closed;
+    uint32_t unyielded; /* Sender: values sent in batches since it last
+                         * yielded the GIL (pc_chan_py_send_chunks) */
 } pc_chan_py_handle;
+
+/* send_many yields the GIL to a thread waiting for it at most once per
+ * this many values (see pc_chan_py_send_chunks). */
+#define PC_CHAN_PY_YIELD_EVERY 1024
+
+/* The longest a wait in C goes without looking for signals (pyconc's
+ * _timeout.SLICE). */
+#define PC_CHAN_PY_SLICE_NS 50000000
 
 static void pc_chan_py_drop(void *value)
 {
@@ -214,14 +224,41 @@ static Py_ssize_t pc_chan_py_push_owned(pc_chan_t *c, PyObject **items, Py_ssize
     return (Py_ssize_t)sent;
 }
 
-/* Queue chunks from the iterator `it` until it is exhausted (returns None)
- * or a chunk does not fit (a full bounded channel, a rendezvous, a closed
- * receiver): returns the values taken and not queued, as a list. */
+/* Give the GIL, for a moment, to a thread on its way back to it from a
+ * pyconc wait (pc_handoff.h: the recipe of pc_handoff_gil_passed). */
+static void pc_chan_py_yield_gil(void)
+{
+    Py_BEGIN_ALLOW_THREADS
+    pc_handoff_gil_released();
+    pc_handoff_gil_passed();
+    pc_handoff_gil_reacquire();
+    Py_END_ALLOW_THREADS
+    pc_handoff_gil_taken();
+}
+
+/* Wait, the GIL released, for room in a full bounded channel: one slice
+ * at most, so that the caller can look for signals in between.  As a cffi
+ * blocking wrapper does (build.py), tell pc_handoff about the GIL. */
+static void pc_chan_py_wait_room(pc_chan_t *c)
+{
+    Py_BEGIN_ALLOW_THREADS
+    pc_handoff_gil_released();
+    (void)pc_chan_send_wait(c, -1, PC_CHAN_PY_SLICE_NS);
+    pc_handoff_gil_reacquire();
+    Py_END_ALLOW_THREADS
+    pc_handoff_gil_taken();
+}
+
+/* Queue chunks from the iterator `it` until it is exhausted (returns None),
+ * waiting in C for room in a full bounded channel; or, if a chunk cannot be
+ * queued that way (a rendezvous, a closed receiver), return the values
+ * taken and not queued, as a list.  Ctrl-C while waiting: the values taken
+ * and not queued are released, and the exception raised. */
 static PyObject *pc_chan_py_send_chunks(pc_chan_py_handle *self, PyObject *it)
 {
     PyObject *buf[PC_CHAN_PY_CHUNK];
     PyObject *pending;
-    Py_ssize_t n, sent, i;
+    Py_ssize_t n, done, sent, i;
 
     if (!pc_chan_py_sender_open(self))
         return NULL;
@@ -233,35 +270,55 @@ static PyObject *pc_chan_py_send_chunks(pc_chan_py_handle *self, PyObject *it)
                 break;
             buf[n] = v;
         }
-        if (n < PC_CHAN_PY_CHUNK && PyErr_Occurred()) {
-            for (i = 0; i < n; i++)
-                Py_DECREF(buf[i]);
-            return NULL;
-        }
+        if (n < PC_CHAN_PY_CHUNK && PyErr_Occurred())
+            goto release_all;
         if (n == 0)
             Py_RETURN_NONE;
-        sent = self->chan->kind == PC_CHAN_RENDEZVOUS
-                   ? 0
-                   : pc_chan_py_push_owned(self->chan, buf, n);
-        if (sent == -1) {
-            for (i = 0; i < n; i++)
-                Py_DECREF(buf[i]);
-            return NULL;
+        done = 0;
+        while (self->chan->kind != PC_CHAN_RENDEZVOUS) {
+            sent = pc_chan_py_push_owned(self->chan, buf + done, n - done);
+            if (sent == -1)
+                goto release_rest;
+            if (sent < 0)
+                break; /* closed: the caller's send raises SendError */
+            done += sent;
+            if (done == n)
+                break;
+            pc_chan_py_wait_room(self->chan);
+            if (PyErr_CheckSignals() < 0 || !pc_chan_py_sender_open(self))
+                goto release_rest;
         }
-        if (sent == n)
+        if (done == n) {
+            /*
+             * An unbounded channel never makes a sender wait, so a sender
+             * with much to send keeps the GIL until the interpreter's
+             * switch interval (5 ms) takes it away; meanwhile the receiver,
+             * woken, waits, and the values pile up beyond the caches.  So
+             * every PC_CHAN_PY_YIELD_EVERY values, if a thread is on its
+             * way back to the GIL from a pyconc wait (the receiver, say),
+             * let it have the GIL now.
+             */
+            self->unyielded += (uint32_t)n;
+            if (self->unyielded >= PC_CHAN_PY_YIELD_EVERY) {
+                self->unyielded = 0;
+                if (pc_handoff_gil_wanted())
+                    pc_chan_py_yield_gil();
+            }
             continue;
-        if (sent < 0)
-            sent = 0; /* closed: the caller's send raises SendError */
-        pending = PyList_New(n - sent);
-        if (pending == NULL) {
-            for (i = sent; i < n; i++)
-                Py_DECREF(buf[i]);
-            return NULL;
         }
-        for (i = sent; i < n; i++)
-            PyList_SET_ITEM(pending, i - sent, buf[i]); /* steals */
+        pending = PyList_New(n - done);
+        if (pending == NULL)
+            goto release_rest;
+        for (i = done; i < n; i++)
+            PyList_SET_ITEM(pending, i - done, buf[i]); /* steals */
         return pending;
     }
+release_all:
+    done = 0;
+release_rest:
+    for (i = done; i < n; i++)
+        Py_DECREF(buf[i]);
+    return NULL;
 }
 
 /* _send_chunks(iterator) -> None or list: see pc_chan_py_send_chunks. */
@@ -274,8 +331,9 @@ static PyObject *pc_chan_py_send_chunks_m(pc_chan_py_handle *self, PyObject *it)
     return pc_chan_py_send_chunks(self, it);
 }
 
-/* send_many(iterable): in C while everything fits; when it does not, the
- * Python method _send_many_slow(pending, iterator) waits. */
+/* send_many(iterable): in C, waiting in C for room; the Python method
+ * _send_many_slow(pending, iterator) takes over for a rendezvous, which
+ * hands values over one by one, and for a closed receiver (SendError). */
 static PyObject *pc_chan_py_send_many(pc_chan_py_handle *self, PyObject *values)
 {
     PyObject *it, *pending, *res, *args[3];
