@@ -4,6 +4,7 @@
  */
 #include "pc_rwlock.h"
 
+#include "pc_handoff.h"
 #include "pc_park.h"
 
 #define READ_LOCKED PC_RWLOCK_READ_LOCKED
@@ -107,7 +108,9 @@ int pc_rwlock_read_timed(pc_rwlock_t *rw, int64_t timeout_ns)
 {
     int64_t deadline = pc_now_ns() + (timeout_ns > 0 ? timeout_ns : 0);
     uint32_t s = spin_read(rw);
+    bool spun = false;
     for (;;) {
+        pc_handoff_spin_t spin;
         if (is_read_lockable(s)) {
             /* acquire: as in pc_rwlock_try_read. */
             if (atomic_compare_exchange_weak_explicit(
@@ -118,6 +121,19 @@ int pc_rwlock_read_timed(pc_rwlock_t *rw, int64_t timeout_ns)
         }
         if ((s & MASK) == MAX_READERS)
             return PC_RWLOCK_BUSY; /* 2^30 readers: wait for one to leave */
+        /* Once per call, with hand-off on, a spin window (pc_handoff.h)
+         * before announcing ourselves.  relaxed: as in spin_read. */
+        if (!spun) {
+            spun = true;
+            if (pc_handoff_spin_begin(&spin, deadline)) {
+                while (!is_read_lockable(s = atomic_load_explicit(&rw->state,
+                                                                  memory_order_relaxed)) &&
+                       pc_handoff_spin_next(&spin))
+                    ;
+                pc_handoff_spin_end(&spin);
+                continue;
+            }
+        }
         /* Make sure the readers-waiting bit is set before sleeping.
          * relaxed: the futex compares the word itself. */
         if (!has_readers_waiting(s) &&
@@ -140,7 +156,9 @@ int pc_rwlock_write_timed(pc_rwlock_t *rw, int64_t timeout_ns, bool waited)
     int64_t deadline = pc_now_ns() + (timeout_ns > 0 ? timeout_ns : 0);
     uint32_t other_writers_waiting = waited ? WRITERS_WAITING : 0;
     uint32_t s = spin_write(rw);
+    bool spun = false;
     for (;;) {
+        pc_handoff_spin_t spin;
         uint32_t seq;
         int r;
         if (is_unlocked(s)) {
@@ -150,6 +168,18 @@ int pc_rwlock_write_timed(pc_rwlock_t *rw, int64_t timeout_ns, bool waited)
                     memory_order_acquire, memory_order_relaxed))
                 return poison_state(rw);
             continue;
+        }
+        /* Once per call, with hand-off on, a spin window (pc_handoff.h)
+         * before announcing ourselves.  relaxed: as in spin_write. */
+        if (!spun) {
+            spun = true;
+            if (pc_handoff_spin_begin(&spin, deadline)) {
+                while (!is_unlocked(s = atomic_load_explicit(&rw->state, memory_order_relaxed)) &&
+                       pc_handoff_spin_next(&spin))
+                    ;
+                pc_handoff_spin_end(&spin);
+                continue;
+            }
         }
         /* Announce ourselves.  relaxed: ordered by the notify counter. */
         if (!has_writers_waiting(s) &&
