@@ -298,12 +298,14 @@ static PyObject *pc_chan_py_send_chunks(pc_chan_py_handle *self, PyObject *it)
              * way back to the GIL from a pyconc wait (the receiver, say),
              * let it have the GIL now.
              */
+#ifndef Py_GIL_DISABLED /* no GIL to give; and the count is a plain field */
             self->unyielded += (uint32_t)n;
             if (self->unyielded >= PC_CHAN_PY_YIELD_EVERY) {
                 self->unyielded = 0;
                 if (pc_handoff_gil_wanted())
                     pc_chan_py_yield_gil();
             }
+#endif
             continue;
         }
         pending = PyList_New(n - done);
