@@ -38,8 +38,11 @@ uint32_t pc_handoff_max_spinners(void)
     uint32_t limit = atomic_load_explicit(&pc_handoff_limit, memory_order_relaxed);
     if (limit == 0) {
         uint32_t cpus = pc_cpu_count();
+        limit = cpus > 1 ? cpus - 1 : 0;
+        if (limit > PC_HANDOFF_MAX_SPINNERS)
+            limit = PC_HANDOFF_MAX_SPINNERS;
         /* Stored plus one, so that 0 keeps meaning "not computed yet". */
-        limit = (cpus > 1 ? cpus - 1 : 0) + 1;
+        limit += 1;
         atomic_store_explicit(&pc_handoff_limit, limit, memory_order_relaxed);
     }
     return limit - 1;

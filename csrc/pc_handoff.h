@@ -36,7 +36,8 @@
  *      real work.
  *
  * Spinning threads never crowd out the one that runs Python: at most
- * (CPUs - 1) threads spin at once; a wait that finds no slot free parks at
+ * CPUs - 1 threads (and never more than PC_HANDOFF_MAX_SPINNERS) spin at
+ * once; a wait that finds no slot free parks at
  * once, as does every wait on a single CPU.  Without hand-off (the
  * default in C, and on free-threaded builds, where no GIL serialises the
  * threads and many more of them may be spinning) waits keep only their
@@ -52,6 +53,11 @@
  * microseconds per turn finds its waiter still spinning. */
 #define PC_HANDOFF_SPIN_NS 50000
 
+/* At most this many threads spin at once, however many CPUs there are:
+ * with a GIL only the few threads next in line for it gain anything from
+ * spinning, and the machine's other CPUs may have other work. */
+#define PC_HANDOFF_MAX_SPINNERS 4
+
 /* Turn hand-off on or off (off at start).  Any thread, any time: a wait
  * already spinning finishes its window. */
 void pc_handoff_enable(bool on);
@@ -59,7 +65,8 @@ void pc_handoff_enable(bool on);
 /* Whether hand-off is on. */
 bool pc_handoff_enabled(void);
 
-/* The limit on threads spinning at once: CPUs - 1. */
+/* The limit on threads spinning at once: CPUs - 1, at most
+ * PC_HANDOFF_MAX_SPINNERS. */
 uint32_t pc_handoff_max_spinners(void);
 
 /*
