@@ -4,7 +4,6 @@
 #include "pc_spin.h"
 
 #include "pc_backoff.h"
-#include "pc_handoff.h"
 #include "pc_park.h"
 
 bool pc_spin_lock_timed(pc_spin_t *l, int64_t timeout_ns, bool shared)
@@ -30,28 +29,6 @@ bool pc_spin_lock_timed(pc_spin_t *l, int64_t timeout_ns, bool shared)
         }
         if (timeout_ns >= 0 && pc_now_ns() >= deadline)
             return false;
-    }
-
-    /* Phase 2, with hand-off on: a longer spin window (pc_handoff.h), so
-     * that a holder who unlocks within it finds us awake.  Test, then
-     * test-and-set, as above. */
-    {
-        pc_handoff_spin_t spin;
-        if (pc_handoff_spin_begin(&spin, deadline)) {
-            do {
-                /* relaxed, then acquire on success: as in phase 1. */
-                uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
-                if (s == PC_SPIN_UNLOCKED &&
-                    atomic_compare_exchange_weak_explicit(&l->state, &s, PC_SPIN_LOCKED,
-                                                          memory_order_acquire,
-                                                          memory_order_relaxed)) {
-                    pc_handoff_spin_end(&spin);
-                    return true;
-                }
-            } while (pc_handoff_spin_next(&spin));
-            if (timeout_ns >= 0 && pc_now_ns() >= deadline)
-                return false;
-        }
     }
 
     /* Phase 3: park.  Mark the lock contended with an exchange; if it was

@@ -4,10 +4,16 @@
  * Test-and-test-and-set: waiters spin on a relaxed load (which stays in
  * their own cache) and only attempt the CAS when the lock looks free, with
  * the CPU's pause hint and exponential backoff between attempts; after
- * that they yield their time slice a few times, spin for one more window
- * when hand-off is on (pc_handoff.h: with a GIL, at most CPUs - 1 threads
- * at once), and finally park in the kernel (pc_park.h), so that a waiter
- * never burns a core for long.
+ * that they yield their time slice a few times, and finally park in the
+ * kernel (pc_park.h), so that a waiter never burns a core for long.
+ *
+ * No pc_handoff.h spin window before parking, unlike the other waits: a
+ * waiter spinning on the lock word takes the lock as soon as it is
+ * released, so two threads hammering a lock hand it back and forth (the
+ * cache line with it) instead of one running on while the other sleeps.
+ * Measured, 5 alternating runs each: with the window, two C threads moved
+ * 1.65x pthread_mutex's lock/unlock pairs instead of 2.0x, and no Python
+ * scenario (SpinLock, Mutex, the bounded buffer) gained.
  *
  * Parking follows the three-state futex mutex of Ulrich Drepper,
  * "Futexes Are Tricky" (2011), mutex #2: the state word is
@@ -33,7 +39,7 @@ enum { PC_SPIN_UNLOCKED = 0, PC_SPIN_LOCKED = 1, PC_SPIN_CONTENDED = 2 };
 
 /*
  * Wait for the lock for at most timeout_ns (negative: no limit): spin,
- * back off, yield, spin a window (hand-off on), then park.  Returns true once the lock is held, false
+ * back off, yield, then park.  Returns true once the lock is held, false
  * on timeout or when a signal interrupts the parked wait (the caller
  * re-checks and calls again).  Call it without the GIL.  (The slow path of
  * pc_spin_lock.)
