@@ -1,7 +1,8 @@
 """``python -m pyconc bench``: pyconc against the alternatives, side by side.
 
 Every scenario runs each implementation in the same process, taking turns
-round by round, best of several rounds; the table gives time per operation,
+round by round (a round goes through every group, in a rotating order
+within each), best of several rounds; the table gives time per operation,
 throughput, and the speed-up over the scenario's baseline (the stdlib's
 way of doing the same thing).  Scenario modules live beside this file;
 ``bench/`` runs the same scenarios under pytest-benchmark.
@@ -139,16 +140,21 @@ def run(
 
     # Side by side: the implementations of a group take turns, round by
     # round, so that a load spike from elsewhere hits them all alike instead
-    # of one of them; each keeps its best round.
+    # of one of them; each keeps its best round.  A round goes through every
+    # group, so that a group's rounds are spread over the whole run and a
+    # slow spell of the machine (on a shared VM they last seconds) spoils
+    # one of them, not all.  Within a group the order rotates from round to
+    # round, so that no implementation always runs first.
     groups: Dict[str, List[Dict[str, Any]]] = {}
     for s in scenarios:
         groups.setdefault(s["group"], []).append(s)
     best: Dict[int, float] = {}
     done, total = 0, len(scenarios) * repeat
     start = time.perf_counter()
-    for members in groups.values():
-        for _ in range(repeat):
-            for s in members:
+    for r in range(repeat):
+        for members in groups.values():
+            k = r % len(members)
+            for s in members[k:] + members[:k]:
                 _progress(done, total, f"{s['group']}: {s['name']}", progress)
                 t = _time_once(s["run"])
                 best[id(s)] = min(best.get(id(s), t), t)
