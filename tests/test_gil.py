@@ -46,15 +46,22 @@ def test_a_blocking_wait_lets_other_threads_run():
 build_py = ROOT / "build.py"
 
 
-@pytest.mark.skipif(not build_py.exists(), reason="needs the source tree (build.py)")
-def test_generated_wrappers_follow_the_declarations(tmp_path):
-    """Every *_fast.h wrapper keeps the GIL, every *_blocking.h one releases it."""
+def load_build():
+    """build.py as a module (it is a script, not part of the package)."""
     import importlib.util
-    import re
 
     spec = importlib.util.spec_from_file_location("_pyconc_build_test", build_py)
     build = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build)
+    return build
+
+
+@pytest.mark.skipif(not build_py.exists(), reason="needs the source tree (build.py)")
+def test_generated_wrappers_follow_the_declarations(tmp_path):
+    """Every *_fast.h wrapper keeps the GIL, every *_blocking.h one releases it."""
+    import re
+
+    build = load_build()
     c_file = tmp_path / "_core.c"
     build.ffibuilder.emit_c_code(str(c_file))
     source = build.hand_over_gil(
@@ -89,22 +96,14 @@ def test_generated_wrappers_follow_the_declarations(tmp_path):
 
 @pytest.mark.skipif(not build_py.exists(), reason="needs the source tree (build.py)")
 def test_keep_gil_refuses_an_unknown_shape():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_pyconc_build_test2", build_py)
-    build = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build)
+    build = load_build()
     with pytest.raises(build.BuildError):
         build.keep_gil("static PyObject *\n_cffi_f_x(void)\n{\n}\n", frozenset({"x"}))
 
 
 @pytest.mark.skipif(not build_py.exists(), reason="needs the source tree (build.py)")
 def test_hand_over_gil_refuses_an_unknown_shape():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_pyconc_build_test3", build_py)
-    build = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build)
+    build = load_build()
     with pytest.raises(build.BuildError):
         build.hand_over_gil(
             "static PyObject *\n_cffi_f_x(PyObject *self, PyObject *noarg)\n{\n  x();\n}\n",
