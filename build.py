@@ -120,45 +120,49 @@ ffibuilder.pyconc_release_gil = RELEASE_GIL
 
 
 class BuildError(RuntimeError):
-    """cffi generated C of a shape keep_gil does not recognise."""
+    """cffi generated C of a shape build.py does not recognise."""
 
 
 _RELEASE_OPEN = "  Py_BEGIN_ALLOW_THREADS\n  _cffi_restore_errno();\n"
 _RELEASE_CLOSE = "  _cffi_save_errno();\n  Py_END_ALLOW_THREADS\n"
 
 
-def _wrapper_span(c_source: str, name: str) -> tuple[int, int]:
-    """Where the body of cffi's wrapper for *name* lies in *c_source*."""
-    head = re.compile(
-        r"^_cffi_f_%s\(PyObject \*self, PyObject \*\w+\)\n\{\n" % re.escape(name),
-        re.M,
-    )
-    found = list(head.finditer(c_source))
-    if len(found) != 1:
-        raise BuildError(f"cffi wrapper for {name}() not found exactly once")
-    start = found[0].end()
-    return start, c_source.index("\n}\n", start)
-
-
-def keep_gil(c_source: str, names: frozenset[str]) -> str:
-    """Return *c_source* with the GIL release removed from *names*' wrappers.
+def _rewrite_release(c_source: str, names: frozenset[str], opening: str, closing: str) -> str:
+    """Replace, in cffi's wrapper of each of *names*, the release of the GIL
+    before the call with *opening* and its retaking after with *closing*.
 
     cffi generates, for each function ``f``, a wrapper ``_cffi_f_f`` whose
     call sits between ``Py_BEGIN_ALLOW_THREADS`` and
-    ``Py_END_ALLOW_THREADS`` (with errno saved and restored inside).  For
-    the named functions both go.  Raises BuildError if a wrapper is missing
-    or not of that shape, so that a change in cffi's output fails the build
-    instead of silently releasing the GIL.
+    ``Py_END_ALLOW_THREADS`` (with errno saved and restored inside).  Raises
+    BuildError if a wrapper is missing or not of that shape, so that a
+    change in cffi's output fails the build instead of silently doing the
+    wrong thing with the GIL.
     """
     for name in sorted(names):
-        start, end = _wrapper_span(c_source, name)
+        head = re.compile(
+            r"^_cffi_f_%s\(PyObject \*self, PyObject \*\w+\)\n\{\n" % re.escape(name),
+            re.M,
+        )
+        found = list(head.finditer(c_source))
+        if len(found) != 1:
+            raise BuildError(f"cffi wrapper for {name}() not found exactly once")
+        start = found[0].end()
+        end = c_source.index("\n}\n", start)
         body = c_source[start:end]
         if body.count(_RELEASE_OPEN) != 1 or body.count(_RELEASE_CLOSE) != 1:
             raise BuildError(f"cffi wrapper for {name}() has an unexpected shape")
-        body = body.replace(
-            _RELEASE_OPEN, "  /* pyconc: GIL kept, see build.py */\n"
-        ).replace(_RELEASE_CLOSE, "")
+        body = body.replace(_RELEASE_OPEN, opening).replace(_RELEASE_CLOSE, closing)
         c_source = c_source[:start] + body + c_source[end:]
+    return c_source
+
+
+def keep_gil(c_source: str, names: frozenset[str]) -> str:
+    """Return *c_source* with the GIL release removed from *names*' wrappers
+    (see _rewrite_release), and PyInit declaring on free-threaded builds
+    that no GIL is needed."""
+    c_source = _rewrite_release(
+        c_source, names, "  /* pyconc: GIL kept, see build.py */\n", ""
+    )
     return _declare_gil_not_used(c_source)
 
 
@@ -206,19 +210,10 @@ def hand_over_gil(c_source: str, names: frozenset[str]) -> str:
     which spins, briefly, until the GIL is likely free, so that retaking it
     does not put the thread to sleep in CPython's take_gil
     (csrc/pc_handoff.h explains why that matters); and once it has it,
-    ``pc_handoff_gil_taken()``.  Raises BuildError on a
-    wrapper of an unexpected shape, as keep_gil does.
+    ``pc_handoff_gil_taken()``.  Raises BuildError on a wrapper of an
+    unexpected shape (see _rewrite_release).
     """
-    for name in sorted(names):
-        start, end = _wrapper_span(c_source, name)
-        body = c_source[start:end]
-        if body.count(_RELEASE_OPEN) != 1 or body.count(_RELEASE_CLOSE) != 1:
-            raise BuildError(f"cffi wrapper for {name}() has an unexpected shape")
-        body = body.replace(_RELEASE_OPEN, _HANDOFF_OPEN).replace(
-            _RELEASE_CLOSE, _HANDOFF_CLOSE
-        )
-        c_source = c_source[:start] + body + c_source[end:]
-    return c_source
+    return _rewrite_release(c_source, names, _HANDOFF_OPEN, _HANDOFF_CLOSE)
 
 
 def patch_generated_file(
