@@ -43,15 +43,10 @@ int64_t pc_barrier_arrive(pc_barrier_t *b)
 bool pc_barrier_wait(pc_barrier_t *b, uint32_t round, int64_t timeout_ns)
 {
     int64_t deadline = pc_now_ns() + (timeout_ns > 0 ? timeout_ns : 0);
-    pc_handoff_spin_t spin;
     /* With hand-off on, a spin window before parking (pc_handoff.h).
      * acquire: as below. */
-    if (pc_handoff_spin_begin(&spin, deadline)) {
-        while (!passed(atomic_load_explicit(&b->rounds, memory_order_acquire), round) &&
-               pc_handoff_spin_next(&spin))
-            ;
-        pc_handoff_spin_end(&spin);
-    }
+    PC_HANDOFF_SPIN_UNTIL(passed(atomic_load_explicit(&b->rounds, memory_order_acquire), round),
+                          deadline);
     for (;;) {
         int64_t left = deadline - pc_now_ns();
         /* acquire: pairs with the leader's release. */

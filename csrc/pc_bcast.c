@@ -145,15 +145,10 @@ void pc_bcast_unprepare(pc_bcast_t *b, bool is_async)
 int pc_bcast_wait(pc_bcast_t *b, uint32_t seen, int64_t timeout_ns)
 {
     int64_t deadline = pc_now_ns() + (timeout_ns > 0 ? timeout_ns : 0);
-    pc_handoff_spin_t spin;
     /* With hand-off on, a spin window before parking (pc_handoff.h).
      * acquire: as below. */
-    if (pc_handoff_spin_begin(&spin, deadline)) {
-        while (atomic_load_explicit(&b->signal, memory_order_acquire) == seen &&
-               pc_handoff_spin_next(&spin))
-            ;
-        pc_handoff_spin_end(&spin);
-    }
+    PC_HANDOFF_SPIN_UNTIL(atomic_load_explicit(&b->signal, memory_order_acquire) != seen,
+                          deadline);
     for (;;) {
         int64_t left = deadline - pc_now_ns();
         /* acquire: pairs with the senders' seq_cst increment, so the slot

@@ -250,7 +250,6 @@ int pc_chan_recv_wait(pc_chan_t *c, int64_t timeout_ns)
 {
     int64_t deadline = pc_now_ns() + (timeout_ns > 0 ? timeout_ns : 0);
     pc_backoff_t backoff;
-    pc_handoff_spin_t spin;
 
     /* Spin, then yield, for a few microseconds before parking: the sender
      * is often about to push (it may only need the GIL we just released),
@@ -260,11 +259,7 @@ int pc_chan_recv_wait(pc_chan_t *c, int64_t timeout_ns)
            pc_now_ns() < deadline)
         pc_backoff_snooze(&backoff);
     /* With hand-off on, a longer window (pc_handoff.h). */
-    if (!pc_chan_rx_ready(c) && pc_handoff_spin_begin(&spin, deadline)) {
-        while (!pc_chan_rx_ready(c) && pc_handoff_spin_next(&spin))
-            ;
-        pc_handoff_spin_end(&spin);
-    }
+    PC_HANDOFF_SPIN_UNTIL(pc_chan_rx_ready(c), deadline);
     if (!pc_chan_rx_ready(c)) {
         /* Announce, re-check, park.  seq_cst store: see the top of pc_chan.h. */
         atomic_store_explicit(&c->rx_futex, PC_CHAN_SLEEPING, memory_order_seq_cst);
@@ -312,7 +307,6 @@ int pc_chan_send_wait(pc_chan_t *c, int64_t pos, int64_t timeout_ns)
     uint32_t epoch;
     int64_t left;
     pc_backoff_t backoff;
-    pc_handoff_spin_t spin;
 
     if (c->kind == PC_CHAN_UNBOUNDED)
         return PC_CHAN_READY;
@@ -321,11 +315,7 @@ int pc_chan_send_wait(pc_chan_t *c, int64_t pos, int64_t timeout_ns)
     while (!pc_chan_tx_ready(c, pos) && !pc_backoff_is_completed(&backoff) &&
            pc_now_ns() < deadline)
         pc_backoff_snooze(&backoff);
-    if (!pc_chan_tx_ready(c, pos) && pc_handoff_spin_begin(&spin, deadline)) {
-        while (!pc_chan_tx_ready(c, pos) && pc_handoff_spin_next(&spin))
-            ;
-        pc_handoff_spin_end(&spin);
-    }
+    PC_HANDOFF_SPIN_UNTIL(pc_chan_tx_ready(c, pos), deadline);
     if (pc_chan_tx_ready(c, pos))
         return PC_CHAN_READY;
     /* acquire: if the receiver's bump is what we read, we see its pop. */

@@ -35,15 +35,10 @@ static bool pc_condvar_moved(pc_condvar_t *cv, uint32_t seq)
 int pc_condvar_wait(pc_condvar_t *cv, uint32_t seq, int64_t timeout_ns)
 {
     int64_t deadline = pc_now_ns() + (timeout_ns > 0 ? timeout_ns : 0);
-    pc_handoff_spin_t spin;
 
     /* Spin first (pc_handoff.h): a partner that notifies within the
      * window finds us awake, and pays no system call. */
-    if (!pc_condvar_moved(cv, seq) && pc_handoff_spin_begin(&spin, deadline)) {
-        while (!pc_condvar_moved(cv, seq) && pc_handoff_spin_next(&spin))
-            ;
-        pc_handoff_spin_end(&spin);
-    }
+    PC_HANDOFF_SPIN_UNTIL(pc_condvar_moved(cv, seq), deadline);
     for (;;) {
         int64_t left = deadline - pc_now_ns();
         int r = PC_PARK_WOKEN;

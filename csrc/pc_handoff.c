@@ -104,16 +104,9 @@ bool pc_handoff_spin_next(pc_handoff_spin_t *s)
 /* Spin (one window at most) until the GIL hint reads `value`. */
 static void pc_handoff_gil_await(uint32_t value)
 {
-    pc_handoff_spin_t s;
-    /* relaxed, both: a hint; the GIL itself orders everything that
-     * matters. */
-    if (atomic_load_explicit(&pc_handoff_gil, memory_order_relaxed) != value &&
-        pc_handoff_spin_begin(&s, INT64_MAX)) {
-        while (atomic_load_explicit(&pc_handoff_gil, memory_order_relaxed) != value &&
-               pc_handoff_spin_next(&s))
-            ;
-        pc_handoff_spin_end(&s);
-    }
+    /* relaxed: a hint; the GIL itself orders everything that matters. */
+    PC_HANDOFF_SPIN_UNTIL(atomic_load_explicit(&pc_handoff_gil, memory_order_relaxed) == value,
+                          INT64_MAX);
 }
 
 void pc_handoff_gil_released(void)

@@ -82,6 +82,7 @@ uint32_t pc_handoff_max_spinners(void);
  * begin takes a spinning slot (false, and no window, if hand-off is off or
  * no slot is free); next pauses briefly and returns false once the window
  * is over; end gives the slot back (and may be called more than once).
+ * PC_HANDOFF_SPIN_UNTIL below is that pattern.
  */
 typedef struct pc_handoff_spin {
     int64_t end;
@@ -91,6 +92,20 @@ typedef struct pc_handoff_spin {
 bool pc_handoff_spin_begin(pc_handoff_spin_t *s, int64_t deadline);
 bool pc_handoff_spin_next(pc_handoff_spin_t *s);
 void pc_handoff_spin_end(pc_handoff_spin_t *s);
+
+/* Spin one window, ending by `deadline` at the latest, until the
+ * expression `ready` holds (it is evaluated again and again): what a wait
+ * does before it parks.  Nothing at all when `ready` already holds or no
+ * window opens. */
+#define PC_HANDOFF_SPIN_UNTIL(ready, deadline)                                 \
+    do {                                                                       \
+        pc_handoff_spin_t pc_spin_;                                            \
+        if (!(ready) && pc_handoff_spin_begin(&pc_spin_, (deadline))) {        \
+            while (!(ready) && pc_handoff_spin_next(&pc_spin_))                \
+                ;                                                              \
+            pc_handoff_spin_end(&pc_spin_);                                    \
+        }                                                                      \
+    } while (0)
 
 /* The cffi wrapper of every blocking call (build.py): */
 /* ... just after releasing the GIL: mark it likely free. */

@@ -43,15 +43,11 @@ void pc_once_finish(pc_once_t *o, uint32_t state)
 uint32_t pc_once_wait(pc_once_t *o, int64_t timeout_ns)
 {
     int64_t deadline = pc_now_ns() + (timeout_ns > 0 ? timeout_ns : 0);
-    pc_handoff_spin_t spin;
     /* With hand-off on, a spin window before parking (pc_handoff.h).
      * acquire: as below. */
-    if (pc_handoff_spin_begin(&spin, deadline)) {
-        while (atomic_load_explicit(&o->state, memory_order_acquire) == PC_ONCE_RUNNING &&
-               pc_handoff_spin_next(&spin))
-            ;
-        pc_handoff_spin_end(&spin);
-    }
+    PC_HANDOFF_SPIN_UNTIL(atomic_load_explicit(&o->state, memory_order_acquire) !=
+                              PC_ONCE_RUNNING,
+                          deadline);
     for (;;) {
         int64_t left = deadline - pc_now_ns();
         /* acquire: as pc_once_state. */

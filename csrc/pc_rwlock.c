@@ -110,7 +110,6 @@ int pc_rwlock_read_timed(pc_rwlock_t *rw, int64_t timeout_ns)
     uint32_t s = spin_read(rw);
     bool spun = false;
     for (;;) {
-        pc_handoff_spin_t spin;
         if (is_read_lockable(s)) {
             /* acquire: as in pc_rwlock_try_read. */
             if (atomic_compare_exchange_weak_explicit(
@@ -125,14 +124,10 @@ int pc_rwlock_read_timed(pc_rwlock_t *rw, int64_t timeout_ns)
          * before announcing ourselves.  relaxed: as in spin_read. */
         if (!spun) {
             spun = true;
-            if (pc_handoff_spin_begin(&spin, deadline)) {
-                while (!is_read_lockable(s = atomic_load_explicit(&rw->state,
-                                                                  memory_order_relaxed)) &&
-                       pc_handoff_spin_next(&spin))
-                    ;
-                pc_handoff_spin_end(&spin);
-                continue;
-            }
+            PC_HANDOFF_SPIN_UNTIL(
+                is_read_lockable(s = atomic_load_explicit(&rw->state, memory_order_relaxed)),
+                deadline);
+            continue;
         }
         /* Make sure the readers-waiting bit is set before sleeping.
          * relaxed: the futex compares the word itself. */
@@ -158,7 +153,6 @@ int pc_rwlock_write_timed(pc_rwlock_t *rw, int64_t timeout_ns, bool waited)
     uint32_t s = spin_write(rw);
     bool spun = false;
     for (;;) {
-        pc_handoff_spin_t spin;
         uint32_t seq;
         int r;
         if (is_unlocked(s)) {
@@ -173,13 +167,10 @@ int pc_rwlock_write_timed(pc_rwlock_t *rw, int64_t timeout_ns, bool waited)
          * before announcing ourselves.  relaxed: as in spin_write. */
         if (!spun) {
             spun = true;
-            if (pc_handoff_spin_begin(&spin, deadline)) {
-                while (!is_unlocked(s = atomic_load_explicit(&rw->state, memory_order_relaxed)) &&
-                       pc_handoff_spin_next(&spin))
-                    ;
-                pc_handoff_spin_end(&spin);
-                continue;
-            }
+            PC_HANDOFF_SPIN_UNTIL(
+                is_unlocked(s = atomic_load_explicit(&rw->state, memory_order_relaxed)),
+                deadline);
+            continue;
         }
         /* Announce ourselves.  relaxed: ordered by the notify counter. */
         if (!has_writers_waiting(s) &&
