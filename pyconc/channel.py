@@ -225,21 +225,19 @@ class Sender(_SenderBase, Closing):
         """send_many's other half, for what _send_chunks (which waits for
         room itself) cannot queue: *pending* values were taken from the
         iterator *it* and not sent, because a rendezvous hands values over
-        one at a time, or because the Receiver is closed.  Send the first
-        with send(), which hands it over (or raises SendError), the others
-        in a batch, then go on in batches."""
-        send_chunks = self._send_chunks
+        one at a time, or because the Receiver is closed.  Send them one by
+        one with send(), then go on in batches."""
         while pending is not None:
-            try:
-                self.send(pending[0])
-            except SendError:
-                rest = list(pending)
-                if type(it) in _FINITE_ITERATORS:
-                    rest.extend(it)
-                raise SendError(rest, "sending on a channel whose Receiver is "
-                                "closed; the values not sent are in .value") from None
-            left = send_chunks(iter(pending[1:]))
-            pending = left if left is not None else send_chunks(it)
+            for i, value in enumerate(pending):
+                try:
+                    self.send(value)
+                except SendError:
+                    rest = list(pending[i:])
+                    if type(it) in _FINITE_ITERATORS:
+                        rest.extend(it)
+                    raise SendError(rest, "sending on a channel whose Receiver is "
+                                    "closed; the values not sent are in .value") from None
+            pending = self._send_chunks(it)
 
     def __repr__(self) -> str:
         st = self._state()
