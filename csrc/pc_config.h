@@ -77,6 +77,11 @@ void pc_thread_yield(void);
 /* Monotonic time in nanoseconds, for deadlines. */
 int64_t pc_now_ns(void);
 
+/* The longest a wait made for Python lasts before it returns to the
+ * interpreter, which then runs signal handlers (Ctrl-C) and checks its
+ * deadline.  pyconc._timeout.SLICE_NS reads it from here. */
+#define PC_WAIT_SLICE_NS 50000000
+
 /* Online CPUs (at least 1). */
 uint32_t pc_cpu_count(void);
 

@@ -13,9 +13,11 @@ import math
 import time
 from typing import Optional
 
-#: Longest single wait in C, in seconds.
-SLICE = 0.05
-SLICE_NS = int(SLICE * 1e9)
+from pyconc._native import lib
+
+#: Longest single wait in C (csrc/pc_config.h's PC_WAIT_SLICE_NS).
+SLICE_NS: int = lib.PC_WAIT_SLICE_NS
+SLICE = SLICE_NS / 1e9
 
 #: Largest timeout accepted (threading.TIMEOUT_MAX's role).
 TIMEOUT_MAX = 1e9  # about 31 years

@@ -91,6 +91,9 @@ int64_t pc_now_ns(void);
  * the build kept the GIL for this file's functions. */
 int pc_gil_probe_fast(void);
 
+/* The longest single wait for Python (pc_config.h). */
+#define PC_WAIT_SLICE_NS ...
+
 /* Hand-off (pc_handoff.h): spin windows and the GIL hint. */
 void pc_handoff_enable(bool on);
 bool pc_handoff_enabled(void);

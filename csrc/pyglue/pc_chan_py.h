@@ -62,9 +62,6 @@ typedef struct {
  * this many values (see pc_chan_py_send_chunks). */
 #define PC_CHAN_PY_YIELD_EVERY 1024
 
-/* The longest a wait in C goes without looking for signals (pyconc's
- * _timeout.SLICE). */
-#define PC_CHAN_PY_SLICE_NS 50000000
 
 static void pc_chan_py_drop(void *value)
 {
@@ -243,7 +240,7 @@ static void pc_chan_py_wait_room(pc_chan_t *c)
 {
     Py_BEGIN_ALLOW_THREADS
     pc_handoff_gil_released();
-    (void)pc_chan_send_wait(c, -1, PC_CHAN_PY_SLICE_NS);
+    (void)pc_chan_send_wait(c, -1, PC_WAIT_SLICE_NS);
     pc_handoff_gil_reacquire();
     Py_END_ALLOW_THREADS
     pc_handoff_gil_taken();
