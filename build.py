@@ -60,12 +60,11 @@ def declared_functions(cdef: str) -> list[str]:
 KEEP_GIL = frozenset(declared_functions(_FAST_CDEF))
 RELEASE_GIL = frozenset(declared_functions(_BLOCKING_CDEF))
 
-#: Headers that use the CPython C API (csrc/pyglue/*.h), included by the
-#: preamble after pyconc.h: types and functions that move Python objects,
-#: which a cffi call cannot take or return.
-_PYGLUE = "".join(
-    f'#include "pyglue/{p.name}"\n' for p in sorted(CSRC.glob("pyglue/*.h"))
-)
+#: The CPython C API layer (csrc/pyglue/): every Python-facing type, which
+#: a cffi call could neither take nor return.  pc_py_module.h includes
+#: each family's header and defines pc_py_module_init, which PyInit__core
+#: calls (_patch_init below).
+_PYGLUE = '#include "pyglue/pc_py_module.h"\n'
 
 _PREAMBLE = r"""
 #include "pyconc.h"
@@ -163,16 +162,22 @@ def keep_gil(c_source: str, names: frozenset[str]) -> str:
     c_source = _rewrite_release(
         c_source, names, "  /* pyconc: GIL kept, see build.py */\n", ""
     )
-    return _declare_gil_not_used(c_source)
+    return _patch_init(c_source)
 
 
-def _declare_gil_not_used(c_source: str) -> str:
-    """Make PyInit declare, on free-threaded builds, that no GIL is needed."""
+def _patch_init(c_source: str) -> str:
+    """Make PyInit__core create pyconc's types (pc_py_module_init) and
+    declare, on free-threaded builds, that no GIL is needed."""
     init = re.compile(
         r"(PyInit__core\(void\)\n\{\n)  return (_cffi_init\([^;]*\));\n\}"
     )
     replacement = (
         r"\1  PyObject *m = \2;\n"
+        "  /* pyconc: the C types of csrc/pyglue/ (see build.py). */\n"
+        "  if (m != NULL && pc_py_module_init(m) < 0) {\n"
+        "    Py_DECREF(m);\n"
+        "    return NULL;\n"
+        "  }\n"
         "#ifdef Py_GIL_DISABLED\n"
         "  /* Every pyconc type is safe without the GIL (docs/free-threading.md). */\n"
         "  if (m != NULL && PyUnstable_Module_SetGIL(m, Py_MOD_GIL_NOT_USED) < 0) {\n"

@@ -29,6 +29,7 @@
 #define PYCONC_H
 
 #include "pc_config.h"
+#include "pc_status.h"
 #include "pc_atomic.h"
 #include "pc_backoff.h"
 #include "pc_park.h"

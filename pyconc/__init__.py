@@ -15,6 +15,9 @@ from pyconc.sync import Barrier, Condvar, Mutex, Once, OnceLock, RwLock
 from pyconc.thread import Builder, JoinHandle, scope, spawn
 from pyconc.broadcast import broadcast
 from pyconc.errors import (
+    PyconcError,
+    HandleClosed,
+    OwnerDied,
     ChannelError,
     Disconnected,
     Empty,
@@ -46,6 +49,9 @@ __all__ = [
     "sync_channel",
     "Sender",
     "Receiver",
+    "PyconcError",
+    "HandleClosed",
+    "OwnerDied",
     "ChannelError",
     "SendError",
     "Empty",

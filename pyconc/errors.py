@@ -1,9 +1,18 @@
 """pyconc's exception types, in one place so that every part shares them.
 
-Channel errors derive from ChannelError; lock errors from their own bases.
-Timeout and the empty/full conditions also derive from the built-in
-exceptions a Python programmer would try first (TimeoutError,
+Every pyconc error derives from PyconcError; channel errors from
+ChannelError.  Timeout and the empty/full conditions also derive from the
+built-in exceptions a Python programmer would try first (TimeoutError,
 queue.Empty, queue.Full), so existing ``except`` clauses keep working.
+
+The rule, the same for channels, broadcast, locks and ``pyconc.ipc``
+(the C layer raises each from one table, ``csrc/pyglue/pc_py.h``):
+
+- a blocking call whose timeout runs out raises ``Timeout``;
+- a call on a handle that was itself closed (``close()``) raises
+  ``HandleClosed``, a ValueError as for a closed file;
+- a call that needs the other side of a channel, once it is gone, raises
+  ``Disconnected`` (receiving) or ``SendError`` (sending, with the value).
 """
 
 from __future__ import annotations
@@ -14,6 +23,8 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 
 __all__ = [
+    "PyconcError",
+    "HandleClosed",
     "ChannelError",
     "SendError",
     "Empty",
@@ -29,8 +40,18 @@ __all__ = [
 ]
 
 
-class ChannelError(Exception):
+class PyconcError(Exception):
+    """Base class of every error pyconc raises (but the built-in TypeError,
+    ValueError, OverflowError and MemoryError for bad arguments)."""
+
+
+class ChannelError(PyconcError):
     """Base class of every error raised by pyconc's channels."""
+
+
+class HandleClosed(ChannelError, ValueError):
+    """The handle (Sender, Receiver, broadcast or ipc end) was closed with
+    ``close()`` and can no longer be used."""
 
 
 class SendError(ChannelError, Generic[T]):
@@ -64,11 +85,12 @@ class Disconnected(ChannelError):
     is left to receive)."""
 
 
-class Timeout(ChannelError, TimeoutError):
-    """A blocking channel operation's timeout ran out."""
+class Timeout(PyconcError, TimeoutError):
+    """A blocking call's timeout ran out: a channel, a broadcast receiver,
+    a lock, a barrier or an ipc channel.  Nothing was done."""
 
 
-class Closed(ChannelError):
+class Closed(Disconnected):
     """A broadcast receiver has read everything, and every sender is gone."""
 
 
@@ -84,11 +106,11 @@ class Lagged(ChannelError):
         self.missed = missed
 
 
-class WouldBlock(Exception):
+class WouldBlock(PyconcError):
     """A try_* call on a lock found it held."""
 
 
-class PoisonError(Exception, Generic[T]):
+class PoisonError(PyconcError, Generic[T]):
     """The lock is poisoned: a thread raised while holding it.
 
     ``into_inner()`` returns the guard anyway, so the data can be inspected
@@ -104,10 +126,10 @@ class PoisonError(Exception, Generic[T]):
         return self._guard
 
 
-class Panic(Exception):
+class Panic(PyconcError):
     """A spawned thread raised.  ``__cause__`` is the exception it raised."""
 
 
-class OwnerDied(Exception):
+class OwnerDied(PyconcError):
     """The process holding a shared lock died; the caller now holds the lock
     and must check the data it protects."""

@@ -64,6 +64,7 @@ from pyconc._ordering import RELAXED
 from pyconc.atomic import AtomicBool, AtomicInt, AtomicUInt
 from pyconc.errors import (
     ChannelError,
+    PyconcError,
     Disconnected,
     Empty,
     Full,
@@ -709,7 +710,7 @@ class Sender(Closing):
                     left = None if end is None else max(0.0, end - time.monotonic())
                     self._send_slow(rc, data, obj, left)
                 sent += 1
-        except (ChannelError, ValueError) as exc:
+        except (PyconcError, ValueError) as exc:
             exc.sent = sent  # type: ignore[attr-defined]
             raise
         return sent

@@ -77,9 +77,15 @@ def test_exports_and_error_hierarchy():
     for name in ("channel", "sync_channel", "Sender", "Receiver", "ChannelError",
                  "SendError", "Empty", "Full", "Disconnected", "Timeout"):
         assert name in pyconc.__all__
-    for exc in (SendError, Empty, Full, Disconnected, Timeout):
+    for exc in (SendError, Empty, Full, Disconnected):
         assert issubclass(exc, ChannelError)
+    # Timeout is raised by every blocking call (locks too), so it is not a
+    # ChannelError; it is a TimeoutError and, as every error, a PyconcError.
     assert issubclass(Timeout, TimeoutError)
+    for exc in (ChannelError, Timeout, pyconc.WouldBlock, pyconc.PoisonError):
+        assert issubclass(exc, pyconc.PyconcError)
+    assert issubclass(pyconc.HandleClosed, ValueError)
+    assert issubclass(pyconc.Closed, Disconnected)
     assert issubclass(Empty, queue.Empty)
     assert issubclass(Full, queue.Full)
 

@@ -1,0 +1,38 @@
+/*
+ * pyglue/pc_py_module.h - the C-API layer of pyconc._core, in one place.
+ *
+ * build.py's cffi preamble includes this file (after pyconc.h) and its
+ * PyInit__core calls pc_py_module_init() on the new module, so that every
+ * pyconc type exists from the moment the module does.  Each primitive
+ * family has one header here, included below, with an init function that
+ * adds its types to the module.
+ */
+#ifndef PC_PY_MODULE_H
+#define PC_PY_MODULE_H
+
+#include "pc_py.h"
+
+#include "pc_mutex_py.h"
+#include "pc_chan_py.h"
+#include "pc_bcast_py.h"
+
+/* Families, in the order their types are created (one line each). */
+typedef int (*pc_py_family_init)(PyObject *m);
+static const pc_py_family_init pc_py_families[] = {
+    NULL /* end */
+};
+
+/* Called by PyInit__core (build.py) with the GIL held, once: 0 on
+ * success, -1 with a Python error set. */
+static int pc_py_module_init(PyObject *m)
+{
+    const pc_py_family_init *init;
+    if (pc_py_status_init() < 0)
+        return -1;
+    for (init = pc_py_families; *init != NULL; init++)
+        if ((*init)(m) < 0)
+            return -1;
+    return 0;
+}
+
+#endif /* PC_PY_MODULE_H */
