@@ -17,6 +17,7 @@ def test_run_one_group_produces_ratios():
     assert len(base) == 1 and base[0]["speedup"] == pytest.approx(1.0)
     for r in results:
         assert r["ns_per_op"] > 0 and r["ops_per_sec"] > 0
+        assert len(r["rounds"]) == 1 and r["min"] <= r["median"] <= r["max"]
     table = format_table(report)
     assert "| C only: fetch_add, 1 thread | pc_atomic_i64_fetch_add (C) |" in table
     assert report["meta"]["build"] in ("with GIL", "free-threaded")
@@ -73,3 +74,23 @@ def test_plot_without_matplotlib_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     with pytest.raises(SystemExit, match="matplotlib"):
         _bench.plot({"results": [], "meta": {}}, str(tmp_path / "x.png"))
+
+
+def test_median_spread_and_goals():
+    """Rounds are kept; ratios pair rounds; a stated goal is judged."""
+    from pyconc._bench import _add_ratios
+
+    results = [
+        {"group": "g", "name": "base", "baseline": True, "unit": "ns/op",
+         "rounds": [100.0, 200.0, 100.0]},
+        {"group": "g", "name": "fast", "baseline": False, "unit": "ns/op",
+         "rounds": [50.0, 100.0, 25.0], "goal": ["base", 0.5]},
+        {"group": "g", "name": "slow", "baseline": False, "unit": "ns/op",
+         "rounds": [90.0, 190.0, 95.0], "goal": ["base", 0.5]},
+    ]
+    _add_ratios(results)
+    fast, slow = results[1], results[2]
+    assert fast["speedup"] == pytest.approx(2.0)  # 2, 2, 4: paired by round
+    assert (fast["speedup_min"], fast["speedup_max"]) == (2.0, 4.0)
+    assert fast["goal_met"] is True and fast["goal_ratio"] == pytest.approx(0.5)
+    assert slow["goal_met"] is False

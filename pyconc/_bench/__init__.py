@@ -2,10 +2,20 @@
 
 Every scenario runs each implementation in the same process, taking turns
 round by round (a round goes through every group, in a rotating order
-within each), best of several rounds; the table gives time per operation,
-throughput, and the speed-up over the scenario's baseline (the stdlib's
-way of doing the same thing).  Scenario modules live beside this file;
-``bench/`` runs the same scenarios under pytest-benchmark.
+within each).  The table gives, over the rounds, the median time per
+operation with its spread (fastest and slowest round), the throughput at
+the median, and the speed-up over the scenario's baseline (the stdlib's
+way of doing the same thing) as the median of the per-round ratios, each
+taken between runs made side by side in the same round, with their
+spread.
+
+A scenario may state a goal: ``"goal": (other, at_most)`` says its time
+per operation must be at most ``at_most`` times that of implementation
+*other* of the same group (paired by round; median of the ratios).  The
+table marks each goal met or missed.  Memory scenarios (``"unit":
+"B/object"``) return bytes per object from ``run`` instead of timing it.
+Scenario modules live beside this file; ``bench/`` runs the same
+scenarios under pytest-benchmark.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import sys
 import sysconfig
 import time
@@ -108,7 +119,7 @@ def run(
 ) -> Dict[str, Any]:
     """Run the scenarios; return {"meta": ..., "results": [...], "skipped": [...]}."""
     scale = 5.0 if full else 1.0
-    repeat = repeat or (5 if full else 3)
+    repeat = repeat or (7 if full else 5)
     pattern = re.compile(only, re.I) if only else None
     scenarios: List[Dict[str, Any]] = []
     skipped: List[str] = []
@@ -140,15 +151,16 @@ def run(
 
     # Side by side: the implementations of a group take turns, round by
     # round, so that a load spike from elsewhere hits them all alike instead
-    # of one of them; each keeps its best round.  A round goes through every
-    # group, so that a group's rounds are spread over the whole run and a
-    # slow spell of the machine (on a shared VM they last seconds) spoils
-    # one of them, not all.  Within a group the order rotates from round to
-    # round, so that no implementation always runs first.
+    # of one of them.  A round goes through every group, so that a group's
+    # rounds are spread over the whole run and a slow spell of the machine
+    # (on a shared VM they last seconds) spoils one of them, not all.
+    # Within a group the order rotates from round to round, so that no
+    # implementation always runs first.  Every round is kept: the report
+    # gives medians and spreads, and ratios pair runs of the same round.
     groups: Dict[str, List[Dict[str, Any]]] = {}
     for s in scenarios:
         groups.setdefault(s["group"], []).append(s)
-    best: Dict[int, float] = {}
+    rounds: Dict[int, List[float]] = {id(s): [] for s in scenarios}
     done, total = 0, len(scenarios) * repeat
     start = time.perf_counter()
     for r in range(repeat):
@@ -156,41 +168,78 @@ def run(
             k = r % len(members)
             for s in members[k:] + members[:k]:
                 _progress(done, total, f"{s['group']}: {s['name']}", progress)
-                t = _time_once(s["run"])
-                best[id(s)] = min(best.get(id(s), t), t)
+                if s.get("unit") == MEMORY_UNIT:
+                    rounds[id(s)].append(float(s["run"]()))
+                else:
+                    rounds[id(s)].append(_time_once(s["run"]) / s["ops"] * 1e9)
                 done += 1
     results = []
     for members in groups.values():
         for s in members:
-            seconds = best[id(s)]
-            results.append(
-                {
-                    "section": s["section"],
-                    "group": s["group"],
-                    "name": s["name"],
-                    "baseline": bool(s.get("baseline")),
-                    "threads": s.get("threads"),
-                    "ops": s["ops"],
-                    "seconds": seconds,
-                    "ns_per_op": seconds / s["ops"] * 1e9,
-                    "ops_per_sec": s["ops"] / seconds,
-                }
-            )
+            per_op = rounds[id(s)]
+            median = statistics.median(per_op)
+            entry = {
+                "section": s["section"],
+                "group": s["group"],
+                "name": s["name"],
+                "baseline": bool(s.get("baseline")),
+                "threads": s.get("threads"),
+                "unit": s.get("unit", "ns/op"),
+                "ops": s["ops"],
+                "rounds": per_op,
+                "median": median,
+                "min": min(per_op),
+                "max": max(per_op),
+            }
+            if entry["unit"] == "ns/op":
+                entry["ns_per_op"] = median
+                entry["ops_per_sec"] = 1e9 / median
+            if s.get("goal"):
+                entry["goal"] = list(s["goal"])
+            results.append(entry)
     _progress(total, total, f"done in {time.perf_counter() - start:.1f} s", progress)
     if progress:
         progress.write("\n")
     _add_ratios(results)
-    return {"meta": _machine(), "results": results, "skipped": skipped}
+    return {"meta": _machine(), "results": results, "skipped": skipped,
+            "repeat": repeat}
+
+
+#: The unit of a memory scenario, whose run() returns bytes per object.
+MEMORY_UNIT = "B/object"
+
+
+def _paired(a: List[float], b: List[float]) -> List[float]:
+    """Per-round ratios a/b of two implementations of one group."""
+    return [x / y for x, y in zip(a, b) if y > 0]
 
 
 def _add_ratios(results: List[Dict[str, Any]]) -> None:
-    base: Dict[str, float] = {}
+    """Speed-up over the baseline, and goals, from ratios paired by round."""
+    by_name: Dict[tuple, Dict[str, Any]] = {(r["group"], r["name"]): r for r in results}
+    base: Dict[str, Dict[str, Any]] = {}
     for r in results:
         if r["baseline"]:
-            base.setdefault(r["group"], r["ns_per_op"])
+            base.setdefault(r["group"], r)
     for r in results:
         b = base.get(r["group"])
-        r["speedup"] = b / r["ns_per_op"] if b else None
+        r["speedup"] = r["speedup_min"] = r["speedup_max"] = None
+        if b is not None:
+            ratios = _paired(b["rounds"], r["rounds"])
+            if ratios:
+                r["speedup"] = statistics.median(ratios)
+                r["speedup_min"], r["speedup_max"] = min(ratios), max(ratios)
+        goal = r.get("goal")
+        if goal:
+            other = by_name.get((r["group"], goal[0]))
+            if other is None:
+                r["goal_ratio"] = None
+                r["goal_met"] = None
+                continue
+            ratios = _paired(r["rounds"], other["rounds"])
+            r["goal_ratio"] = statistics.median(ratios)
+            r["goal_ratio_min"], r["goal_ratio_max"] = min(ratios), max(ratios)
+            r["goal_met"] = r["goal_ratio"] <= goal[1]
 
 
 def _fmt_rate(x: float) -> str:
@@ -200,6 +249,10 @@ def _fmt_rate(x: float) -> str:
     return f"{x:.0f} /s"
 
 
+def _fmt_value(r: Dict[str, Any], x: float) -> str:
+    return f"{x:.0f} B" if r["unit"] == MEMORY_UNIT else f"{x:.1f} ns"
+
+
 def format_table(report: Dict[str, Any]) -> str:
     """The report as a Markdown table (readable in a terminal too)."""
     m = report["meta"]
@@ -207,9 +260,11 @@ def format_table(report: Dict[str, Any]) -> str:
         f"pyconc {m['pyconc']} benchmark, {m['date']}",
         f"machine: {m['machine']}",
         f"python:  {m['python']} ({m['build']}), cffi {m['cffi']}",
+        f"{report.get('repeat', '?')} rounds per implementation, interleaved; "
+        "median (fastest - slowest round)",
         "",
-        "| scenario | implementation | time/op | throughput | vs baseline |",
-        "|---|---|---:|---:|---:|",
+        "| scenario | implementation | per op, median (range) | throughput | vs baseline, median (range) | goal |",
+        "|---|---|---:|---:|---:|---|",
     ]
     for r in report["results"]:
         if r["baseline"]:
@@ -217,16 +272,30 @@ def format_table(report: Dict[str, Any]) -> str:
         elif r["speedup"] is None:
             ratio = "-"
         else:
-            ratio = f"{r['speedup']:.2f}x"
+            ratio = f"{r['speedup']:.2f}x ({r['speedup_min']:.2f}-{r['speedup_max']:.2f})"
+        rate = _fmt_rate(r["ops_per_sec"]) if "ops_per_sec" in r else "-"
+        goal = ""
+        if r.get("goal"):
+            other, limit = r["goal"]
+            if r.get("goal_ratio") is None:
+                goal = f"<= {limit}x {other}: not measured"
+            else:
+                goal = (f"<= {limit}x {other}: {r['goal_ratio']:.2f}x "
+                        f"({r['goal_ratio_min']:.2f}-{r['goal_ratio_max']:.2f}) "
+                        f"{'met' if r['goal_met'] else 'MISSED'}")
         lines.append(
-            f"| {r['group']} | {r['name']} | {r['ns_per_op']:.1f} ns "
-            f"| {_fmt_rate(r['ops_per_sec'])} | {ratio} |"
+            f"| {r['group']} | {r['name']} | {_fmt_value(r, r['median'])} "
+            f"({_fmt_value(r, r['min'])}-{_fmt_value(r, r['max'])}) "
+            f"| {rate} | {ratio} | {goal} |"
         )
     if report["skipped"]:
         lines.append("")
         lines.append("skipped: " + "; ".join(report["skipped"]))
     lines.append("")
-    lines.append("vs baseline: how many times faster than the scenario's baseline (higher is better).")
+    lines.append("vs baseline: how many times faster than the scenario's baseline "
+                 "(higher is better; for B/object, how many times smaller).")
+    lines.append("goal: this implementation's time (or size) as a multiple of the "
+                 "one named, median of the rounds (lower is better).")
     return "\n".join(lines)
 
 
@@ -289,7 +358,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--only", metavar="PATTERN", help="only the scenario groups whose name, or one of whose implementations' names, matches (regex)")
     parser.add_argument("--threads", default="1,2,4", metavar="N,N,...",
                         help="thread counts for the scaling scenarios (default 1,2,4)")
-    parser.add_argument("--repeat", type=int, help="runs per scenario, best kept")
+    parser.add_argument("--repeat", type=int, help="rounds per scenario (default 5; 7 with --full)")
     parser.add_argument("--json", metavar="FILE", help="write every figure to FILE as JSON")
     parser.add_argument("--plot", metavar="FILE.png", help="draw the scaling chart (needs matplotlib)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
