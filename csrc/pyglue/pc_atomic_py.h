@@ -361,41 +361,28 @@ PC_INLINE pc_atomic_py_val pc_atomic_py_do_rmw(int kind, int op, void *cell,
 /* Compare-exchange: success is decided from the C values (the strong form
  * succeeded exactly when the previous value equals `expected`), never by
  * Python's == (an int subclass may define __eq__ as it likes). */
+#define PC_ATOMIC_PY_CAS_CASE(K, name, f)                                          \
+    case K:                                                                         \
+        if (weak) {                                                                 \
+            pc_cas_##name##_t r = pc_atomic_##name##_compare_exchange_weak(         \
+                (pc_atomic_##name##_t *)cell, expected.f, desired.f, success, failure); \
+            prev->f = r.previous;                                                   \
+            return r.ok;                                                            \
+        }                                                                           \
+        prev->f = pc_atomic_##name##_compare_exchange((pc_atomic_##name##_t *)cell,    \
+                                                      expected.f, desired.f, success, \
+                                                      failure);                     \
+        return prev->f == expected.f;
+
 PC_INLINE bool pc_atomic_py_do_cas(int kind, int weak, void *cell,
                                    pc_atomic_py_val expected, pc_atomic_py_val desired,
                                    int success, int failure, pc_atomic_py_val *prev)
 {
     switch (kind) {
-    case PC_ATOMIC_PY_I64:
-        if (weak) {
-            pc_cas_i64_t r = pc_atomic_i64_compare_exchange_weak(
-                (pc_atomic_i64_t *)cell, expected.i, desired.i, success, failure);
-            prev->i = r.previous;
-            return r.ok;
-        }
-        prev->i = pc_atomic_i64_compare_exchange((pc_atomic_i64_t *)cell, expected.i,
-                                                 desired.i, success, failure);
-        return prev->i == expected.i;
-    case PC_ATOMIC_PY_U64:
-        if (weak) {
-            pc_cas_u64_t r = pc_atomic_u64_compare_exchange_weak(
-                (pc_atomic_u64_t *)cell, expected.u, desired.u, success, failure);
-            prev->u = r.previous;
-            return r.ok;
-        }
-        prev->u = pc_atomic_u64_compare_exchange((pc_atomic_u64_t *)cell, expected.u,
-                                                 desired.u, success, failure);
-        return prev->u == expected.u;
+    PC_ATOMIC_PY_CAS_CASE(PC_ATOMIC_PY_I64, i64, i)
+    PC_ATOMIC_PY_CAS_CASE(PC_ATOMIC_PY_U64, u64, u)
     default:
-        if (weak) {
-            pc_cas_bool_t r = pc_atomic_bool_compare_exchange_weak(
-                (pc_atomic_bool_t *)cell, expected.b, desired.b, success, failure);
-            prev->b = r.previous;
-            return r.ok;
-        }
-        prev->b = pc_atomic_bool_compare_exchange((pc_atomic_bool_t *)cell, expected.b,
-                                                  desired.b, success, failure);
-        return prev->b == expected.b;
+    PC_ATOMIC_PY_CAS_CASE(PC_ATOMIC_PY_BOOL, bool, b)
     }
 }
 
