@@ -48,7 +48,14 @@
 
 #include <stddef.h>
 #include <string.h>
-#include <structmember.h> /* PyMemberDef, T_PYSSIZET (3.10, 3.11) */
+#if PY_VERSION_HEX < 0x030C0000
+#include <structmember.h> /* T_PYSSIZET, READONLY: Python.h has them from 3.12 */
+#define PC_ATOMIC_PY_T_SSIZE T_PYSSIZET
+#define PC_ATOMIC_PY_READONLY READONLY
+#else
+#define PC_ATOMIC_PY_T_SSIZE Py_T_PYSSIZET
+#define PC_ATOMIC_PY_READONLY Py_READONLY
+#endif
 
 /* ---------------------------------------------------------------- layout */
 
@@ -938,7 +945,8 @@ static PyMethodDef pc_atomic_py_abool_methods[] = {
     PC_ATOMIC_PY_COMMON_METHODS(abool, "a bool"), {NULL, NULL, 0, NULL}};
 
 static PyMemberDef pc_atomic_py_members[] = {
-    {"__weaklistoffset__", T_PYSSIZET, offsetof(pc_atomic_py_t, weaklist), READONLY, NULL},
+    {"__weaklistoffset__", PC_ATOMIC_PY_T_SSIZE, offsetof(pc_atomic_py_t, weaklist),
+     PC_ATOMIC_PY_READONLY, NULL},
     {NULL, 0, 0, 0, NULL}};
 
 #define PC_ATOMIC_PY_THREADS                                                      \
