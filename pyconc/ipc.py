@@ -347,16 +347,18 @@ def _make_atomic(base: type, kind: int, doc: str) -> type:
 
     def __new__(cls, value=0 if base is not AtomicBool else False):
         probe = base(value)  # validates value before a segment exists
-        seg = _Segment.create(kind, 8)
-        self = cls.from_buffer(seg.mm, _BODY)
-        self._seg = seg
-        self.store(probe.load(RELAXED), RELAXED)
-        return self
+        return cls._from_segment(_Segment.create(kind, 8), probe.load(RELAXED))
 
     @classmethod
-    def _from_segment(cls, seg):
-        self = cls.from_buffer(seg.mm, _BODY)
+    def _from_segment(cls, seg, value=None):
+        try:
+            self = cls.from_buffer(seg.mm, _BODY)
+        except BaseException:
+            seg.release()  # nothing else will: the object does not exist
+            raise
         self._seg = seg
+        if value is not None:
+            self.store(value, RELAXED)
         return self
 
     def __repr__(self):
