@@ -1,4 +1,4 @@
-"""Atomics and the spin lock against threading.Lock and the peers (issue 2)."""
+"""Atomics (load, fetch_add, compare-exchange) and the spin lock against threading.Lock and the peers (issues 2, 11)."""
 
 import pytest
 

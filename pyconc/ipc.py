@@ -61,7 +61,7 @@ from pyconc._buffer import cell_in_buffer
 from pyconc._closing import Closing
 from pyconc._native import ffi, lib
 from pyconc._ordering import RELAXED
-from pyconc.atomic import AtomicBool, AtomicInt, AtomicUInt
+from pyconc.atomic import VIEW_TYPES, AtomicBool, AtomicInt, AtomicUInt
 from pyconc.errors import (
     ChannelError,
     PyconcError,
@@ -339,20 +339,26 @@ def _rebuild_shared(cls: type, name: str, carried_by: int) -> Any:
 
 
 def _make_atomic(base: type, kind: int, doc: str) -> type:
-    ctype = base._CTYPE
+    # A Python subclass of the C view type (what base.from_buffer returns):
+    # the methods are the C ones, working on the cell in the segment, and
+    # the view keeps the mapping exported, so alive, for as long as the
+    # object exists (close() only gives up the segment's bookkeeping).
+    view = VIEW_TYPES[base]
 
-    def __init__(self, value=base.__init__.__defaults__[0]):  # type: ignore[index]
+    def __new__(cls, value=0 if base is not AtomicBool else False):
         probe = base(value)  # validates value before a segment exists
-        seg = _Segment.create(kind, 8)
-        self._cell, self._keep = seg.body(ctype, type(self).__name__)
-        self._seg = seg
-        self.store(probe.load(RELAXED), RELAXED)
+        return cls._from_segment(_Segment.create(kind, 8), probe.load(RELAXED))
 
     @classmethod
-    def _from_segment(cls, seg):
-        self = cls.__new__(cls)
+    def _from_segment(cls, seg, value=None):
+        try:
+            self = cls.from_buffer(seg.mm, _BODY)
+        except BaseException:
+            seg.release()  # nothing else will: the object does not exist
+            raise
         self._seg = seg
-        self._cell, self._keep = seg.body(ctype, cls.__name__)
+        if value is not None:
+            self.store(value, RELAXED)
         return self
 
     def __repr__(self):
@@ -362,11 +368,11 @@ def _make_atomic(base: type, kind: int, doc: str) -> type:
     name = "Shared" + base.__name__
     cls = type(
         name,
-        (_Shared, base),
+        (_Shared, view),
         {
             "__slots__": ("_seg",),
             "__doc__": doc,
-            "__init__": __init__,
+            "__new__": __new__,
             "_from_segment": _from_segment,
             "__repr__": __repr__,
             "__reduce__": _Shared.__reduce__,
@@ -374,7 +380,7 @@ def _make_atomic(base: type, kind: int, doc: str) -> type:
             "__module__": __name__,
         },
     )
-    cls.__init__.__qualname__ = f"{name}.__init__"
+    cls.__new__.__qualname__ = f"{name}.__new__"
     return cls
 
 

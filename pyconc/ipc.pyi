@@ -1,6 +1,6 @@
 from typing import Any, Iterable, Iterator, List, Optional, Tuple, Type, TypeVar
 
-from pyconc.atomic import AtomicBool, AtomicInt, AtomicUInt
+from pyconc.atomic import AtomicBoolView, AtomicIntView, AtomicUIntView
 from pyconc.errors import Disconnected, SendError
 from pyconc.errors import OwnerDied as OwnerDied
 from pyconc.spinlock import SpinLock
@@ -18,14 +18,14 @@ class _Shared:
     @classmethod
     def attach(cls: Type[_S], name: str) -> _S: ...
 
-class SharedAtomicInt(_Shared, AtomicInt):
-    def __init__(self, value: int = 0) -> None: ...
+class SharedAtomicInt(_Shared, AtomicIntView):
+    def __new__(cls, value: int = 0) -> SharedAtomicInt: ...
 
-class SharedAtomicUInt(_Shared, AtomicUInt):
-    def __init__(self, value: int = 0) -> None: ...
+class SharedAtomicUInt(_Shared, AtomicUIntView):
+    def __new__(cls, value: int = 0) -> SharedAtomicUInt: ...
 
-class SharedAtomicBool(_Shared, AtomicBool):
-    def __init__(self, value: bool = False) -> None: ...
+class SharedAtomicBool(_Shared, AtomicBoolView):
+    def __new__(cls, value: bool = False) -> SharedAtomicBool: ...
 
 class SharedSpinLock(_Shared, SpinLock):
     def __init__(self) -> None: ...

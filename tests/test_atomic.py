@@ -492,3 +492,338 @@ def test_bool_flag_handshake():
     t2 = threading.Thread(target=consumer)
     t1.start(); t2.start(); t1.join(); t2.join()
     assert got == list(range(rounds))
+
+
+# ------------------------------------------------------ the C types (issue 11)
+
+KINDS = [AtomicInt, AtomicUInt, AtomicBool]
+INT_METHODS = [
+    "load", "store", "swap", "compare_exchange", "compare_exchange_weak", "fetch_update",
+    "fetch_add", "fetch_sub", "fetch_and", "fetch_or", "fetch_xor", "fetch_nand",
+    "fetch_max", "fetch_min",
+]
+BOOL_METHODS = [
+    "load", "store", "swap", "compare_exchange", "compare_exchange_weak", "fetch_update",
+    "fetch_and", "fetch_or", "fetch_xor", "fetch_nand",
+]
+
+
+def _methods(cls):
+    return BOOL_METHODS if cls is AtomicBool else INT_METHODS
+
+
+def _instances(cls):
+    """A plain atomic, one in a bytearray and one in an mmap."""
+    m = mmap.mmap(-1, 64)
+    return [cls(), cls.from_buffer(bytearray(16), 8), cls.from_buffer(m, 16)]
+
+
+def test_methods_are_c_methods_and_objects_are_small():
+    import types
+    import sys
+
+    for cls in KINDS:
+        for name in _methods(cls):
+            assert isinstance(cls.__dict__[name], types.MethodDescriptorType), name
+        assert not hasattr(cls(), "__dict__")
+        # header, weak-reference list, the 8-byte cell: nothing else (no
+        # padding to a cache line, as Rust's AtomicI64)
+        assert cls.__basicsize__ == object.__basicsize__ + 16
+        assert sys.getsizeof(cls()) == cls.__basicsize__
+
+
+@pytest.mark.parametrize("cls", KINDS)
+def test_immutable(cls):
+    one = True if cls is AtomicBool else 1
+    for a in _instances(cls):
+        a.store(one)
+        for name in _methods(cls) + ["x", "value", "_cell", "__weakref__", "__class__"]:
+            with pytest.raises((AttributeError, TypeError)):
+                setattr(a, name, 8)
+            with pytest.raises((AttributeError, TypeError)):
+                delattr(a, name)
+        a.__init__()  # re-running __init__ changes nothing
+        a.__init__(0)
+        type(a).__init__(a, 0)
+        assert a.load() == one
+        with pytest.raises(TypeError):
+            a.__class__ = AtomicUInt if cls is not AtomicUInt else AtomicInt
+        a.store(0)
+    for name in _methods(cls) + ["from_buffer", "__new__", "x"]:
+        with pytest.raises(TypeError):
+            setattr(cls, name, None)
+        with pytest.raises(TypeError):
+            delattr(cls, name)
+    assert cls().load() == 0
+
+
+@pytest.mark.parametrize("cls", KINDS)
+def test_view_type_cannot_be_made_empty(cls):
+    view = type(cls.from_buffer(bytearray(8)))
+    assert issubclass(view, cls) and view is not cls
+    with pytest.raises(TypeError):
+        view()
+    with pytest.raises(TypeError):
+        cls.__new__(view)
+    with pytest.raises(TypeError):
+        object.__new__(view)
+    with pytest.raises(TypeError):
+        object.__new__(cls)
+
+
+class _HostileIndex:
+    def __index__(self):
+        raise ZeroDivisionError("hostile __index__")
+
+
+class _BadIndex:
+    def __index__(self):
+        return "not an int"
+
+
+class _HostileRepr(int):
+    def __repr__(self):
+        raise RuntimeError("hostile __repr__")
+
+
+HOSTILE = [
+    object(), None, "1", b"1", 1.0, 2.5, float("nan"), 3j, [], {}, (1,), True, -1, 2**63,
+    -(2**63) - 1, 2**64, 2**200, -(2**200), _HostileIndex(), _BadIndex(),
+    _HostileRepr(2**70), int, AtomicInt, lambda x: x,
+]
+
+
+@pytest.mark.parametrize("cls", KINDS)
+def test_hostile_arguments_raise_python_exceptions_only(cls):
+    expected = (TypeError, ValueError, OverflowError, ZeroDivisionError, RuntimeError)
+    for a in _instances(cls):
+        for name in _methods(cls):
+            method = getattr(a, name)
+            calls = [((), {}), ((1, 2, 3, 4, 5, 6), {}), ((), {"nonsense": 1}),
+                     ((0,), {"value": 0}), ((0, 0), {"current": 0})]
+            for bad in HOSTILE:
+                calls += [((bad,), {}), ((bad, bad), {}), ((0, bad), {}),
+                          ((0, 0, bad), {}), ((0, 0, SEQ_CST, bad), {}),
+                          ((), {"order": bad}), ((0,), {"order": bad})]
+            for args, kwargs in calls:
+                before = a.load()
+                try:
+                    method(*args, **kwargs)
+                except expected:
+                    pass
+                if name == "load" or name == "fetch_update":
+                    continue
+                a.store(before)
+        assert isinstance(a.load(), bool if cls is AtomicBool else int)
+        a.store(0)
+    for bad in HOSTILE:
+        for args in [(bad,), (bytearray(16), bad), (bad, 0)]:
+            with pytest.raises(expected):
+                cls.from_buffer(*args)
+        try:
+            cls(bad)
+        except expected:
+            pass
+        with pytest.raises(expected):
+            fence(bad)
+    for unbound in [getattr(cls, name) for name in _methods(cls)]:
+        for self in [object(), 1, AtomicInt if cls is not AtomicInt else AtomicUInt]:
+            with pytest.raises(TypeError):
+                unbound(self)
+    a = cls(True if cls is AtomicBool else 7)
+    assert a.load() == (True if cls is AtomicBool else 7)  # still works
+
+
+def test_hostile_function_for_fetch_update():
+    a = AtomicInt(1)
+    for fn in [None, 5, "x", lambda: 1, lambda x, y: 1, lambda x: "2", lambda x: 2.0,
+               lambda x: 2**64, lambda x: _HostileIndex()]:
+        with pytest.raises((TypeError, OverflowError, ZeroDivisionError)):
+            a.fetch_update(fn)
+    assert a.load() == 1
+
+    def reenter(x):  # the function may use the atomic itself
+        a.fetch_add(0)
+        return x + 1
+
+    assert a.fetch_update(reenter) == (True, 1) and a.load() == 2
+
+
+class _Liar(int):
+    """An int whose == lies: never equal, not even to itself."""
+
+    def __eq__(self, other):
+        return False
+
+    __ne__ = lambda self, other: True  # noqa: E731
+    __hash__ = int.__hash__
+
+
+class _Raiser(int):
+    def __eq__(self, other):
+        raise RuntimeError("== must not be called by compare_exchange")
+
+    __ne__ = __eq__
+    __hash__ = int.__hash__
+
+
+@pytest.mark.parametrize("cls", [AtomicInt, AtomicUInt])
+@pytest.mark.parametrize("sub", [_Liar, _Raiser])
+def test_compare_exchange_decides_from_the_c_result(cls, sub):
+    """Issue 12: success came from Python's prev == current, so a CAS that
+    replaced the value reported failure (or raised) for an int subclass."""
+    a = cls(5)
+    ok, prev = a.compare_exchange(sub(5), sub(6))
+    assert ok is True and type(prev) is int and int(prev) == 5
+    assert a.load() == 6
+    ok, prev = a.compare_exchange(sub(5), 7)
+    assert ok is False and int(prev) == 6 and a.load() == 6
+    while True:
+        ok, prev = a.compare_exchange_weak(sub(6), sub(8))
+        assert int(prev) == 6
+        if ok:
+            break
+    assert a.load() == 8
+    # a retry loop applies its update exactly once
+    applied = 0
+    cur = sub(a.load())
+    while True:
+        ok, seen = a.compare_exchange(cur, sub(int(cur) + 1))
+        applied += 1
+        if ok:
+            break
+        cur = sub(seen)
+    assert applied == 1 and a.load() == 9
+    b = AtomicBool(True)
+    assert b.compare_exchange(sub(1), sub(0)) == (True, True) and b.load() is False
+
+
+@pytest.mark.parametrize("bad", [True, False, 1.0, 4.0])
+def test_bool_and_float_orderings_rejected(bad):
+    """Issue 12: True (== 1 == ACQUIRE) and 1.0 were taken as orderings."""
+    a = AtomicInt(3)
+    for call in [
+        lambda: a.load(bad), lambda: a.load(order=bad), lambda: a.store(1, bad),
+        lambda: a.swap(1, bad), lambda: a.fetch_add(1, bad), lambda: a.fetch_max(9, bad),
+        lambda: a.compare_exchange(3, 4, bad), lambda: a.compare_exchange(3, 4, SEQ_CST, bad),
+        lambda: a.compare_exchange_weak(3, 4, failure=bad),
+        lambda: a.fetch_update(lambda x: x + 1, bad),
+        lambda: a.fetch_update(lambda x: x + 1, fetch_order=bad), lambda: fence(bad),
+        lambda: AtomicBool().fetch_or(True, bad),
+    ]:
+        with pytest.raises(TypeError, match="Ordering"):
+            call()
+    assert a.load() == 3  # nothing ran
+
+
+def test_ordering_messages_name_the_operation():
+    a = AtomicInt()
+    with pytest.raises(ValueError, match=r"Ordering.RELEASE is not allowed for a load \(allowed: RELAXED, ACQUIRE, SEQ_CST\)"):
+        a.load(RELEASE)
+    with pytest.raises(ValueError, match="not allowed for a store"):
+        a.store(1, ACQUIRE)
+    with pytest.raises(ValueError, match="failure ordering of a compare-exchange"):
+        a.compare_exchange(0, 1, failure=ACQ_REL)
+    with pytest.raises(ValueError, match="not allowed for a fence"):
+        fence(RELAXED)
+    with pytest.raises(TypeError, match="ordering must be a pyconc.Ordering, not str"):
+        a.fetch_add(1, "SEQ_CST")
+
+
+def test_keyword_arguments():
+    a = AtomicInt()
+    a.store(value=4, order=RELEASE)
+    assert a.swap(value=5) == 4
+    assert a.fetch_add(value=1, order=RELAXED) == 5
+    assert a.compare_exchange(current=6, new=7, success=ACQ_REL, failure=ACQUIRE) == (True, 6)
+    assert a.fetch_update(fn=lambda x: x + 1, set_order=RELAXED) == (True, 7)
+    assert AtomicInt.from_buffer(buf=bytearray(16), offset=8).load() == 0
+    assert AtomicInt(value=3).load() == 3 and AtomicBool(value=True).load() is True
+    fence(order=ACQUIRE)
+    with pytest.raises(TypeError, match="multiple values"):
+        a.store(1, value=2)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        a.load(ordering=SEQ_CST)
+    with pytest.raises(TypeError, match="missing required argument 'new'"):
+        a.compare_exchange(1)
+
+
+def test_from_buffer_keeps_the_buffer_exported_until_the_atomic_dies():
+    m = mmap.mmap(-1, 4096)
+    a = AtomicUInt.from_buffer(m, 128)
+    b = AtomicUInt.from_buffer(memoryview(m)[64:], 0)
+    for _ in range(2):
+        with pytest.raises(BufferError):
+            m.close()
+    a.store(5)
+    assert m[128:136] == (5).to_bytes(8, sys_byteorder())
+    del a
+    gc.collect()
+    with pytest.raises(BufferError):
+        m.close()  # b still uses it, through its memoryview
+    del b
+    gc.collect()
+    m.close()
+    buf = bytearray(16)
+    a = AtomicInt.from_buffer(buf)
+    with pytest.raises(BufferError):
+        buf.extend(b"x" * 100)  # cannot move while the atomic points into it
+    del a
+    buf.extend(b"x")
+
+
+def sys_byteorder():
+    import sys
+
+    return sys.byteorder
+
+
+def test_from_buffer_bad_buffers():
+    import array
+
+    with pytest.raises(TypeError, match="read-only"):
+        AtomicUInt.from_buffer(memoryview(bytearray(8)).toreadonly())
+    with pytest.raises(TypeError, match="buffer protocol"):
+        AtomicBool.from_buffer("12345678")
+    with pytest.raises(ValueError, match="8 bytes at offset 2"):
+        AtomicInt.from_buffer(bytearray(9), 2)
+    with pytest.raises(ValueError, match="8 bytes"):
+        AtomicInt.from_buffer(bytearray(16), 2**70)
+    assert AtomicInt.from_buffer(array.array("q", [-4, 9]), 8).load() == 9
+
+    class Mine(AtomicInt):
+        pass
+
+    with pytest.raises(TypeError, match="subclass"):
+        Mine.from_buffer(bytearray(8))
+    m = Mine(4)  # a Python subclass works on its own cell
+    assert m.fetch_add(1) == 4 and repr(m) == "Mine(5)"
+
+
+def test_a_cycle_through_a_view_is_collected():
+    class Holder:
+        pass
+
+    h = Holder()
+    h.buf = bytearray(16)
+    h.atomic = AtomicInt.from_buffer(h.buf)
+    h.atomic.store(3)
+    h.me = h
+    r = weakref.ref(h.atomic)
+    del h
+    gc.collect()
+    assert r() is None
+
+
+def test_views_weakref_and_repr():
+    for cls, v in [(AtomicInt, -2), (AtomicUInt, 2), (AtomicBool, True)]:
+        a = cls.from_buffer(bytearray(8))
+        a.store(v)
+        assert repr(a) == f"{cls.__name__}({v!r})"
+        assert isinstance(a, cls)
+        r = weakref.ref(a)
+        with pytest.raises(TypeError, match="from_buffer"):
+            pickle.dumps(a)
+        del a
+        gc.collect()
+        assert r() is None

@@ -76,6 +76,46 @@ class IntegerModel(RuleBasedStateMachine):
         assert self.u.load() == self.mu
 
 
+class SharedBytesModel(RuleBasedStateMachine):
+    """An AtomicInt and an AtomicUInt made by from_buffer over the same 8
+    bytes: every operation through one is seen through the other, as the
+    two's-complement reading of one 64-bit word."""
+
+    def __init__(self):
+        super().__init__()
+        self.buf = bytearray(24)
+        self.i = AtomicInt.from_buffer(self.buf, 8)
+        self.u = AtomicUInt.from_buffer(memoryview(self.buf)[8:16])
+        self.word = 0  # the model: the unsigned value of the word
+
+    @rule(vi=I64, order=RMW, op=st.sampled_from(["fetch_add", "fetch_sub", "fetch_xor", "swap"]))
+    def through_signed(self, vi, order, op):
+        f = {"fetch_add": lambda a, b: a + b, "fetch_sub": lambda a, b: a - b,
+             "fetch_xor": lambda a, b: a ^ b, "swap": lambda a, b: b}[op]
+        assert getattr(self.i, op)(vi, order) == wrap_signed(self.word)
+        self.word = f(wrap_signed(self.word), vi) & (2**64 - 1)
+
+    @rule(vu=U64, order=RMW, op=st.sampled_from(["fetch_add", "fetch_or", "fetch_max", "fetch_min"]))
+    def through_unsigned(self, vu, order, op):
+        f = {"fetch_add": lambda a, b: a + b, "fetch_or": lambda a, b: a | b,
+             "fetch_max": max, "fetch_min": min}[op]
+        assert getattr(self.u, op)(vu, order) == self.word
+        self.word = f(self.word, vu) & (2**64 - 1)
+
+    @rule(vu=U64, hit=st.booleans())
+    def cas_unsigned(self, vu, hit):
+        expected = self.word if hit else (self.word + 1) & (2**64 - 1)
+        assert self.u.compare_exchange(expected, vu) == (hit, self.word)
+        if hit:
+            self.word = vu
+
+    @invariant()
+    def agrees(self):
+        assert self.u.load() == self.word
+        assert self.i.load() == wrap_signed(self.word)
+        assert self.buf[:8] == bytes(8) and self.buf[16:] == bytes(8)
+
+
 class LockModel(RuleBasedStateMachine):
     """SpinLock against a boolean."""
 
@@ -114,5 +154,7 @@ class LockModel(RuleBasedStateMachine):
 
 TestIntegerModel = IntegerModel.TestCase
 TestIntegerModel.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+TestSharedBytesModel = SharedBytesModel.TestCase
+TestSharedBytesModel.settings = settings(max_examples=100, stateful_step_count=40, deadline=None)
 TestLockModel = LockModel.TestCase
 TestLockModel.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)

@@ -40,6 +40,7 @@ SECTIONS = [
     ("channels", "pyconc._bench.channel_scenarios"),
     ("sync types", "pyconc._bench.sync_scenarios"),
     ("across processes", "pyconc._bench.ipc_scenarios"),
+    ("memory per object", "pyconc._bench.memory_scenarios"),
 ]
 
 

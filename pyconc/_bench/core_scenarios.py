@@ -10,6 +10,7 @@ pytest-benchmark.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Callable, Dict, List, Optional
 
 from pyconc import AtomicInt, SpinLock
@@ -69,6 +70,57 @@ def _counter_atomic(
     return run
 
 
+def _atomic_op(make: Callable[[], Any], op: str, n: int) -> Callable[[], float]:
+    """One atomic operation n times in one thread (value 0 throughout)."""
+
+    def run() -> float:
+        a = make()
+        t0 = time.perf_counter()
+        # Each loop spells its call out, so no extra Python frame is timed.
+        if op == "load":
+            for _ in range(n):
+                a.load()
+        elif op == "get":
+            for _ in range(n):
+                a.get()
+        elif op == "compare_exchange":
+            for _ in range(n):
+                a.compare_exchange(0, 0)
+        else:
+            for _ in range(n):
+                a.compare_and_set(0, 0)
+        t = time.perf_counter() - t0
+        got = a.load() if op in ("load", "compare_exchange") else a.get()
+        check(got == 0, f"{type(a).__name__} holds {got} after {op}, not 0")
+        return t
+
+    return run
+
+
+def _atomic_groups(n: int, peers: Dict[str, Optional[Callable[[], Any]]]) -> List[Scenario]:
+    """load and compare-exchange against cereggii, in groups whose baseline
+    is the locked increment (issue 11's goals: load <= 1.0x cereggii's get,
+    compare_exchange <= 0.8x its compare_and_set, every atomic operation
+    <= 0.35x the locked increment; fetch_add is in the counter groups)."""
+    out: List[Scenario] = []
+    cereggii = peers["cereggii.AtomicInt64"]
+    for g, ours, theirs in [
+        ("atomic load, 1 thread", ("pyconc AtomicInt.load()", "load"),
+         ("cereggii AtomicInt64.get()", "get")),
+        ("atomic compare-exchange, 1 thread",
+         ("pyconc AtomicInt.compare_exchange(0, 0)", "compare_exchange"),
+         ("cereggii AtomicInt64.compare_and_set(0, 0)", "compare_and_set")),
+    ]:
+        out.append(dict(group=g, name="with threading.Lock: x += 1", baseline=True,
+                        ops=n, threads=1, run=_lock_loop(threading.Lock, 1, n)))
+        out.append(dict(group=g, name=ours[0], baseline=False, ops=n, threads=1,
+                        run=_atomic_op(AtomicInt, ours[1], n)))
+        if cereggii is not None:
+            out.append(dict(group=g, name=theirs[0], baseline=False, ops=n, threads=1,
+                            run=_atomic_op(cereggii, theirs[1], n)))
+    return out
+
+
 def _lock_loop(make: Callable[[], Any], threads: int, n: int) -> Callable[[], float]:
     def run() -> float:
         lock = make()
@@ -115,6 +167,7 @@ def scenarios(threads: List[int], scale: float = 1.0) -> List[Scenario]:
             if make is not None:
                 out.append(dict(group=g, name=name, baseline=False, ops=per * t, threads=t,
                                 run=_counter_atomic(make, increment, read, t, per)))
+    out += _atomic_groups(n, peers)
     for t in (1, 2):
         per = max(1, n // t)
         g = f"lock/unlock, {'uncontended' if t == 1 else f'{t} threads'}"
