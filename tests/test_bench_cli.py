@@ -84,13 +84,18 @@ def test_median_spread_and_goals():
         {"group": "g", "name": "base", "baseline": True, "unit": "ns/op",
          "rounds": [100.0, 200.0, 100.0]},
         {"group": "g", "name": "fast", "baseline": False, "unit": "ns/op",
-         "rounds": [50.0, 100.0, 25.0], "goal": ["base", 0.5]},
+         "rounds": [50.0, 100.0, 25.0], "goals": [{"vs": "base", "at_most": 0.5}]},
         {"group": "g", "name": "slow", "baseline": False, "unit": "ns/op",
-         "rounds": [90.0, 190.0, 95.0], "goal": ["base", 0.5]},
+         "rounds": [90.0, 190.0, 95.0], "goals": [{"vs": "base", "at_most": 0.5}]},
     ]
     _add_ratios(results)
     fast, slow = results[1], results[2]
     assert fast["speedup"] == pytest.approx(2.0)  # 2, 2, 4: paired by round
     assert (fast["speedup_min"], fast["speedup_max"]) == (2.0, 4.0)
-    assert fast["goal_met"] is True and fast["goal_ratio"] == pytest.approx(0.5)
-    assert slow["goal_met"] is False
+    (g,) = fast["goals"]
+    assert g["met"] is True and g["value"] == pytest.approx(0.5)
+    assert slow["goals"][0]["met"] is False
+    absolute = {"group": "g", "name": "abs", "baseline": False, "unit": "B/object",
+                "rounds": [30.0, 50.0, 35.0], "goals": [{"vs": None, "at_most": 40}]}
+    _add_ratios(results + [absolute])
+    assert absolute["goals"][0]["met"] is True and absolute["goals"][0]["value"] == 35.0

@@ -9,9 +9,11 @@ way of doing the same thing) as the median of the per-round ratios, each
 taken between runs made side by side in the same round, with their
 spread.
 
-A scenario may state a goal: ``"goal": (other, at_most)`` says its time
-per operation must be at most ``at_most`` times that of implementation
-*other* of the same group (paired by round; median of the ratios).  The
+A scenario may state goals: ``"goal": (other, at_most)`` (or a list of
+such pairs) says its time per operation must be at most ``at_most`` times
+that of implementation *other* of the same group (paired by round; median
+of the ratios); ``(None, at_most)`` is an absolute limit in the
+scenario's unit.  The
 table marks each goal met or missed.  Memory scenarios (``"unit":
 "B/object"``) return bytes per object from ``run`` instead of timing it.
 Scenario modules live beside this file; ``bench/`` runs the same
@@ -195,8 +197,7 @@ def run(
             if entry["unit"] == "ns/op":
                 entry["ns_per_op"] = median
                 entry["ops_per_sec"] = 1e9 / median
-            if s.get("goal"):
-                entry["goal"] = list(s["goal"])
+            entry["goals"] = _goal_list(s.get("goal"))
             results.append(entry)
     _progress(total, total, f"done in {time.perf_counter() - start:.1f} s", progress)
     if progress:
@@ -230,17 +231,46 @@ def _add_ratios(results: List[Dict[str, Any]]) -> None:
             if ratios:
                 r["speedup"] = statistics.median(ratios)
                 r["speedup_min"], r["speedup_max"] = min(ratios), max(ratios)
-        goal = r.get("goal")
-        if goal:
-            other = by_name.get((r["group"], goal[0]))
-            if other is None:
-                r["goal_ratio"] = None
-                r["goal_met"] = None
-                continue
-            ratios = _paired(r["rounds"], other["rounds"])
-            r["goal_ratio"] = statistics.median(ratios)
-            r["goal_ratio_min"], r["goal_ratio_max"] = min(ratios), max(ratios)
-            r["goal_met"] = r["goal_ratio"] <= goal[1]
+        r["goals"] = [_judge(r, g, by_name) for g in r.get("goals", [])]
+
+
+def _goal_list(goal: Any) -> List[Dict[str, Any]]:
+    """A scenario's goal, (other, at_most), or a list of them, as dicts."""
+    if not goal:
+        return []
+    if isinstance(goal, tuple) or (isinstance(goal, list) and not isinstance(goal[0], (tuple, list))):
+        goal = [goal]
+    return [{"vs": other, "at_most": limit} for other, limit in goal]
+
+
+def _judge(r: Dict[str, Any], goal: Dict[str, Any], by_name: Dict[tuple, Any]) -> Dict[str, Any]:
+    """Measure one goal of result *r*: its median (an absolute goal) or the
+    median of its per-round ratios to the implementation named."""
+    g = dict(goal)
+    if g["vs"] is None:
+        values = r["rounds"]
+    else:
+        other = by_name.get((r["group"], g["vs"]))
+        values = _paired(r["rounds"], other["rounds"]) if other else []
+    if not values:
+        g.update(value=None, min=None, max=None, met=None)
+    else:
+        g.update(value=statistics.median(values), min=min(values), max=max(values))
+        g["met"] = g["value"] <= g["at_most"]
+    return g
+
+
+def _fmt_goal(r: Dict[str, Any], g: Dict[str, Any]) -> str:
+    if g["vs"] is None:
+        head = f"<= {_fmt_value(r, g['at_most'])}"
+        if g["value"] is None:
+            return f"{head}: not measured"
+        return f"{head}: {_fmt_value(r, g['value'])} {'met' if g['met'] else 'MISSED'}"
+    head = f"<= {g['at_most']}x {g['vs']}"
+    if g["value"] is None:
+        return f"{head}: not measured"
+    return (f"{head}: {g['value']:.2f}x ({g['min']:.2f}-{g['max']:.2f}) "
+            f"{'met' if g['met'] else 'MISSED'}")
 
 
 def _fmt_rate(x: float) -> str:
@@ -275,15 +305,7 @@ def format_table(report: Dict[str, Any]) -> str:
         else:
             ratio = f"{r['speedup']:.2f}x ({r['speedup_min']:.2f}-{r['speedup_max']:.2f})"
         rate = _fmt_rate(r["ops_per_sec"]) if "ops_per_sec" in r else "-"
-        goal = ""
-        if r.get("goal"):
-            other, limit = r["goal"]
-            if r.get("goal_ratio") is None:
-                goal = f"<= {limit}x {other}: not measured"
-            else:
-                goal = (f"<= {limit}x {other}: {r['goal_ratio']:.2f}x "
-                        f"({r['goal_ratio_min']:.2f}-{r['goal_ratio_max']:.2f}) "
-                        f"{'met' if r['goal_met'] else 'MISSED'}")
+        goal = "; ".join(_fmt_goal(r, g) for g in r.get("goals", []))
         lines.append(
             f"| {r['group']} | {r['name']} | {_fmt_value(r, r['median'])} "
             f"({_fmt_value(r, r['min'])}-{_fmt_value(r, r['max'])}) "
