@@ -367,6 +367,24 @@ static inline pc_status pc_py_wait(void *self, pc_py_try_fn try_, pc_py_park_fn 
     }
 }
 
+/* ------------------------------------------------- free-threaded builds */
+
+/*
+ * PC_PY_BEGIN_CRITICAL(obj) ... PC_PY_END_CRITICAL(): guard a type's Python
+ * references (a lock's value, a once-cell's value) on free-threaded
+ * builds with CPython's per-object critical section (3.13+), as its own
+ * containers do; with a GIL, which already serialises them, a plain
+ * block.  Like Py_BEGIN_CRITICAL_SECTION it opens a block, so the two
+ * must pair within one function, and nothing inside may wait.
+ */
+#ifdef Py_GIL_DISABLED
+#define PC_PY_BEGIN_CRITICAL(obj) Py_BEGIN_CRITICAL_SECTION(obj)
+#define PC_PY_END_CRITICAL() Py_END_CRITICAL_SECTION()
+#else
+#define PC_PY_BEGIN_CRITICAL(obj) {
+#define PC_PY_END_CRITICAL() }
+#endif
+
 /* ------------------------------------------------------- module helpers */
 
 /* Add a type built from `spec` to module m under its short name; returns
