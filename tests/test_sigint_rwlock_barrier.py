@@ -70,11 +70,13 @@ class _Campaign:
         signal.signal(signal.SIGINT, self.old)
 
 
-def _writers(rw, n, stop, slot):
+def _writers(rw, n, stop, slot, started=None):
     """Threads that take the write lock and hold it across a GIL release,
-    so that the main thread really waits."""
+    so that the main thread really waits; `stop` is set when done."""
 
     def body():
+        if started is not None:
+            started.set()
         for _ in range(n):
             with rw.write() as g:
                 g.value[slot] += 1
@@ -86,13 +88,13 @@ def _writers(rw, n, stop, slot):
 
 def test_ctrl_c_while_taking_an_rwlock_for_writing():
     rw = RwLock([0, 0])
-    iters = scaled(1500)
     done = interrupted = 0
-    stop = threading.Event()
-    worker = threading.Thread(target=_writers(rw, scaled(3000), stop, 1))
+    stop, started = threading.Event(), threading.Event()
+    worker = threading.Thread(target=_writers(rw, scaled(3000), stop, 1, started))
     with _Campaign() as c:
         worker.start()
-        for _ in range(iters):
+        started.wait(10)
+        while not stop.is_set():  # contend for as long as the writer writes
             g = None
             try:
                 c.armed = True
@@ -123,13 +125,13 @@ def test_ctrl_c_while_taking_an_rwlock_for_writing():
 
 def test_ctrl_c_while_taking_an_rwlock_for_reading():
     rw = RwLock([0, 0])
-    iters = scaled(1500)
     done = interrupted = 0
-    stop = threading.Event()
-    worker = threading.Thread(target=_writers(rw, scaled(3000), stop, 1))
+    stop, started = threading.Event(), threading.Event()
+    worker = threading.Thread(target=_writers(rw, scaled(3000), stop, 1, started))
     with _Campaign() as c:
         worker.start()
-        for _ in range(iters):
+        started.wait(10)
+        while not stop.is_set():  # contend for as long as the writer writes
             g = None
             try:
                 c.armed = True

@@ -58,11 +58,35 @@ static int pc_rwlock_py_is_write(PyObject *g)
     return Py_TYPE(g) == pc_rwlock_py_write_type;
 }
 
+/*
+ * Freed guards kept for reuse (both guard types have one layout), as
+ * CPython keeps freed tuples and floats: a `with rw.read() as g:` block
+ * then costs no allocation.  Only with a GIL, which serialises the list;
+ * free-threaded builds allocate every guard.
+ */
+#ifndef Py_GIL_DISABLED
+#define PC_RWLOCK_PY_FREELIST 16
+static PyObject *pc_rwlock_py_freelist[PC_RWLOCK_PY_FREELIST];
+static int pc_rwlock_py_nfree;
+#endif
+
+static pc_rwlock_py_guard_t *pc_rwlock_py_guard_alloc(PyTypeObject *tp)
+{
+#ifndef Py_GIL_DISABLED
+    if (PC_LIKELY(pc_rwlock_py_nfree > 0))
+        /* An untracked, dead guard of the same size: PyObject_Init gives
+         * it its type (a new reference) and a reference count of 1. */
+        return (pc_rwlock_py_guard_t *)PyObject_Init(
+            pc_rwlock_py_freelist[--pc_rwlock_py_nfree], tp);
+#endif
+    return PyObject_GC_New(pc_rwlock_py_guard_t, tp);
+}
+
 /* A guard for a lock the caller holds (read or write, as tp says); if it
  * cannot be made, the lock is released, since nothing else could. */
 static PyObject *pc_rwlock_py_guard(pc_rwlock_py_t *rw, PyTypeObject *tp)
 {
-    pc_rwlock_py_guard_t *g = PyObject_GC_New(pc_rwlock_py_guard_t, tp);
+    pc_rwlock_py_guard_t *g = pc_rwlock_py_guard_alloc(tp);
     if (g == NULL) {
         if (tp == pc_rwlock_py_write_type)
             pc_rwlock_write_unlock(&rw->lock, false);
@@ -127,6 +151,13 @@ static void pc_rwlock_py_guard_dealloc(PyObject *self)
      * PoisonError, in the frame of a thread that died): release without
      * poisoning, as Rust's guard does on drop. */
     (void)pc_rwlock_py_guard_clear(self);
+#ifndef Py_GIL_DISABLED
+    if (pc_rwlock_py_nfree < PC_RWLOCK_PY_FREELIST) {
+        pc_rwlock_py_freelist[pc_rwlock_py_nfree++] = self;
+        Py_DECREF(tp);
+        return;
+    }
+#endif
     tp->tp_free(self);
     Py_DECREF(tp);
 }
