@@ -303,3 +303,58 @@ def test_oncelock_value_repr_that_takes_the_value():
     cell.set(Evil())
     assert repr(cell) == "<pyconc.OnceLock value=evil>"
     assert cell.get() is None
+
+
+def _blockers():
+    """(name, start a wait that blocks, release it) for each blocking call
+    of the RwLock/Barrier/Once/OnceLock C types."""
+    from pyconc import RwLock
+
+    def rw(mode_held, mode_wait):
+        lock = RwLock(0)
+        g = getattr(lock, mode_held)()
+        return (lambda: getattr(lock, mode_wait)().__exit__(None, None, None)), g.__exit__
+
+    def barrier():
+        b = Barrier(2)
+        return b.wait, lambda *a: b.wait()
+
+    def once(kind):
+        gate = threading.Event()
+        entered = threading.Event()
+        cell = Once() if kind == "once" else OnceLock()
+        call = cell.call_once if kind == "once" else cell.get_or_init
+
+        def slow():
+            entered.set()
+            gate.wait(10)
+
+        pyconc.spawn(call, slow)
+        entered.wait(10)
+        return (lambda: call(lambda: None)), lambda *a: gate.set()
+
+    return {
+        "rwlock_read": lambda: rw("write", "read"),
+        "rwlock_write_vs_read": lambda: rw("read", "write"),
+        "rwlock_write": lambda: rw("write", "write"),
+        "barrier": barrier,
+        "once": lambda: once("once"),
+        "oncelock": lambda: once("oncelock"),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_blockers()))
+def test_waits_release_the_gil(name):
+    """A thread blocked in any of these waits lets this thread run Python
+    (if it kept the GIL, the loop below could not run and the test would
+    hang), and returns once released."""
+    wait, release = _blockers()[name]()
+    h = pyconc.spawn(wait)
+    time.sleep(0.02)
+    assert not h.is_finished()
+    progress = 0
+    for _ in range(100_000):  # Python code, with the waiter inside its wait
+        progress += 1
+    assert progress == 100_000 and not h.is_finished()
+    release(None, None, None)
+    h.join(timeout=10)
