@@ -417,4 +417,12 @@ static inline PyObject *pc_py_no_copy(PyObject *self, PyObject *unused)
     return NULL;
 }
 
+/* The method table entries that refuse pickling and copying with
+ * pc_py_no_copy: `PC_PY_NO_COPY_METHODS,` in a type's PyMethodDef list. */
+#define PC_PY_NO_COPY_METHODS                                                 \
+    {"__reduce__", pc_py_no_copy, METH_NOARGS, NULL},                         \
+    {"__reduce_ex__", pc_py_no_copy, METH_O, NULL},                           \
+    {"__copy__", pc_py_no_copy, METH_NOARGS, NULL},                           \
+    {"__deepcopy__", pc_py_no_copy, METH_O, NULL}
+
 #endif /* PC_PY_H */
