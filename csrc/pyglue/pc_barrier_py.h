@@ -155,10 +155,7 @@ static PyMethodDef pc_barrier_py_methods[] = {
      "The wait releases the GIL and is interruptible by Ctrl-C: an\n"
      "interrupted call takes its arrival back, so it either returns having\n"
      "passed the barrier or raises without having arrived."},
-    {"__reduce__", pc_py_no_copy, METH_NOARGS, NULL},
-    {"__reduce_ex__", pc_py_no_copy, METH_O, NULL},
-    {"__copy__", pc_py_no_copy, METH_NOARGS, NULL},
-    {"__deepcopy__", pc_py_no_copy, METH_O, NULL},
+    PC_PY_NO_COPY_METHODS,
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef pc_barrier_py_getset[] = {

@@ -260,12 +260,6 @@ static PyObject *pc_once_py_repr(PyObject *self)
                                 self);
 }
 
-#define PC_ONCE_PY_NO_COPY                                                    \
-    {"__reduce__", pc_py_no_copy, METH_NOARGS, NULL},                         \
-    {"__reduce_ex__", pc_py_no_copy, METH_O, NULL},                           \
-    {"__copy__", pc_py_no_copy, METH_NOARGS, NULL},                           \
-    {"__deepcopy__", pc_py_no_copy, METH_O, NULL}
-
 static PyMethodDef pc_once_py_methods[] = {
     {"call_once", pc_once_py_call_once, METH_O,
      "call_once($self, fn, /)\n--\n\n"
@@ -280,7 +274,7 @@ static PyMethodDef pc_once_py_methods[] = {
      "``state.is_poisoned()`` whether an earlier call raised."},
     {"is_completed", pc_once_py_is_completed, METH_NOARGS,
      "is_completed($self, /)\n--\n\nTrue once a call has completed."},
-    PC_ONCE_PY_NO_COPY,
+    PC_PY_NO_COPY_METHODS,
     {NULL, NULL, 0, NULL}};
 
 static PyMemberDef pc_once_py_members[] = {
@@ -501,7 +495,7 @@ static PyMethodDef pc_oncelock_py_methods[] = {
      "take($self, /)\n--\n\n"
      "Empty the cell and return what it held (None if unset).  Meant for\n"
      "when no other thread uses the cell (Rust's ``&mut self``)."},
-    PC_ONCE_PY_NO_COPY,
+    PC_PY_NO_COPY_METHODS,
     {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
     {NULL, NULL, 0, NULL}};
 

@@ -234,19 +234,13 @@ static PyObject *pc_rwlock_py_guard_repr(PyObject *self)
     return r;
 }
 
-#define PC_RWLOCK_PY_NO_COPY                                                  \
-    {"__reduce__", pc_py_no_copy, METH_NOARGS, NULL},                         \
-    {"__reduce_ex__", pc_py_no_copy, METH_O, NULL},                           \
-    {"__copy__", pc_py_no_copy, METH_NOARGS, NULL},                           \
-    {"__deepcopy__", pc_py_no_copy, METH_O, NULL}
-
 static PyMethodDef pc_rwlock_py_guard_methods[] = {
     {"__enter__", pc_rwlock_py_guard_enter, METH_NOARGS,
      "__enter__($self, /)\n--\n\nThe guard itself (RuntimeError once released)."},
     {"__exit__", (PyCFunction)(void (*)(void))pc_rwlock_py_guard_exit, METH_FASTCALL,
      "__exit__($self, /, *exc_info)\n--\n\nRelease the lock; leaving a write "
      "block by an exception poisons it."},
-    PC_RWLOCK_PY_NO_COPY,
+    PC_PY_NO_COPY_METHODS,
     {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
     {NULL, NULL, 0, NULL}};
 
@@ -642,7 +636,7 @@ static PyMethodDef pc_rwlock_py_methods[] = {
      "The value, taken under a write lock (waiting for it, interruptibly);\n"
      "the RwLock keeps it no longer (later guards see None).  Raises\n"
      "PoisonError, whose ``into_inner()`` is the value, if poisoned."},
-    PC_RWLOCK_PY_NO_COPY,
+    PC_PY_NO_COPY_METHODS,
     {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
     {NULL, NULL, 0, NULL}};
 
