@@ -358,3 +358,15 @@ def test_waits_release_the_gil(name):
     assert progress == 100_000 and not h.is_finished()
     release(None, None, None)
     h.join(timeout=10)
+
+
+def test_types_are_final():
+    """C types without Py_TPFLAGS_BASETYPE: no subclass can add a __dict__
+    or override a slot the C code relies on."""
+    from pyconc import RwLock
+
+    for tp in (RwLock, pyconc.sync.RwLockReadGuard, pyconc.sync.RwLockWriteGuard,
+               Barrier, Once, OnceLock, pyconc.sync.OnceState):
+        with pytest.raises(TypeError):
+            type("Sub", (tp,), {})
+        assert not hasattr(tp, "__dict__") or "__dict__" not in tp.__dict__
