@@ -224,6 +224,43 @@ static inline int pc_py_lock_timeout_ns(PyObject *blocking, PyObject *timeout,
     return pc_py_seconds_ns(timeout, 1, ns);
 }
 
+/* ------------------------------------------------------------ arguments */
+
+/*
+ * The one argument of a METH_FASTCALL | METH_KEYWORDS method that takes
+ * one, by position or as the keyword `name` (as a Python `def f(self,
+ * name)` accepts it): *out is it (borrowed), or NULL if it was not given,
+ * which is a TypeError when `required`.  0, or -1 with TypeError set;
+ * `fname` names the method in the message.
+ */
+static inline int pc_py_one_arg(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                                const char *fname, const char *name, int required,
+                                PyObject **out)
+{
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    *out = NULL;
+    if (nargs + nkw > 1) {
+        PyErr_Format(PyExc_TypeError, "%s() takes at most 1 argument (%zd given)", fname,
+                     nargs + nkw);
+        return -1;
+    }
+    if (nkw == 1) {
+        PyObject *kw = PyTuple_GET_ITEM(kwnames, 0);
+        if (PyUnicode_CompareWithASCIIString(kw, name) != 0) {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument %R",
+                         fname, kw);
+            return -1;
+        }
+    }
+    if (nargs + nkw == 1)
+        *out = args[0];
+    else if (required) {
+        PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s'", fname, name);
+        return -1;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------ orderings */
 
 /* Sets of orderings, as bit masks of the PC_* orderings (pc_config.h). */
