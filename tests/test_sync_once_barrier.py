@@ -220,9 +220,18 @@ def test_hostile_arguments():
             f()
         with pytest.raises(TypeError):
             f(1, 2)
-    with pytest.raises(TypeError):
-        once.call_once(fn=lambda: None)
+        with pytest.raises(TypeError):
+            f(function=lambda: 1)
+        with pytest.raises(TypeError):
+            f(lambda: 1, fn=lambda: 1)
     assert not once.is_completed() and cell.get() is None  # rejected calls did nothing
+    # Keywords as the Python API took them.
+    assert OnceLock().set(value=1) is True
+    assert OnceLock().get_or_init(fn=lambda: 2) == 2
+    Once().call_once_force(fn=lambda st: None)
+    done = Once()
+    done.call_once(fn=lambda: None)
+    assert done.is_completed()
     with pytest.raises(TypeError):
         once.call_once(lambda x: x)  # fn's own TypeError: poisons, as any raise
     assert "poisoned" in repr(once)

@@ -234,13 +234,21 @@ static PyObject *pc_once_py_call(pc_once_py_t *self, PyObject *fn, int force)
     }
 }
 
-static PyObject *pc_once_py_call_once(PyObject *self, PyObject *fn)
+static PyObject *pc_once_py_call_once(PyObject *self, PyObject *const *args,
+                                      Py_ssize_t nargs, PyObject *kwnames)
 {
+    PyObject *fn;
+    if (pc_py_one_arg(args, nargs, kwnames, "call_once", "fn", 1, &fn) < 0)
+        return NULL;
     return pc_once_py_call((pc_once_py_t *)self, fn, 0);
 }
 
-static PyObject *pc_once_py_call_once_force(PyObject *self, PyObject *fn)
+static PyObject *pc_once_py_call_once_force(PyObject *self, PyObject *const *args,
+                                            Py_ssize_t nargs, PyObject *kwnames)
 {
+    PyObject *fn;
+    if (pc_py_one_arg(args, nargs, kwnames, "call_once_force", "fn", 1, &fn) < 0)
+        return NULL;
     return pc_once_py_call((pc_once_py_t *)self, fn, 1);
 }
 
@@ -261,15 +269,17 @@ static PyObject *pc_once_py_repr(PyObject *self)
 }
 
 static PyMethodDef pc_once_py_methods[] = {
-    {"call_once", pc_once_py_call_once, METH_O,
-     "call_once($self, fn, /)\n--\n\n"
+    {"call_once", (PyCFunction)(void (*)(void))pc_once_py_call_once,
+     METH_FASTCALL | METH_KEYWORDS,
+     "call_once($self, /, fn)\n--\n\n"
      "Call *fn()* unless a call has completed; if another thread's call is\n"
      "running, wait until it ends (GIL released, interruptible by Ctrl-C).\n"
      "If *fn* raises, the exception propagates and the Once is poisoned:\n"
      "later calls raise PoisonError.  Calling it again from inside *fn*\n"
      "raises RuntimeError."},
-    {"call_once_force", pc_once_py_call_once_force, METH_O,
-     "call_once_force($self, fn, /)\n--\n\n"
+    {"call_once_force", (PyCFunction)(void (*)(void))pc_once_py_call_once_force,
+     METH_FASTCALL | METH_KEYWORDS,
+     "call_once_force($self, /, fn)\n--\n\n"
      "As call_once, but runs even if poisoned: *fn(state)* learns from\n"
      "``state.is_poisoned()`` whether an earlier call raised."},
     {"is_completed", pc_once_py_is_completed, METH_NOARGS,
@@ -399,9 +409,13 @@ static PyObject *pc_oncelock_py_get(PyObject *self, PyObject *unused)
     return v;
 }
 
-static PyObject *pc_oncelock_py_set(PyObject *op, PyObject *value)
+static PyObject *pc_oncelock_py_set(PyObject *op, PyObject *const *args,
+                                    Py_ssize_t nargs, PyObject *kwnames)
 {
     pc_oncelock_py_t *self = (pc_oncelock_py_t *)op;
+    PyObject *value;
+    if (pc_py_one_arg(args, nargs, kwnames, "set", "value", 1, &value) < 0)
+        return NULL;
     for (;;) {
         switch (pc_once_try_begin(&self->once, false)) {
         case PC_ONCE_INCOMPLETE:
@@ -418,10 +432,17 @@ static PyObject *pc_oncelock_py_set(PyObject *op, PyObject *value)
     }
 }
 
-static PyObject *pc_oncelock_py_get_or_init(PyObject *op, PyObject *fn)
+static PyObject *pc_oncelock_py_get_or_init(PyObject *op, PyObject *const *args,
+                                            Py_ssize_t nargs, PyObject *kwnames)
 {
     pc_oncelock_py_t *self = (pc_oncelock_py_t *)op;
-    PyObject *v = pc_oncelock_py_value(self);
+    PyObject *fn, *v;
+    if (PC_LIKELY(nargs == 1 && kwnames == NULL)) {
+        fn = args[0];
+    } else if (pc_py_one_arg(args, nargs, kwnames, "get_or_init", "fn", 1, &fn) < 0) {
+        return NULL;
+    }
+    v = pc_oncelock_py_value(self);
     if (v != NULL)
         return v;
     if (!PyCallable_Check(fn)) {
@@ -479,13 +500,14 @@ static PyMethodDef pc_oncelock_py_methods[] = {
      "get($self, /)\n--\n\n"
      "The value if set, else None; never waits (a running initialiser\n"
      "counts as unset)."},
-    {"set", pc_oncelock_py_set, METH_O,
-     "set($self, value, /)\n--\n\n"
+    {"set", (PyCFunction)(void (*)(void))pc_oncelock_py_set, METH_FASTCALL | METH_KEYWORDS,
+     "set($self, /, value)\n--\n\n"
      "Store *value* if the cell is unset and return True; return False,\n"
      "storing nothing, if it is set.  Waits (interruptibly) while another\n"
      "thread's initialiser runs."},
-    {"get_or_init", pc_oncelock_py_get_or_init, METH_O,
-     "get_or_init($self, fn, /)\n--\n\n"
+    {"get_or_init", (PyCFunction)(void (*)(void))pc_oncelock_py_get_or_init,
+     METH_FASTCALL | METH_KEYWORDS,
+     "get_or_init($self, /, fn)\n--\n\n"
      "The value, calling *fn()* to make and store it if unset: exactly one\n"
      "thread runs *fn*, the others wait for its result (GIL released,\n"
      "interruptible by Ctrl-C).  If *fn* raises, the exception propagates\n"

@@ -441,34 +441,6 @@ static void pc_rwlock_py_dealloc(PyObject *self)
     Py_DECREF(tp);
 }
 
-/* (timeout=None) by position or keyword, as the Python API took it. */
-static int pc_rwlock_py_timeout_arg(PyObject *const *args, Py_ssize_t nargs,
-                                    PyObject *kwnames, const char *fname,
-                                    PyObject **timeout)
-{
-    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
-    *timeout = NULL;
-    if (nargs + nkw > 1) {
-        PyErr_Format(PyExc_TypeError, "%s() takes at most 1 argument (%zd given)",
-                     fname, nargs + nkw);
-        return -1;
-    }
-    if (nargs == 1) {
-        *timeout = args[0];
-    } else if (nkw == 1) {
-        PyObject *name = PyTuple_GET_ITEM(kwnames, 0);
-        if (!PyUnicode_Check(name) || PyUnicode_CompareWithASCIIString(name, "timeout") != 0) {
-            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument %R",
-                         fname, name);
-            return -1;
-        }
-        *timeout = args[0];
-    }
-    if (*timeout == Py_None)
-        *timeout = NULL;
-    return 0;
-}
-
 /* read()/write() after an uncontended try failed or with arguments: st is
  * that try's status, or PC_AGAIN if it was not made. */
 static PyObject *pc_rwlock_py_lock(PyObject *self, PyObject *const *args,
@@ -480,9 +452,12 @@ static PyObject *pc_rwlock_py_lock(PyObject *self, PyObject *const *args,
     PyObject *timeout = NULL;
     int64_t ns = PC_PY_FOREVER;
     if (nargs != 0 || kwnames != NULL) {
-        if (pc_rwlock_py_timeout_arg(args, nargs, kwnames, write ? "write" : "read",
-                                     &timeout) < 0 ||
-            pc_py_timeout_ns(timeout, &ns) < 0)
+        if (pc_py_one_arg(args, nargs, kwnames, write ? "write" : "read", "timeout", 0,
+                          &timeout) < 0)
+            return NULL;
+        if (timeout == Py_None)
+            timeout = NULL;
+        if (pc_py_timeout_ns(timeout, &ns) < 0)
             return NULL;
     }
     if (st == PC_AGAIN)
