@@ -73,7 +73,17 @@ bool pc_barrier_leave(pc_barrier_t *b, uint32_t round)
          * arrival back then would make its subtraction of n borrow from
          * the round number. */
         uint64_t arrived = s & 0xffffffffu;
-        if ((uint32_t)(s >> 32) != round || arrived == 0 || arrived >= b->n)
+        uint32_t open = (uint32_t)(s >> 32);
+        if (open != round && !passed(open, round)) {
+            /* We arrived for the round after the open one, whose leader
+             * is between its two fetch_adds: our arrival is not in our
+             * round's count yet.  Wait the few instructions for it.
+             * relaxed: as above. */
+            pc_cpu_relax();
+            s = atomic_load_explicit(&b->state, memory_order_relaxed);
+            continue;
+        }
+        if (open != round || arrived == 0 || arrived >= b->n)
             return false;
         /* acquire on failure is not needed: we only re-read the word. */
         if (atomic_compare_exchange_weak_explicit(&b->state, &s, s - 1,
@@ -81,4 +91,10 @@ bool pc_barrier_leave(pc_barrier_t *b, uint32_t round)
                                                   memory_order_relaxed))
             return true;
     }
+}
+
+bool pc_barrier_is_passed(pc_barrier_t *b, uint32_t round)
+{
+    /* acquire: pairs with the leader's release of `rounds`. */
+    return passed(atomic_load_explicit(&b->rounds, memory_order_acquire), round);
 }

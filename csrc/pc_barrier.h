@@ -38,7 +38,12 @@ int64_t pc_barrier_arrive(pc_barrier_t *b);
 bool pc_barrier_wait(pc_barrier_t *b, uint32_t round, int64_t timeout_ns);
 
 /* Take back an arrival in round `round`.  Returns false if the round has
- * completed meanwhile (the caller has passed the barrier after all). */
+ * completed meanwhile, or its leader has arrived (the caller has passed
+ * the barrier after all: pc_barrier_wait returns true promptly). */
 bool pc_barrier_leave(pc_barrier_t *b, uint32_t round);
+
+/* Whether round `round` has completed (acquire: then every arrival's
+ * writes are visible).  Never waits. */
+bool pc_barrier_is_passed(pc_barrier_t *b, uint32_t round);
 
 #endif /* PC_BARRIER_H */

@@ -61,6 +61,13 @@ def _bounded(args):
     return out
 
 
+def _forever(t):
+    """A timeout that means "no limit" (None, or beyond what any platform
+    waits: pyglue/pc_py.h's PC_PY_TIMEOUT_FOREVER_S, as threading.TIMEOUT_MAX)."""
+    return t is None or (isinstance(t, (int, float)) and not isinstance(t, bool)
+                         and t >= 9.0e9)
+
+
 def _call(obj, name, args):
     try:
         return True, getattr(obj, name)(*args)
@@ -186,7 +193,7 @@ def test_rwlock_methods(method, held, args):
     if method == "into_inner" and held:
         method = "try_write"
     args = _bounded(args)
-    if method in ("read", "write") and held and (not args or args[0] is None or args[0] == math.inf):
+    if method in ("read", "write") and held and (not args or _forever(args[0])):
         args = [0.0]
     ok, out = _call(rw, method, args)
     if ok and isinstance(out, (pyconc.sync.RwLockReadGuard, pyconc.sync.RwLockWriteGuard)):

@@ -127,3 +127,33 @@ def test_the_thresholds_catch_a_real_leak():
 
     with pytest.raises(AssertionError, match="grew"):
         _assert_no_leak(leaky, scaled(200_000), "leaky")
+
+
+def _rwonce_objects(n):
+    """RwLocks, OnceLocks (values inside, some in reference cycles, freed
+    by the cyclic GC), Once, Barrier, and guards that come from and go back
+    to the guard free list, held and dropped unentered."""
+    from pyconc import Barrier, Once, OnceLock
+
+    for i in range(n // 4):
+        rw = RwLock([i])
+        with rw.write() as w:
+            w.value = [i, i]
+        with rw.read() as r:
+            r.value
+        g = rw.try_read()  # dropped unused: releases
+        del g
+        cell = OnceLock()
+        cell.get_or_init(lambda: [cell])  # a cycle: cell -> list -> cell
+        once = Once()
+        once.call_once(lambda: None)
+        b = Barrier(1)
+        b.wait()
+        if i % 1000 == 0:
+            gc.collect()
+        del rw, cell, once, b
+
+
+@needs_proc
+def test_rwlock_once_barrier_create_and_drop_many():
+    _assert_no_leak(_rwonce_objects, scaled(400_000), "_rwonce_objects")

@@ -156,3 +156,226 @@ def test_oncelock_waiters_retry_after_failure():
     assert cell.get_or_init(lambda: "second") == "second"
     with pytest.raises(pyconc.Panic):
         h.join()
+
+
+# ------------------------------------------- the C types (issue 11, issue 12)
+
+
+def test_barrier_keyword_and_limits():
+    assert Barrier(n=3).n == 3
+    assert Barrier(2**31 - 1).n == 2**31 - 1
+    for bad, exc in [(2**31, OverflowError), (2**80, OverflowError), (-(2**80), ValueError),
+                     (None, TypeError), (object(), TypeError)]:
+        with pytest.raises(exc):
+            Barrier(bad)
+    with pytest.raises(TypeError):
+        Barrier()
+    with pytest.raises(TypeError):
+        Barrier(2, 3)
+    with pytest.raises(TypeError):
+        Barrier(1).wait(1)
+    assert repr(Barrier(4)).startswith("<pyconc.Barrier n=4 at ")
+
+
+def test_immutable_and_init_rerun_changes_nothing():
+    b = Barrier(2)
+    b.__init__(5)
+    assert b.n == 2
+    once = Once()
+    once.call_once(lambda: None)
+    once.__init__()
+    assert once.is_completed()
+    cell = OnceLock()
+    cell.set(1)
+    cell.__init__()
+    assert cell.get() == 1
+    for obj, names in [(b, ("n", "_n", "_b", "wait")), (once, ("_o", "call_once")),
+                       (cell, ("_o", "_value", "get"))]:
+        for name in names:
+            with pytest.raises(AttributeError):
+                setattr(obj, name, 8)
+            with pytest.raises(AttributeError):
+                delattr(obj, name)
+    st = pyconc.sync.OnceState(True)
+    assert st.is_poisoned() and not pyconc.sync.OnceState().is_poisoned()
+    with pytest.raises(AttributeError):
+        st.poisoned = False
+    with pytest.raises(TypeError):
+        Once(1)
+    with pytest.raises(TypeError):
+        OnceLock(x=1)
+
+
+def test_hostile_arguments():
+    once, cell = Once(), OnceLock()
+    for bad in (None, 5, "f", object(), [lambda: 1]):
+        with pytest.raises(TypeError):
+            once.call_once(bad)
+        with pytest.raises(TypeError):
+            once.call_once_force(bad)
+        with pytest.raises(TypeError):
+            cell.get_or_init(bad)
+    for f in (once.call_once, once.call_once_force, cell.get_or_init, cell.set):
+        with pytest.raises(TypeError):
+            f()
+        with pytest.raises(TypeError):
+            f(1, 2)
+        with pytest.raises(TypeError):
+            f(function=lambda: 1)
+        with pytest.raises(TypeError):
+            f(lambda: 1, fn=lambda: 1)
+    assert not once.is_completed() and cell.get() is None  # rejected calls did nothing
+    # Keywords as the Python API took them.
+    assert OnceLock().set(value=1) is True
+    assert OnceLock().get_or_init(fn=lambda: 2) == 2
+    Once().call_once_force(fn=lambda st: None)
+    done = Once()
+    done.call_once(fn=lambda: None)
+    assert done.is_completed()
+    with pytest.raises(TypeError):
+        once.call_once(lambda x: x)  # fn's own TypeError: poisons, as any raise
+    assert "poisoned" in repr(once)
+
+
+@pytest.mark.parametrize("make", [Once, OnceLock, lambda: Barrier(2)],
+                         ids=["once", "oncelock", "barrier"])
+def test_copy_and_pickle_refused(make):
+    import copy
+    import pickle
+
+    obj = make()
+    for f in (copy.copy, copy.deepcopy, pickle.dumps):
+        with pytest.raises(TypeError, match="cannot copy or pickle"):
+            f(obj)
+
+
+def test_oncelock_cycle_through_the_value_is_collected():
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    n = Node()
+    cell = OnceLock()
+    n.cell = cell
+    assert cell.set(n)
+    refs = [weakref.ref(n), weakref.ref(cell)]
+    del n, cell
+    gc.collect()
+    assert [r() for r in refs] == [None, None]
+    cell = OnceLock()
+    cell.get_or_init(lambda: [cell])
+    r = weakref.ref(cell)
+    del cell
+    gc.collect()
+    assert r() is None
+
+
+def test_reentering_from_the_initialiser_raises_instead_of_deadlocking():
+    once = Once()
+    with pytest.raises(RuntimeError, match="re-entered"):
+        once.call_once(lambda: once.call_once(lambda: None))
+    assert "poisoned" in repr(once)  # the initialiser raised
+    once.call_once_force(lambda st: None)
+    assert once.is_completed()
+    cell = OnceLock()
+    with pytest.raises(RuntimeError, match="re-entered"):
+        cell.get_or_init(lambda: cell.get_or_init(lambda: 1))
+    with pytest.raises(RuntimeError, match="re-entered"):
+        cell.get_or_init(lambda: cell.set(1))
+    assert cell.get() is None  # left unset: the next caller tries again
+    assert cell.get_or_init(lambda: 2) == 2
+
+
+def test_once_state_and_reprs():
+    once = Once()
+    seen = []
+    once.call_once_force(lambda st: seen.append((type(st).__name__, st.is_poisoned(), repr(st))))
+    assert seen == [("OnceState", False, "<pyconc.OnceState poisoned=False>")]
+    assert repr(once).startswith("<complete pyconc.Once at ")
+    cell = OnceLock()
+    assert "<unset>" in repr(cell)
+    cell.set([1])
+    assert repr(cell) == "<pyconc.OnceLock value=[1]>"
+    assert OnceLock[int] is not None
+
+
+def test_oncelock_value_repr_that_takes_the_value():
+    cell = OnceLock()
+
+    class Evil:
+        def __repr__(self):
+            cell.take()  # drops the cell's reference during repr
+            return "evil"
+
+    cell.set(Evil())
+    assert repr(cell) == "<pyconc.OnceLock value=evil>"
+    assert cell.get() is None
+
+
+def _blockers():
+    """(name, start a wait that blocks, release it) for each blocking call
+    of the RwLock/Barrier/Once/OnceLock C types."""
+    from pyconc import RwLock
+
+    def rw(mode_held, mode_wait):
+        lock = RwLock(0)
+        g = getattr(lock, mode_held)()
+        return (lambda: getattr(lock, mode_wait)().__exit__(None, None, None)), g.__exit__
+
+    def barrier():
+        b = Barrier(2)
+        return b.wait, lambda *a: b.wait()
+
+    def once(kind):
+        gate = threading.Event()
+        entered = threading.Event()
+        cell = Once() if kind == "once" else OnceLock()
+        call = cell.call_once if kind == "once" else cell.get_or_init
+
+        def slow():
+            entered.set()
+            gate.wait(10)
+
+        pyconc.spawn(call, slow)
+        entered.wait(10)
+        return (lambda: call(lambda: None)), lambda *a: gate.set()
+
+    return {
+        "rwlock_read": lambda: rw("write", "read"),
+        "rwlock_write_vs_read": lambda: rw("read", "write"),
+        "rwlock_write": lambda: rw("write", "write"),
+        "barrier": barrier,
+        "once": lambda: once("once"),
+        "oncelock": lambda: once("oncelock"),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_blockers()))
+def test_waits_release_the_gil(name):
+    """A thread blocked in any of these waits lets this thread run Python
+    (if it kept the GIL, the loop below could not run and the test would
+    hang), and returns once released."""
+    wait, release = _blockers()[name]()
+    h = pyconc.spawn(wait)
+    time.sleep(0.02)
+    assert not h.is_finished()
+    progress = 0
+    for _ in range(100_000):  # Python code, with the waiter inside its wait
+        progress += 1
+    assert progress == 100_000 and not h.is_finished()
+    release(None, None, None)
+    h.join(timeout=10)
+
+
+def test_types_are_final():
+    """C types without Py_TPFLAGS_BASETYPE: no subclass can add a __dict__
+    or override a slot the C code relies on."""
+    from pyconc import RwLock
+
+    for tp in (RwLock, pyconc.sync.RwLockReadGuard, pyconc.sync.RwLockWriteGuard,
+               Barrier, Once, OnceLock, pyconc.sync.OnceState):
+        with pytest.raises(TypeError):
+            type("Sub", (tp,), {})
+        assert not hasattr(tp, "__dict__") or "__dict__" not in tp.__dict__

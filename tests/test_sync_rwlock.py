@@ -249,3 +249,177 @@ def test_poisoned_while_waiting_for_write():
         assert g.value == 0
     with pytest.raises(pyconc.Panic):
         h.join()
+
+
+# ------------------------------------------- the C type (issue 11, issue 12)
+
+
+def test_timeout_raises_pyconc_timeout():
+    rw = RwLock(0)
+    with rw.write():
+        for f in (rw.read, rw.write):
+            with pytest.raises(pyconc.Timeout) as info:
+                f(timeout=0.01)
+            assert isinstance(info.value, TimeoutError)
+            with pytest.raises(pyconc.Timeout):
+                f(timeout=0)
+    with rw.read(timeout=threading.TIMEOUT_MAX) as g:  # no limit, as threading
+        assert g.value == 0
+    with rw.write(timeout=2**80):
+        pass
+
+
+@pytest.mark.parametrize("bad, exc", [
+    ("1", TypeError), (True, TypeError), (b"", TypeError), ([1], TypeError),
+    (object(), TypeError), (float("nan"), ValueError), (-1, ValueError),
+    (-0.5, ValueError), (-(2**80), ValueError),
+])
+def test_hostile_timeouts(bad, exc):
+    rw = RwLock([1])
+    for f in (rw.read, rw.write):
+        with pytest.raises(exc):
+            f(bad)
+        with pytest.raises(exc):
+            f(timeout=bad)
+    with rw.try_write() as g:  # nothing taken by the rejected calls
+        assert g.value == [1]
+
+
+def test_hostile_call_shapes():
+    rw = RwLock(0)
+    for f in (rw.read, rw.write):
+        with pytest.raises(TypeError):
+            f(1, 2)
+        with pytest.raises(TypeError):
+            f(deadline=1)
+        with pytest.raises(TypeError):
+            f(1, timeout=1)
+    for f in (rw.try_read, rw.try_write, rw.is_poisoned, rw.clear_poison, rw.into_inner):
+        with pytest.raises(TypeError):
+            f(1)
+    with pytest.raises(TypeError):
+        RwLock(1, 2)
+    with pytest.raises(TypeError):
+        RwLock(valu=1)
+    assert RwLock(value=3).into_inner() == 3
+    assert RwLock().into_inner() is None
+    for name in ("read", "write", "try_read", "into_inner"):
+        with pytest.raises(TypeError):
+            getattr(RwLock, name)(object())
+    with rw.try_write():
+        pass
+
+
+def test_immutable_and_init_rerun_changes_nothing():
+    rw = RwLock([1])
+    g = rw.read()
+    g.__enter__()
+    rw.__init__([2])  # all work is in __new__: nothing happens
+    assert g.value == [1]
+    for name in ("value", "_lock", "_value", "read", "x"):
+        with pytest.raises(AttributeError):
+            setattr(rw, name, 8)
+        with pytest.raises(AttributeError):
+            delattr(rw, name)
+    with pytest.raises(AttributeError):
+        g.value = 2  # a read guard cannot replace it
+    for name in ("_rw", "x", "__enter__"):
+        with pytest.raises(AttributeError):
+            setattr(g, name, None)
+    g.__exit__(None, None, None)
+    w = rw.write()
+    with pytest.raises(AttributeError):
+        del w.value
+    with pytest.raises(TypeError):
+        type(w)()  # guards come from write() only
+    with pytest.raises(TypeError):
+        type(g)()
+    w.__exit__(None, None, None)
+    assert rw.into_inner() == [1]
+
+
+def test_guard_exit_twice_and_enter_after_exit():
+    rw = RwLock(0)
+    w = rw.write()
+    with w:
+        pass
+    with pytest.raises(RuntimeError, match="outside its with block"):
+        w.__exit__(None, None, None)
+    with pytest.raises(RuntimeError, match="outside its with block"):
+        w.__enter__()
+    assert "released" in repr(w)
+    with rw.try_write():  # released exactly once
+        pass
+
+
+def test_guard_repr_and_generic_alias():
+    rw = RwLock({"k": 1})
+    with rw.read() as g:
+        assert repr(g) == "<pyconc.RwLockReadGuard value={'k': 1}>"
+    with rw.write() as w:
+        assert repr(w) == "<pyconc.RwLockWriteGuard value={'k': 1}>"
+    assert RwLock[int] is not None and pyconc.sync.RwLockReadGuard[int] is not None
+
+
+@pytest.mark.parametrize("make", [
+    lambda: RwLock([1]),
+    lambda: RwLock([1]).read(),
+    lambda: RwLock([1]).write(),
+], ids=["rwlock", "read_guard", "write_guard"])
+def test_copy_and_pickle_refused(make):
+    import copy
+    import pickle
+
+    obj = make()
+    for f in (copy.copy, copy.deepcopy, pickle.dumps,
+              lambda o: pickle.dumps(o, protocol=0)):
+        with pytest.raises(TypeError, match="cannot copy or pickle"):
+            f(obj)
+
+
+def test_cycle_through_the_value_is_collected():
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    n = Node()
+    rw = RwLock(n)
+    n.rw = rw  # rw -> n -> rw
+    refs = [weakref.ref(n), weakref.ref(rw)]
+    del n, rw
+    gc.collect()
+    assert [r() for r in refs] == [None, None]
+
+
+def test_cycle_through_a_guard_is_collected_and_releases():
+    import gc
+    import weakref
+
+    rw = RwLock(None)
+    with rw.write() as w:
+        w.value = [w]  # rw -> list -> guard -> rw (a released guard)
+    r_rw = weakref.ref(rw)
+    del rw, w
+    gc.collect()
+    assert r_rw() is None
+
+    rw = RwLock([])
+    g = rw.read()  # held, in a cycle of garbage
+    box = [g]
+    box.append(box)
+    del g, box
+    gc.collect()
+    with rw.try_write():  # the collected guard released its hold
+        pass
+
+
+def test_signal_between_read_and_with_releases():
+    """A guard dropped before its with block (what a KeyboardInterrupt
+    between read() and __enter__ does) releases the lock."""
+    rw = RwLock(0)
+    for f in (rw.read, rw.write, rw.try_read, rw.try_write):
+        f()  # dropped at once
+        with rw.try_write():
+            pass

@@ -224,6 +224,43 @@ static inline int pc_py_lock_timeout_ns(PyObject *blocking, PyObject *timeout,
     return pc_py_seconds_ns(timeout, 1, ns);
 }
 
+/* ------------------------------------------------------------ arguments */
+
+/*
+ * The one argument of a METH_FASTCALL | METH_KEYWORDS method that takes
+ * one, by position or as the keyword `name` (as a Python `def f(self,
+ * name)` accepts it): *out is it (borrowed), or NULL if it was not given,
+ * which is a TypeError when `required`.  0, or -1 with TypeError set;
+ * `fname` names the method in the message.
+ */
+static inline int pc_py_one_arg(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                                const char *fname, const char *name, int required,
+                                PyObject **out)
+{
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    *out = NULL;
+    if (nargs + nkw > 1) {
+        PyErr_Format(PyExc_TypeError, "%s() takes at most 1 argument (%zd given)", fname,
+                     nargs + nkw);
+        return -1;
+    }
+    if (nkw == 1) {
+        PyObject *kw = PyTuple_GET_ITEM(kwnames, 0);
+        if (PyUnicode_CompareWithASCIIString(kw, name) != 0) {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument %R",
+                         fname, kw);
+            return -1;
+        }
+    }
+    if (nargs + nkw == 1)
+        *out = args[0];
+    else if (required) {
+        PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s'", fname, name);
+        return -1;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------ orderings */
 
 /* Sets of orderings, as bit masks of the PC_* orderings (pc_config.h). */
@@ -367,6 +404,24 @@ static inline pc_status pc_py_wait(void *self, pc_py_try_fn try_, pc_py_park_fn 
     }
 }
 
+/* ------------------------------------------------- free-threaded builds */
+
+/*
+ * PC_PY_BEGIN_CRITICAL(obj) ... PC_PY_END_CRITICAL(): guard a type's Python
+ * references (a lock's value, a once-cell's value) on free-threaded
+ * builds with CPython's per-object critical section (3.13+), as its own
+ * containers do; with a GIL, which already serialises them, a plain
+ * block.  Like Py_BEGIN_CRITICAL_SECTION it opens a block, so the two
+ * must pair within one function, and nothing inside may wait.
+ */
+#ifdef Py_GIL_DISABLED
+#define PC_PY_BEGIN_CRITICAL(obj) Py_BEGIN_CRITICAL_SECTION(obj)
+#define PC_PY_END_CRITICAL() Py_END_CRITICAL_SECTION()
+#else
+#define PC_PY_BEGIN_CRITICAL(obj) {
+#define PC_PY_END_CRITICAL() }
+#endif
+
 /* ------------------------------------------------------- module helpers */
 
 /* Add a type built from `spec` to module m under its short name; returns
@@ -398,5 +453,13 @@ static inline PyObject *pc_py_no_copy(PyObject *self, PyObject *unused)
                  Py_TYPE(self)->tp_name);
     return NULL;
 }
+
+/* The method table entries that refuse pickling and copying with
+ * pc_py_no_copy: `PC_PY_NO_COPY_METHODS,` in a type's PyMethodDef list. */
+#define PC_PY_NO_COPY_METHODS                                                 \
+    {"__reduce__", pc_py_no_copy, METH_NOARGS, NULL},                         \
+    {"__reduce_ex__", pc_py_no_copy, METH_O, NULL},                           \
+    {"__copy__", pc_py_no_copy, METH_NOARGS, NULL},                           \
+    {"__deepcopy__", pc_py_no_copy, METH_O, NULL}
 
 #endif /* PC_PY_H */

@@ -61,6 +61,46 @@ def _lock_loop_mutex(threads: int, n: int) -> Callable[[], float]:
     return run
 
 
+# -------------------------------------------------------- RwLock guards
+
+
+def _rw_read_loop(threads: int, n: int) -> Callable[[], float]:
+    """Each thread reads the protected value n times through a read guard."""
+
+    def run() -> float:
+        rw = pyconc.RwLock(1)
+        sums = [0] * threads
+
+        def body(i: int) -> None:
+            s = 0
+            for _ in range(n):
+                with rw.read() as g:
+                    s += g.value
+            sums[i] = s
+
+        t = run_threads(threads, body)
+        check(sums == [n] * threads, "RwLock read guards lost reads")
+        return t
+
+    return run
+
+
+def _rw_write_loop(threads: int, n: int) -> Callable[[], float]:
+    def run() -> float:
+        rw = pyconc.RwLock(0)
+
+        def body(_: int) -> None:
+            for _ in range(n):
+                with rw.write() as g:
+                    g.value += 1
+
+        t = run_threads(threads, body)
+        check(rw.into_inner() == threads * n, "RwLock let increments race")
+        return t
+
+    return run
+
+
 # ----------------------------------------------------------- bounded buffer
 
 
@@ -246,4 +286,13 @@ def scenarios(threads: List[int], scale: float = 1.0) -> List[Scenario]:
                     ops=spawns, threads=1, run=_spawn_join_threading(spawns)))
     out.append(dict(group=g, name="pyconc.spawn(...).join()", baseline=False,
                     ops=spawns, threads=1, run=_spawn_join_pyconc(spawns)))
+    for t in (1, 2):
+        per = max(1, n // t)
+        g = f"RwLock guard vs threading.Lock, {t} thread{'s' if t > 1 else ''}"
+        out.append(dict(group=g, name="with threading.Lock(): x += 1", baseline=True,
+                        ops=per * t, threads=t, run=_lock_loop_threading(t, per)))
+        out.append(dict(group=g, name="with pyconc.RwLock.read() as g: g.value",
+                        baseline=False, ops=per * t, threads=t, run=_rw_read_loop(t, per)))
+        out.append(dict(group=g, name="with pyconc.RwLock.write() as g: g.value += 1",
+                        baseline=False, ops=per * t, threads=t, run=_rw_write_loop(t, per)))
     return out
