@@ -126,7 +126,7 @@ cffi-versions:
 	  $$v/bin/python -c "import cffi; print('=== built with cffi', cffi.__version__)"; \
 	  rm -rf $(CFFI_DIR)/src/build; \
 	  PYCONC_WERROR=1 $$v/$(HELPER_PIP) --no-build-isolation --no-deps $(CFFI_DIR)/src; \
-	  (cd $(CFFI_DIR)/src && ../venv/bin/python -c "import pyconc, cffi; assert 'site-packages' in pyconc.__file__; print('testing', pyconc.__file__, 'cffi', cffi.__version__)" \
+	  (cd $(CFFI_DIR)/src && ../venv/bin/python -I -c "import pyconc, cffi; assert 'site-packages' in pyconc.__file__; print('testing', pyconc.__file__, 'cffi', cffi.__version__)" \
 	    && ../venv/bin/pytest -q -p no:cacheprovider tests/test_build.py tests/test_gil.py); \
 	done
 
@@ -134,7 +134,8 @@ cffi-versions:
 # (issue 12): pyconc._core built with the sanitizers into its own venv, the
 # test suite run with the ASan runtime preloaded into the (uninstrumented)
 # interpreter and PYTHONMALLOC=malloc, so that Python objects too are ASan's
-# heap; leak detection off (CPython leaks at exit by design). Every report,
+# heap; leak detection off (CPython leaks at exit by design); a huge
+# allocation returns NULL (MemoryError) as malloc does. Every report,
 # in this process or a child, goes to a log file: zero files, or it fails.
 # ASAN_TESTS: the whole suite (every C type, the hostile fuzz included) but
 # the memory-growth checks (test_leaks*.py and the "does_not_grow_memory"
@@ -156,7 +157,7 @@ asan-test:
 	  || { echo "pyconc._core is not built with AddressSanitizer"; exit 1; }
 	rm -rf $(ASAN_DIR)/logs && mkdir -p $(ASAN_DIR)/logs
 	cd $(ASAN_DIR)/src && env LD_PRELOAD="$$(gcc -print-file-name=libasan.so)" PYTHONMALLOC=malloc \
-	  ASAN_OPTIONS=detect_leaks=0:log_path=$(CURDIR)/$(ASAN_DIR)/logs/asan \
+	  ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:log_path=$(CURDIR)/$(ASAN_DIR)/logs/asan \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(CURDIR)/$(ASAN_DIR)/logs/ubsan \
 	  ../venv/bin/pytest -p no:cacheprovider -q $(ASAN_TESTS) -k "$(ASAN_K)" $(PYTEST_ARGS); \
 	  rc=$$?; cd $(CURDIR); \

@@ -106,36 +106,27 @@ def _joined():
     return h
 
 
-def _chan(kind):
+def _pair(factory, kind):
+    """A maker of one end of a fresh (sender, receiver) pair with one value
+    queued; the other end stays alive on the maker."""
     def make():
-        import pyconc
-
-        tx, rx = pyconc.channel()
-        tx.send(1)
-        return tx if kind == "tx" else rx
-    return make
-
-
-def _bcast(kind):
-    def make():
-        import pyconc
-
-        tx, rx = pyconc.broadcast(4)
-        tx.send(1)
-        make.keep = (tx, rx)  # the other side stays alive
-        return tx if kind == "tx" else rx
-    return make
-
-
-def _ipc(kind):
-    def make():
-        import pyconc.ipc as ipc
-
-        tx, rx = ipc.channel(4096)
+        tx, rx = factory()
         tx.send(1)
         make.keep = (tx, rx)
         return tx if kind == "tx" else rx
     return make
+
+
+def _chan():
+    return __import__("pyconc").channel()
+
+
+def _bcast():
+    return __import__("pyconc").broadcast(4)
+
+
+def _ipc_chan():
+    return __import__("pyconc.ipc").ipc.channel(4096)
 
 
 def _guard(lock, how):
@@ -165,12 +156,12 @@ READY = {
     "pyconc.RwLock": lambda: __import__("pyconc").RwLock([1]),
     "pyconc.Barrier": lambda: __import__("pyconc").Barrier(1),
     "pyconc.JoinHandle": _joined,
-    "pyconc.Sender": _chan("tx"),
-    "pyconc.Receiver": _chan("rx"),
-    "pyconc.broadcast.BroadcastSender": _bcast("tx"),
-    "pyconc.broadcast.BroadcastReceiver": _bcast("rx"),
-    "pyconc.ipc.Sender": _ipc("tx"),
-    "pyconc.ipc.Receiver": _ipc("rx"),
+    "pyconc.Sender": _pair(_chan, "tx"),
+    "pyconc.Receiver": _pair(_chan, "rx"),
+    "pyconc.broadcast.BroadcastSender": _pair(_bcast, "tx"),
+    "pyconc.broadcast.BroadcastReceiver": _pair(_bcast, "rx"),
+    "pyconc.ipc.Sender": _pair(_ipc_chan, "tx"),
+    "pyconc.ipc.Receiver": _pair(_ipc_chan, "rx"),
     "pyconc.MutexGuard": _guard("Mutex", "lock"),
     "pyconc.sync.RwLockReadGuard": _guard("RwLock", "read"),
     "pyconc.sync.RwLockWriteGuard": _guard("RwLock", "write"),
@@ -241,7 +232,10 @@ def use(obj) -> None:
 
 
 def _release(out) -> None:
-    """Give back a guard or lock a call may have returned."""
+    """Give back a guard or lock a call may have returned; close a coroutine."""
+    if inspect.iscoroutine(out):
+        out.close()
+        return
     ex = getattr(out, "__exit__", None)
     if ex is not None and not isinstance(out, type):
         try:
@@ -299,7 +293,17 @@ def _public():
         except Exception:
             continue
         add(_qual(obj), obj)
+    _drop_kept()
     return out
+
+
+def _drop_kept():
+    """Let go of the other ends the makers keep (ipc segments among them)."""
+    import gc
+
+    for make in READY.values():
+        vars(make).pop("keep", None)
+    gc.collect()
 
 
 def _qual(cls) -> str:
@@ -568,6 +572,7 @@ def child_main(argv) -> int:
         d.run_attrs(qual, only)
     elif phase == "lib":
         d.run_lib()
+    _drop_kept()
     print(f"DONE {d.ops} operations")
     return 0
 
