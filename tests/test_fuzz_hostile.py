@@ -15,7 +15,9 @@ with no arguments).
 Each target runs in a child process (this file run as a script), which
 prints every operation before doing it: a segfault or abort shows up as a
 failed test with the offending call as the last line of the output, and a
-watchdog (faulthandler) ends a call that hangs.
+watchdog ends an operation that takes longer than WATCHDOG_S (printing every
+thread's stack with faulthandler).  A new method that waits with no timeout
+by default belongs in WAITS (else the watchdog reports it as a hang).
 """
 
 from __future__ import annotations
@@ -289,7 +291,7 @@ def _public():
     # Types reached only through a factory (handles, guards).
     for qual, make in READY.items():
         try:
-            obj = type(_make(make))
+            obj = type(make())
         except Exception:
             continue
         add(_qual(obj), obj)
@@ -308,10 +310,6 @@ def _drop_kept():
 
 def _qual(cls) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _make(make):
-    return make()
 
 
 _PUBLIC: list = []
