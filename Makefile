@@ -101,3 +101,66 @@ wheel-test: venv
 	cd build/wheel-check/tests && ../../wheel-venv/bin/python -c "import pyconc, sys; assert 'site-packages' in pyconc.__file__, pyconc.__file__; print('testing', pyconc.__file__)"
 	cd build/wheel-check/tests && ../../wheel-venv/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 .PHONY: typecheck wheel-test
+
+# A copy of the source tree (tracked and new files, not build products), so
+# that a build with other flags or another cffi never reuses ./build or the
+# editable install's module.
+define copy_tree
+	rm -rf $(1) && mkdir -p $(1)
+	git ls-files -co --exclude-standard -z | xargs -0 tar cf - | tar xf - -C $(1)
+endef
+HELPER_PIP = bin/python -m pip install -q --disable-pip-version-check
+
+# build.py's GIL classification on the lowest and the newest cffi that
+# pyproject.toml admits: build the module with each (no build isolation, so
+# that cffi is the one used) into a fresh venv, then run tests/test_build.py
+# and tests/test_gil.py against that install.
+CFFI_DIR := build/cffi-versions
+CFFI_LOWEST = $(shell sed -n 's/.*"cffi>=\([0-9.]*\)".*/\1/p' pyproject.toml | head -1)
+cffi-versions:
+	@test -n "$(CFFI_LOWEST)" || { echo "no cffi>= bound in pyproject.toml"; exit 1; }
+	$(call copy_tree,$(CFFI_DIR)/src)
+	@set -e; for spec in "cffi==$(CFFI_LOWEST)" "cffi"; do \
+	  v=$(CFFI_DIR)/venv; rm -rf $$v; $(PYTHON) -m venv $$v; \
+	  $$v/$(HELPER_PIP) -U pip "setuptools>=77" "$$spec" pytest pytest-timeout hypothesis; \
+	  $$v/bin/python -c "import cffi; print('=== built with cffi', cffi.__version__)"; \
+	  rm -rf $(CFFI_DIR)/src/build; \
+	  PYCONC_WERROR=1 $$v/$(HELPER_PIP) --no-build-isolation --no-deps $(CFFI_DIR)/src; \
+	  (cd $(CFFI_DIR)/src && ../venv/bin/python -I -c "import pyconc, cffi; assert 'site-packages' in pyconc.__file__; print('testing', pyconc.__file__, 'cffi', cffi.__version__)" \
+	    && ../venv/bin/pytest -q -p no:cacheprovider tests/test_build.py tests/test_gil.py); \
+	done
+
+# AddressSanitizer + UndefinedBehaviorSanitizer on the Python extension
+# (issue 12): pyconc._core built with the sanitizers into its own venv, the
+# test suite run with the ASan runtime preloaded into the (uninstrumented)
+# interpreter and PYTHONMALLOC=malloc, so that Python objects too are ASan's
+# heap; leak detection off (CPython leaks at exit by design); a huge
+# allocation returns NULL (MemoryError) as malloc does. Every report,
+# in this process or a child, goes to a log file: zero files, or it fails.
+# ASAN_TESTS: the whole suite (every C type, the hostile fuzz included) but
+# the memory-growth checks (test_leaks*.py and the "does_not_grow_memory"
+# tests: ASan's quarantine and shadow memory make RSS growth meaningless),
+# the benchmark CLI (timing only, no C type it alone reaches), and
+# test_fuzz_hostile's known issue-11 crashes (address attributes, xfail:
+# their segfaults would be reports by design).
+ASAN_DIR    := build/asan
+ASAN_CFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g
+ASAN_TESTS  ?= tests --ignore=tests/test_leaks.py --ignore=tests/test_leaks_sync.py --ignore=tests/test_bench_cli.py
+ASAN_K      ?= not does_not_grow_memory and not test_hostile_address_attribute
+asan-test:
+	$(call copy_tree,$(ASAN_DIR)/src)
+	@test -x $(ASAN_DIR)/venv/bin/python || { $(PYTHON) -m venv $(ASAN_DIR)/venv && \
+	  $(ASAN_DIR)/venv/$(HELPER_PIP) -U pip "setuptools>=77" "cffi>=2.0" pytest pytest-timeout hypothesis; }
+	CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined" PYCONC_WERROR=1 \
+	  $(ASAN_DIR)/venv/$(HELPER_PIP) --no-build-isolation --no-deps --force-reinstall $(ASAN_DIR)/src
+	@nm -D $$(ls $(ASAN_DIR)/venv/lib/python*/site-packages/pyconc/_core*.so) | grep -q __asan_init \
+	  || { echo "pyconc._core is not built with AddressSanitizer"; exit 1; }
+	rm -rf $(ASAN_DIR)/logs && mkdir -p $(ASAN_DIR)/logs
+	cd $(ASAN_DIR)/src && env LD_PRELOAD="$$(gcc -print-file-name=libasan.so)" PYTHONMALLOC=malloc \
+	  ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:log_path=$(CURDIR)/$(ASAN_DIR)/logs/asan \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(CURDIR)/$(ASAN_DIR)/logs/ubsan \
+	  ../venv/bin/pytest -p no:cacheprovider -q $(ASAN_TESTS) -k "$(ASAN_K)" $(PYTEST_ARGS); \
+	  rc=$$?; cd $(CURDIR); \
+	  if [ -n "$$(ls $(ASAN_DIR)/logs)" ]; then echo "sanitizer reports:"; head -n 60 $(ASAN_DIR)/logs/*; exit 1; fi; \
+	  echo "asan-test: zero sanitizer reports"; exit $$rc
+.PHONY: cffi-versions asan-test

@@ -17,8 +17,12 @@ files keep cffi's release, and tell ``csrc/pc_handoff.h`` about it
 waiting thread can spin until the GIL is likely free instead of falling
 asleep in CPython's take_gil.  Each part of the core has one file of each kind
 (``core_``, ``channel_``, ...); all fast files are read before all blocking
-files, so the latter may use the former's types.  ``pc_gil_probe_fast`` / ``pc_gil_probe_blocking`` let the
-tests check the result in the compiled module.
+files, so the latter may use the former's types.  Which file declares a
+function is read with cffi's own parser (``classify``), and the build fails
+(BuildError) unless every function of the module, and every wrapper in the
+generated C, is in exactly one of the two classes.
+``pc_gil_probe_fast`` / ``pc_gil_probe_blocking`` let the tests check the
+result in the compiled module.
 
 Run as a script (``python build.py [DIR]``) it writes the adjusted C to DIR,
 for reading it.
@@ -42,23 +46,90 @@ SOURCES = sorted(
     os.path.join("csrc", p.name) for p in CSRC.glob("pc_*.c")
 )
 
-#: The cdef texts: every *_fast.h, then every *_blocking.h.
-_FAST_CDEF = "\n".join(p.read_text() for p in sorted(CSRC.glob("cdef/*_fast.h")))
-_BLOCKING_CDEF = "\n".join(
-    p.read_text() for p in sorted(CSRC.glob("cdef/*_blocking.h"))
-)
-_FUNC_RE = re.compile(r"^[A-Za-z_][\w \t\*]*?\b(pc_\w+)\s*\(", re.M)
+#: The cdef files, in the order the module reads them: every *_fast.h,
+#: then every *_blocking.h (so that the latter may use the former's types).
+CDEF_DIR = CSRC / "cdef"
+_FAST_FILES = sorted(CDEF_DIR.glob("*_fast.h"))
+_BLOCKING_FILES = sorted(CDEF_DIR.glob("*_blocking.h"))
+_FAST_CDEF = "\n".join(p.read_text() for p in _FAST_FILES)
+_BLOCKING_CDEF = "\n".join(p.read_text() for p in _BLOCKING_FILES)
 
 
-def declared_functions(cdef: str) -> list[str]:
-    """Names of the functions declared in a cdef text."""
-    # Strip comments first so that prose mentioning a function is ignored.
-    text = re.sub(r"/\*.*?\*/", "", cdef, flags=re.S)
-    return _FUNC_RE.findall(text)
+def _functions(ffi: FFI) -> set[str]:
+    """The functions an FFI's cdefs declare, as cffi's parser recorded them
+    (its declarations are keyed "function <name>", "typedef <name>", ...)."""
+    return {
+        key.split(" ", 1)[1]
+        for key in ffi._parser._declarations
+        if key.startswith("function ")
+    }
 
 
-KEEP_GIL = frozenset(declared_functions(_FAST_CDEF))
-RELEASE_GIL = frozenset(declared_functions(_BLOCKING_CDEF))
+def classify(
+    fast: dict[str, str], blocking: dict[str, str], declared: set[str]
+) -> tuple[frozenset[str], frozenset[str]]:
+    """Split the functions of the cdef texts *fast* and *blocking* (file
+    name -> text) into those that keep the GIL and those that release it.
+
+    Each file is parsed on its own by cffi's parser, in a throwaway FFI
+    that includes the types of the whole module (``FFI.include`` brings
+    types and constants, never functions), so each file's functions are
+    exactly the ones it declares, whatever their names or layout (cffi
+    itself refuses a second declaration of a function; were it to accept
+    one, the per-file parse would still see it in both files).
+    *declared* is the set of functions of the module's own FFI.  Raises BuildError unless every declared function is
+    in exactly one file, and every file's function is declared.
+    """
+    from cffi import FFIError
+
+    whole = FFI()
+    for name, text in list(fast.items()) + list(blocking.items()):
+        try:
+            whole.cdef(text)
+        except FFIError as exc:  # e.g. the same function in two files
+            raise BuildError(f"{name}: {exc}") from exc
+    where: dict[str, list[str]] = {}
+    for name, text in list(fast.items()) + list(blocking.items()):
+        one = FFI()
+        one.include(whole)
+        # override: the file's own typedefs are already among the included.
+        one.cdef(text, override=True)
+        for func in _functions(one):
+            where.setdefault(func, []).append(name)
+    twice = {f: files for f, files in where.items() if len(files) != 1}
+    if twice:
+        raise BuildError(
+            "declared in more than one cdef file (each function is either "
+            f"fast or blocking): {dict(sorted(twice.items()))}"
+        )
+    keep = frozenset(f for f, (file,) in where.items() if file in fast)
+    release = frozenset(f for f, (file,) in where.items() if file in blocking)
+    missing = declared - keep - release
+    extra = (keep | release) - declared
+    if missing or extra:
+        raise BuildError(
+            "the cdef files and the module disagree: not classified "
+            f"{sorted(missing)}, not declared {sorted(extra)}"
+        )
+    return keep, release
+
+
+def _check_cdef_dir() -> None:
+    """Every file of csrc/cdef/ says by its name whether its calls wait."""
+    stray = sorted(
+        p.name for p in CDEF_DIR.iterdir()
+        if p.is_file() and p not in _FAST_FILES and p not in _BLOCKING_FILES
+    )
+    if stray:
+        raise BuildError(
+            f"csrc/cdef/ files neither *_fast.h nor *_blocking.h: {stray}"
+        )
+
+
+class BuildError(RuntimeError):
+    """The declarations or cffi's generated C are not of a shape build.py
+    can adjust safely (a function not classified, a wrapper not found)."""
+
 
 #: The CPython C API layer (csrc/pyglue/): every Python-facing type, which
 #: a cffi call could neither take nor return.  pc_py_module.h includes
@@ -108,18 +179,17 @@ ffibuilder.set_source(
     py_limited_api=False,
     **_compile_args(),
 )
-_both = KEEP_GIL & RELEASE_GIL
-if _both:
-    raise RuntimeError(f"declared both fast and blocking: {sorted(_both)}")
+_check_cdef_dir()
+KEEP_GIL, RELEASE_GIL = classify(
+    {p.name: p.read_text() for p in _FAST_FILES},
+    {p.name: p.read_text() for p in _BLOCKING_FILES},
+    _functions(ffibuilder),
+)
 
 #: Read by BuildExt.pre_run: the functions whose wrappers keep the GIL, and
 #: those whose wrappers release it.
 ffibuilder.pyconc_keep_gil = KEEP_GIL
 ffibuilder.pyconc_release_gil = RELEASE_GIL
-
-
-class BuildError(RuntimeError):
-    """cffi generated C of a shape build.py does not recognise."""
 
 
 _RELEASE_OPEN = "  Py_BEGIN_ALLOW_THREADS\n  _cffi_restore_errno();\n"
@@ -221,12 +291,35 @@ def hand_over_gil(c_source: str, names: frozenset[str]) -> str:
     return _rewrite_release(c_source, names, _HANDOFF_OPEN, _HANDOFF_CLOSE)
 
 
+_WRAPPER_RE = re.compile(r"^_cffi_f_(\w+)\(PyObject \*self, PyObject \*\w+\)$", re.M)
+
+
+def check_wrappers(c_source: str, keep: frozenset[str], release: frozenset[str]) -> None:
+    """Raise BuildError unless the function wrappers in cffi's generated C
+    are exactly the classified functions, each in one class."""
+    if keep & release:
+        raise BuildError(f"classified both fast and blocking: {sorted(keep & release)}")
+    wrapped = _WRAPPER_RE.findall(c_source)
+    dup = sorted({w for w in wrapped if wrapped.count(w) > 1})
+    unclassified = sorted(set(wrapped) - keep - release)
+    unwrapped = sorted((keep | release) - set(wrapped))
+    if dup or unclassified or unwrapped:
+        raise BuildError(
+            "cffi's wrappers and the classification disagree: "
+            f"wrapped twice {dup}, not classified {unclassified}, "
+            f"no wrapper {unwrapped}"
+        )
+
+
 def patch_generated_file(
     path: str | os.PathLike, keep: frozenset[str], release: frozenset[str]
 ) -> None:
-    """Apply keep_gil and hand_over_gil to a C file cffi has written, in place."""
+    """Apply keep_gil and hand_over_gil to a C file cffi has written, in
+    place, after check_wrappers."""
     p = Path(path)
-    p.write_text(hand_over_gil(keep_gil(p.read_text(), keep), release))
+    source = p.read_text()
+    check_wrappers(source, keep, release)
+    p.write_text(hand_over_gil(keep_gil(source, keep), release))
 
 
 def _build_ext_class():
