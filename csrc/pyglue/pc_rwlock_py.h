@@ -258,18 +258,7 @@ static PyGetSetDef pc_rwlock_py_write_getset[] = {
      NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
-#define PC_RWLOCK_PY_GUARD_SLOTS(getset, doc)                                 \
-    {Py_tp_dealloc, (void *)pc_rwlock_py_guard_dealloc},                      \
-    {Py_tp_traverse, (void *)pc_rwlock_py_guard_traverse},                    \
-    {Py_tp_clear, (void *)pc_rwlock_py_guard_clear},                          \
-    {Py_tp_methods, pc_rwlock_py_guard_methods},                              \
-    {Py_tp_getset, getset},                                                   \
-    {Py_tp_repr, (void *)pc_rwlock_py_guard_repr},                            \
-    {Py_tp_doc, (void *)(doc)},                                               \
-    {0, NULL}
-
-static PyType_Slot pc_rwlock_py_read_slots[] = {PC_RWLOCK_PY_GUARD_SLOTS(
-    pc_rwlock_py_read_getset,
+static const char pc_rwlock_py_read_doc[] =
     "A shared hold on an RwLock, from RwLock.read() or try_read().\n\n"
     "Use it as ``with rw.read() as g:``: ``g.value`` reads the protected "
     "value (it\ncannot be replaced through a read guard; do not mutate it "
@@ -278,10 +267,19 @@ static PyType_Slot pc_rwlock_py_read_slots[] = {PC_RWLOCK_PY_GUARD_SLOTS(
     "using it raises\nRuntimeError.  A guard dropped unused releases.\n\n"
     "Thread safety without the GIL: the hold is released with one atomic\n"
     "exchange (at most once); the value is read in the RwLock's critical\n"
-    "section.")};
+    "section.";
 
-static PyType_Slot pc_rwlock_py_write_slots[] = {PC_RWLOCK_PY_GUARD_SLOTS(
-    pc_rwlock_py_write_getset,
+static PyType_Slot pc_rwlock_py_read_slots[] = {
+    {Py_tp_dealloc, (void *)pc_rwlock_py_guard_dealloc},
+    {Py_tp_traverse, (void *)pc_rwlock_py_guard_traverse},
+    {Py_tp_clear, (void *)pc_rwlock_py_guard_clear},
+    {Py_tp_methods, pc_rwlock_py_guard_methods},
+    {Py_tp_getset, pc_rwlock_py_read_getset},
+    {Py_tp_repr, (void *)pc_rwlock_py_guard_repr},
+    {Py_tp_doc, (void *)pc_rwlock_py_read_doc},
+    {0, NULL}};
+
+static const char pc_rwlock_py_write_doc[] =
     "The exclusive hold on an RwLock, from RwLock.write() or try_write().\n\n"
     "Use it as ``with rw.write() as g:``: ``g.value`` reads and ``g.value = "
     "x``\nreplaces the protected value.  Leaving the block releases the "
@@ -290,7 +288,17 @@ static PyType_Slot pc_rwlock_py_write_slots[] = {PC_RWLOCK_PY_GUARD_SLOTS(
     "unused releases\n(without poisoning).\n\n"
     "Thread safety without the GIL: the lock is released with one atomic\n"
     "exchange (at most once); the value is read and replaced in the "
-    "RwLock's\ncritical section.")};
+    "RwLock's\ncritical section.";
+
+static PyType_Slot pc_rwlock_py_write_slots[] = {
+    {Py_tp_dealloc, (void *)pc_rwlock_py_guard_dealloc},
+    {Py_tp_traverse, (void *)pc_rwlock_py_guard_traverse},
+    {Py_tp_clear, (void *)pc_rwlock_py_guard_clear},
+    {Py_tp_methods, pc_rwlock_py_guard_methods},
+    {Py_tp_getset, pc_rwlock_py_write_getset},
+    {Py_tp_repr, (void *)pc_rwlock_py_guard_repr},
+    {Py_tp_doc, (void *)pc_rwlock_py_write_doc},
+    {0, NULL}};
 
 static PyType_Spec pc_rwlock_py_read_spec = {
     "pyconc.RwLockReadGuard", sizeof(pc_rwlock_py_guard_t), 0,
@@ -344,6 +352,13 @@ static pc_status pc_rwlock_py_park_write(void *self, int64_t slice_ns)
 /* Take the lock (write or read), waiting up to timeout_ns.  PC_OK or
  * PC_POISONED with it held; else not held (an error set for
  * PC_INTERRUPTED). */
+/* One attempt, never waits: PC_OK, PC_AGAIN or PC_POISONED. */
+static pc_status pc_rwlock_py_try_take(pc_rwlock_py_t *rw, int write)
+{
+    pc_rwlock_py_writer_t w = {&rw->lock, false};
+    return write ? pc_rwlock_py_try_write(&w) : pc_rwlock_py_try_read(&rw->lock);
+}
+
 static pc_status pc_rwlock_py_take(pc_rwlock_py_t *rw, int write, int64_t timeout_ns)
 {
     pc_status st;
@@ -495,8 +510,8 @@ static PyObject *pc_rwlock_py_write(PyObject *self, PyObject *const *args,
 static PyObject *pc_rwlock_py_try(PyObject *self, int write)
 {
     pc_rwlock_py_t *rw = (pc_rwlock_py_t *)self;
-    pc_status st = pc_rwlock_py_take(rw, write, 0);
-    if (st == PC_TIMEOUT) {
+    pc_status st = pc_rwlock_py_try_take(rw, write);
+    if (st == PC_AGAIN) {
         PyErr_SetString(pc_py_exc[PC_AGAIN], write ? "RwLock is locked"
                                                    : "RwLock is write-locked or a writer is waiting");
         return NULL;
