@@ -104,7 +104,7 @@ def send_until_disconnected(tx, result):
 def abandon_then_die(tx, ready):
     # What a producer SIGKILLed between claiming space and committing
     # leaves in the ring: a claimed, half-written, uncommitted record.
-    assert lib.pc_shring_debug_abandon(tx._ring, tx._slot, 1000) == 0
+    assert tx._c.debug_abandon(1000) == 0
     ready.set()
     os.kill(os.getpid(), signal.SIGKILL)
 
@@ -122,7 +122,7 @@ def send_big_forever(tx, ident, size, started):
 
 def wait_recv_long(rx, result):
     t0 = time.monotonic()
-    r = lib.pc_shring_wait_recv(rx._ring, 10_000_000_000)
+    r = 0 if rx._c.wait_recv(10.0) else 1  # PC_PARK_WOKEN / PC_PARK_TIMEDOUT
     waited = time.monotonic() - t0
     result.put((r, waited, rx.recv(timeout=30)))
 

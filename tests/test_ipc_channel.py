@@ -16,7 +16,15 @@ import ipc_support
 from ipc_support import join_all, run
 from pyconc import ipc
 from pyconc._native import lib
-from pyconc.errors import ChannelError, Disconnected, Empty, Full, SendError, Timeout
+from pyconc.errors import (
+    ChannelError,
+    Disconnected,
+    Empty,
+    Full,
+    HandleClosed,
+    SendError,
+    Timeout,
+)
 
 no_stale_segments = pytest.fixture(autouse=True)(ipc_support.no_stale_segments)
 ctx = pytest.fixture(params=ipc_support.START_METHODS)(ipc_support.start_method)
@@ -233,16 +241,18 @@ def test_closed_ends_raise():
     tx, rx = ipc.channel()
     tx.close()
     tx.close()
-    with pytest.raises(Disconnected, match="closed"):
+    # Use after one's own close(): HandleClosed (a ValueError), the rule
+    # of pyconc.errors.
+    with pytest.raises(HandleClosed, match="closed"):
         tx.send(1)
-    with pytest.raises(Disconnected, match="closed"):
+    with pytest.raises(HandleClosed, match="closed"):
         tx.clone()
     rx.close()
-    with pytest.raises(Disconnected, match="closed"):
+    with pytest.raises(HandleClosed, match="closed"):
         rx.recv()
-    with pytest.raises(Disconnected, match="closed"):
+    with pytest.raises(HandleClosed, match="closed"):
         len(rx)
-    with pytest.raises(Disconnected):
+    with pytest.raises(HandleClosed):
         pickle.dumps(rx)
 
 
@@ -522,7 +532,7 @@ def test_a_record_claimed_by_a_live_process_is_never_skipped():
     # even past the wrap point and with every Sender closed.
     tx, rx = ipc.channel(1024)  # 16 cells
     tx.send_bytes(b"a" * 300)  # 6 cells
-    assert lib.pc_shring_debug_abandon(tx._ring, tx._slot, 500) == 0  # 10 cells, wrapping
+    assert tx._c.debug_abandon(500) == 0  # 10 cells, wrapping
     assert rx.recv_bytes() == b"a" * 300
     with pytest.raises(Timeout):
         rx.recv(timeout=0.2)
@@ -642,19 +652,37 @@ def test_threads_sharing_one_receiver_get_every_record_once_and_intact():
 
 def test_too_many_sender_processes_is_a_clear_error(monkeypatch):
     tx, rx = ipc.channel()
-    # Give every other producer slot to a distinct live process (any will
-    # do: slots only record pids), then try to register one more process.
-    live = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
-    live = [p for p in live if lib.pc_ipc_pid_alive(p)][: lib.PC_SHRING_SLOTS]
-    if len(live) < lib.PC_SHRING_SLOTS - 1:
-        pytest.skip("not enough live processes to fill the slots")
-    for pid in live[: lib.PC_SHRING_SLOTS - 1]:
-        assert lib.pc_shring_register(tx._ring, pid) >= 0
-    # A Sender in a new process (we pretend to be one) finds no slot.
-    monkeypatch.setattr(ipc._procs, "pid", 4_000_000)
-    with pytest.raises(ChannelError, match="too many processes"):
-        ipc.Sender.attach(tx.name)
-    monkeypatch.undo()
+    # Give every other producer slot to a distinct live id (slots only
+    # record ids, and Linux answers kill(tid, 0) for a thread's id too):
+    # the ids of threads parked here, then try to register one more.
+    assert ipc.MAX_SENDER_PROCESSES == lib.PC_SHRING_SLOTS == 256
+    stop = threading.Event()
+    ids = []
+    lock = threading.Lock()
+
+    def park():
+        with lock:
+            ids.append(threading.get_native_id())
+        stop.wait(60)
+
+    threads = [threading.Thread(target=park) for _ in range(lib.PC_SHRING_SLOTS - 1)]
+    for t in threads:
+        t.start()
+    try:
+        while len(ids) < len(threads):
+            time.sleep(0.01)
+        for tid in ids:
+            assert lib.pc_ipc_pid_alive(tid)
+            assert tx._c.register(tid) >= 0
+        # A Sender in a new process (we pretend to be one) finds no slot.
+        monkeypatch.setattr(ipc._procs, "pid", 4_000_000)
+        with pytest.raises(ChannelError, match="too many processes.*at most 256"):
+            ipc.Sender.attach(tx.name)
+        monkeypatch.undo()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
     tx.close()
     rx.close()
 
@@ -667,7 +695,7 @@ def test_closing_the_receiver_wakes_a_thread_blocked_in_recv():
         t0 = time.monotonic()
         try:
             rx.recv(timeout=30)
-        except Disconnected as exc:
+        except HandleClosed as exc:  # its own handle, closed by another thread
             outcome.append((exc, time.monotonic() - t0))
 
     t = threading.Thread(target=blocked)

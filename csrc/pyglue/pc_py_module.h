@@ -15,10 +15,12 @@
 #include "pc_mutex_py.h"
 #include "pc_chan_py.h"
 #include "pc_bcast_py.h"
+#include "pc_shring_py.h"
 
 /* Families, in the order their types are created (one line each). */
 typedef int (*pc_py_family_init)(PyObject *m);
 static const pc_py_family_init pc_py_families[] = {
+    pc_shring_py_init, /* pyconc.ipc's channel and segments: IpcHandle */
     NULL /* end */
 };
 
