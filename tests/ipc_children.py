@@ -151,3 +151,54 @@ def from_buffer_add(shm_name, n):
         cell.fetch_add(1)
     del cell
     shm.close()
+
+
+def look_at_receiver(rx, out):
+    # Only looks: must not take the receiving side (issue 12).
+    out.put((len(rx), rx.name, rx.skipped, repr(rx), rx.closed))
+
+
+def send_n_then_close(tx, ident, n, ready):
+    ready.set()
+    for i in range(n):
+        tx.send((ident, i), timeout=60)
+    tx.close()
+
+
+def send_forever(tx, ident, started, size=208):
+    i = 0
+    body = bytes([ident]) * (size - 8)
+    started.release()
+    while True:
+        tx.send_bytes(i.to_bytes(8, "little") + body)
+        i += 1
+
+
+def consume_forever(rx, started):
+    # Receives as fast as it can, in batches, until it is killed.
+    rx.recv_bytes(timeout=60)
+    started.set()
+    while True:
+        rx.recv_bytes_many(64, timeout=60)
+
+
+def create_and_die(conn):
+    from pyconc import ipc as _ipc
+
+    tx, rx = _ipc.channel(1 << 16)
+    cell = _ipc.SharedAtomicInt(5)
+    conn.send([tx.name, cell.name])
+    time.sleep(60)  # killed here, before anyone else attached
+
+
+def make_huge_segment(size, out):
+    from pyconc import ipc as _ipc
+
+    try:
+        _ipc._Segment.create(_ipc._KIND_CHANNEL, size)
+    except OSError as exc:
+        out.put(("OSError", exc.errno, str(exc)))
+    except BaseException as exc:  # pragma: no cover - reported to the test
+        out.put((type(exc).__name__, None, str(exc)))
+    else:
+        out.put(("created", None, ""))
