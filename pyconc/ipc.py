@@ -49,7 +49,6 @@ import atexit
 import errno
 import mmap
 import os
-import pickle
 import secrets
 import threading
 import time
@@ -562,11 +561,6 @@ class SharedSpinLock(_Shared, _RobustSpinLock):
 # any object put there either is an IpcHandle (with its own mapping) or
 # has no such methods (AttributeError).
 
-_TRY = -1.0  # (kept for callers of the old internals: a try's timeout)
-_PROTOCOL = pickle.HIGHEST_PROTOCOL
-_dumps = pickle.dumps
-_loads = pickle.loads
-
 
 class ReceiverGone(SendError, Disconnected):
     """Sending failed because the receiving side is gone.
@@ -619,7 +613,10 @@ def channel(capacity_bytes: int = 1 << 20) -> "tuple[Sender, Receiver]":
         seg.release()
         raise
     seg.acquire()  # for the Sender and the Receiver below
-    return Sender._new(seg, c), Receiver._new(seg, seg.ring())
+    tx = Sender._new(seg, c)
+    rx = Receiver._new(seg, seg.ring())
+    rx._c.set_receiver(_procs.pid)
+    return tx, rx
 
 
 def _open_ring(seg: _Segment) -> Any:
@@ -1126,6 +1123,15 @@ class Receiver(Closing):
             self._drop()
         except Exception:  # pragma: no cover - interpreter shutdown
             pass
+
+    def __copy__(self) -> "Receiver":
+        raise TypeError(
+            "a Receiver cannot be copied: there is one receiving side; pickle "
+            "it to move it to another process"
+        )
+
+    def __deepcopy__(self, memo: Any) -> "Receiver":
+        return self.__copy__()
 
     def __reduce__(self) -> Any:
         self._claim()

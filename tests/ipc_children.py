@@ -166,11 +166,18 @@ def send_n_then_close(tx, ident, n, ready):
 
 
 def send_forever(tx, ident, started, size=208):
+    # While no consumer is alive a blocked send raises ReceiverGone (the
+    # receiving side is gone, for now): keep the record and try again, a
+    # new consumer may take the channel over.
     i = 0
     body = bytes([ident]) * (size - 8)
     started.release()
     while True:
-        tx.send_bytes(i.to_bytes(8, "little") + body)
+        try:
+            tx.send_bytes(i.to_bytes(8, "little") + body)
+        except ipc.ReceiverGone:
+            time.sleep(0.001)
+            continue
         i += 1
 
 

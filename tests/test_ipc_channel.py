@@ -706,3 +706,83 @@ def test_closing_the_receiver_wakes_a_thread_blocked_in_recv():
     assert outcome and "closed" in str(outcome[0][0])
     assert outcome[0][1] < 10  # woken, not timed out
     tx.close()
+
+
+# ------------------------------------------------------- hostile callers
+
+HOSTILE = [None, True, -1, 0, 2**64, -(2**70), 1.5, float("nan"), "x", b"", object(), [1]]
+
+
+def test_the_c_handle_survives_hostile_arguments_and_assignments():
+    from pyconc._core import IpcHandle
+
+    tx, rx = ipc.channel(1024)
+    c = rx._c
+    for name in ("send", "try_send", "send_bytes", "debug_abandon"):
+        with pytest.raises(TypeError, match="not a Sender"):
+            getattr(c, name)(b"x")
+    for name in ("recv", "try_recv", "recv_bytes"):
+        with pytest.raises(TypeError, match="not a Receiver"):
+            getattr(tx._c, name)()
+    # Every method with every hostile argument (and arity): Python
+    # exceptions only, never a crash; the handle still works afterwards.
+    for name in dir(c):
+        if name.startswith("__") or name in ("close", "close_receiver", "set_receiver",
+                                             "debug_die_in_recv", "wait_recv"):
+            continue
+        meth = getattr(c, name)
+        if not callable(meth):
+            continue
+        hostile = HOSTILE
+        if "send" in name or "recv" in name:  # (None: wait for ever)
+            # (None and large numbers: valid timeouts, waits)
+            hostile = [a for a in HOSTILE if a is None or not isinstance(a, (int, float))
+                       or isinstance(a, bool) or a != a or a < 0]
+            hostile = [a for a in hostile if a is not None]
+        calls = [(a,) for a in hostile] + [(a, a) for a in hostile] + [(a, 0, a) for a in hostile]
+        if hostile is HOSTILE or name.startswith("try_"):
+            calls.append(())
+        for args in calls:
+            try:
+                meth(*args)
+            except (TypeError, ValueError, OverflowError, pickle.PickleError,
+                    AttributeError, EOFError) + (Empty, Full, Timeout, Disconnected,
+                                                 ChannelError):
+                pass
+    for data in ([1], "s", 2**70, None):
+        with pytest.raises(TypeError):
+            tx.send_bytes(data)
+    for bad in (-1, float("nan"), "1", True):
+        with pytest.raises((TypeError, ValueError)):
+            rx.recv(timeout=bad)
+        with pytest.raises((TypeError, ValueError)):
+            tx.send(1, timeout=bad)
+    # The handle keeps no address a user could change, and refuses copies.
+    with pytest.raises((AttributeError, TypeError)):
+        c.ring = 8
+    with pytest.raises(TypeError):
+        pickle.dumps(c)
+    # Whatever is assigned to the Python objects' slots, no crash.
+    real = tx._c
+    tx._c = 8
+    with pytest.raises(AttributeError):
+        tx.send(1)
+    tx._c = rx._c  # another valid handle: works, or fails cleanly
+    # Handles over memory that is not a ring, or out of bounds: refused.
+    with pytest.raises(ValueError):
+        IpcHandle(bytearray(8192), 64, 100, 4096)  # no ring there
+    with pytest.raises(ValueError):
+        IpcHandle(bytearray(100), 64, 1000, -1)  # table beyond the end
+    with pytest.raises((TypeError, BufferError)):
+        IpcHandle(b"read-only" * 1000, 64, 10, -1)
+    big = bytearray(1 << 16)
+    h = IpcHandle(big, 64, 10, -1)
+    with pytest.raises(BufferError):  # the buffer stays exported while h lives
+        big.extend(b"x")
+    del h
+    tx._c = ipc._IpcHandle(bytearray(8192), 64, 10, -1)  # no ring
+    with pytest.raises(TypeError):
+        tx.send(1)
+    tx._c = real
+    tx.close()
+    rx.close()

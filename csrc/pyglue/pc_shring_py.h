@@ -154,6 +154,29 @@ static int pc_shring_py_need_ring(pc_shring_py *self)
     return 0;
 }
 
+/* A send needs a producer slot (register()), a receive a receiving pid
+ * (set_receiver()): never send as slot -1, nor receive as pid 0, which
+ * is the receive lock's "free". */
+static int pc_shring_py_need_slot(pc_shring_py *self)
+{
+    /* relaxed: set by this process before the handle is used. */
+    if (atomic_load_explicit(&self->slot, memory_order_relaxed) < 0) {
+        PyErr_SetString(PyExc_TypeError, "this handle is not a Sender's");
+        return -1;
+    }
+    return 0;
+}
+
+static int pc_shring_py_need_pid(pc_shring_py *self)
+{
+    /* relaxed: as above. */
+    if (atomic_load_explicit(&self->pid, memory_order_relaxed) == 0) {
+        PyErr_SetString(PyExc_TypeError, "this handle is not a Receiver's");
+        return -1;
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- send */
 
 typedef struct {
@@ -260,7 +283,7 @@ static PyObject *pc_shring_py_send_impl(pc_shring_py *self, PyObject *const *arg
         PyErr_Format(PyExc_TypeError, "%s() missing its first argument", name);
         return NULL;
     }
-    if (pc_shring_py_need_ring(self) < 0)
+    if (pc_shring_py_need_ring(self) < 0 || pc_shring_py_need_slot(self) < 0)
         return NULL;
     if (!try_ && pc_py_timeout_ns(a[1], &timeout_ns) < 0)
         return NULL;
@@ -510,7 +533,7 @@ static PyObject *pc_shring_py_recv_impl(pc_shring_py *self, PyObject *const *arg
     pc_status st;
     if (pc_shring_py_args(name, args, nargs, kwnames, try_ ? 0 : 1, a, names) < 0)
         return NULL;
-    if (pc_shring_py_need_ring(self) < 0)
+    if (pc_shring_py_need_ring(self) < 0 || pc_shring_py_need_pid(self) < 0)
         return NULL;
     if (!try_ && pc_py_timeout_ns(a[0], &timeout_ns) < 0)
         return NULL;
@@ -647,8 +670,8 @@ static PyObject *pc_shring_py_recv_many(pc_shring_py *self, PyObject *const *arg
         PyErr_SetString(PyExc_ValueError, "max_items must be at least 1");
         return NULL;
     }
-    if (pc_shring_py_need_ring(self) < 0 || pc_py_timeout_ns(args[1], &timeout_ns) < 0 ||
-        (decode = PyObject_IsTrue(args[2])) < 0)
+    if (pc_shring_py_need_ring(self) < 0 || pc_shring_py_need_pid(self) < 0 ||
+        pc_py_timeout_ns(args[1], &timeout_ns) < 0 || (decode = PyObject_IsTrue(args[2])) < 0)
         return NULL;
     out = PyList_New(0);
     if (out == NULL)
@@ -837,6 +860,10 @@ static PyObject *pc_shring_py_set_receiver(pc_shring_py *self, PyObject *arg)
     uint32_t pid;
     if (pc_shring_py_need_ring(self) < 0 || pc_shring_py_u32(arg, "pid", &pid) < 0)
         return NULL;
+    if (pid == 0 || pid > PC_IPC_PID_MASK) {
+        PyErr_SetString(PyExc_ValueError, "pid out of range");
+        return NULL;
+    }
     /* relaxed: read by this process's receives. */
     atomic_store_explicit(&self->pid, pid, memory_order_relaxed);
     pc_shring_set_receiver(self->ring, pid);
@@ -913,7 +940,7 @@ static PyObject *pc_shring_py_closed(pc_shring_py *self, void *unused)
 static PyObject *pc_shring_py_debug_abandon(pc_shring_py *self, PyObject *arg)
 {
     long len;
-    if (pc_shring_py_need_ring(self) < 0 ||
+    if (pc_shring_py_need_ring(self) < 0 || pc_shring_py_need_slot(self) < 0 ||
         pc_shring_py_int(arg, "len", 0, LONG_MAX, &len) < 0)
         return NULL;
     /* relaxed: as in send. */
