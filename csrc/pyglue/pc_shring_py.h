@@ -316,29 +316,19 @@ static PyObject *pc_shring_py_send_impl(pc_shring_py *self, PyObject *const *arg
     Py_RETURN_NONE;
 }
 
-static PyObject *pc_shring_py_send(pc_shring_py *self, PyObject *const *args,
-                                   Py_ssize_t nargs, PyObject *kwnames)
-{
-    return pc_shring_py_send_impl(self, args, nargs, kwnames, "send", 1, 0);
-}
+/* The four variants of a call as METH_FASTCALL | METH_KEYWORDS methods:
+ * name, implementation, pickled/decoded, try_. */
+#define PC_SHRING_PY_VARIANT(name, impl, codec, try_)                                 \
+    static PyObject *pc_shring_py_##name(pc_shring_py *self, PyObject *const *args,   \
+                                         Py_ssize_t nargs, PyObject *kwnames)          \
+    {                                                                                  \
+        return pc_shring_py_##impl##_impl(self, args, nargs, kwnames, #name, codec, try_); \
+    }
 
-static PyObject *pc_shring_py_try_send(pc_shring_py *self, PyObject *const *args,
-                                       Py_ssize_t nargs, PyObject *kwnames)
-{
-    return pc_shring_py_send_impl(self, args, nargs, kwnames, "try_send", 1, 1);
-}
-
-static PyObject *pc_shring_py_send_bytes(pc_shring_py *self, PyObject *const *args,
-                                         Py_ssize_t nargs, PyObject *kwnames)
-{
-    return pc_shring_py_send_impl(self, args, nargs, kwnames, "send_bytes", 0, 0);
-}
-
-static PyObject *pc_shring_py_try_send_bytes(pc_shring_py *self, PyObject *const *args,
-                                             Py_ssize_t nargs, PyObject *kwnames)
-{
-    return pc_shring_py_send_impl(self, args, nargs, kwnames, "try_send_bytes", 0, 1);
-}
+PC_SHRING_PY_VARIANT(send, send, 1, 0)
+PC_SHRING_PY_VARIANT(try_send, send, 1, 1)
+PC_SHRING_PY_VARIANT(send_bytes, send, 0, 0)
+PC_SHRING_PY_VARIANT(try_send_bytes, send, 0, 1)
 
 /* ------------------------------------------------------------- receive */
 
@@ -557,29 +547,10 @@ got:
     return data;
 }
 
-static PyObject *pc_shring_py_recv(pc_shring_py *self, PyObject *const *args,
-                                   Py_ssize_t nargs, PyObject *kwnames)
-{
-    return pc_shring_py_recv_impl(self, args, nargs, kwnames, "recv", 1, 0);
-}
-
-static PyObject *pc_shring_py_try_recv(pc_shring_py *self, PyObject *const *args,
-                                       Py_ssize_t nargs, PyObject *kwnames)
-{
-    return pc_shring_py_recv_impl(self, args, nargs, kwnames, "try_recv", 1, 1);
-}
-
-static PyObject *pc_shring_py_recv_bytes(pc_shring_py *self, PyObject *const *args,
-                                         Py_ssize_t nargs, PyObject *kwnames)
-{
-    return pc_shring_py_recv_impl(self, args, nargs, kwnames, "recv_bytes", 0, 0);
-}
-
-static PyObject *pc_shring_py_try_recv_bytes(pc_shring_py *self, PyObject *const *args,
-                                             Py_ssize_t nargs, PyObject *kwnames)
-{
-    return pc_shring_py_recv_impl(self, args, nargs, kwnames, "try_recv_bytes", 0, 1);
-}
+PC_SHRING_PY_VARIANT(recv, recv, 1, 0)
+PC_SHRING_PY_VARIANT(try_recv, recv, 1, 1)
+PC_SHRING_PY_VARIANT(recv_bytes, recv, 0, 0)
+PC_SHRING_PY_VARIANT(try_recv_bytes, recv, 0, 1)
 
 /*
  * Decode `items` (bytes) into `out` from index 0.  On a failure at i:
