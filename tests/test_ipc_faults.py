@@ -450,3 +450,28 @@ def test_sweeping_leaves_segments_in_use_alone():
     tx.close()
     rx.close()
     cell.close()
+
+
+class InterruptsOnce:
+    fired = False
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if not InterruptsOnce.fired:
+            InterruptsOnce.fired = True
+            raise KeyboardInterrupt  # as a signal handler would, mid-unpickle
+
+
+def test_a_ctrl_c_while_recv_many_unpickles_loses_nothing():
+    tx, rx = ipc.channel()
+    bomb = InterruptsOnce()
+    bomb.tag = "x"
+    tx.send(1)
+    tx.send(bomb)
+    tx.send(2)
+    with pytest.raises(KeyboardInterrupt):
+        rx.recv_many(10)
+    first, again, last = rx.recv_many(10)
+    assert (first, again.tag, last) == (1, "x", 2)
+    tx.close()
+    rx.close()

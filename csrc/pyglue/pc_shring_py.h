@@ -553,12 +553,13 @@ PC_SHRING_PY_VARIANT(recv_bytes, recv, 0, 0)
 PC_SHRING_PY_VARIANT(try_recv_bytes, recv, 0, 1)
 
 /*
- * Decode `items` (bytes) into `out` from index 0.  On a failure at i:
- * nothing is lost: if `out` already holds objects, item i and those after
- * it go back to `pending` and out is returned (the next call raises for
- * item i); else item i's bytes go with the exception (.data) and the
- * items after it to `pending`.  Returns 0, 1 (stopped: return out) or -1
- * (raise).
+ * Decode `items` (bytes) into the empty list `out`.  On a failure at i,
+ * nothing is lost: if i > 0, items i.. go back to `pending` and out (the
+ * i objects before) is returned, so the next call raises for item i; if
+ * i == 0, item 0's bytes go with the exception (.data) and items 1.. back
+ * to `pending`.  An exception that is not an Exception (KeyboardInterrupt
+ * from a signal handler, SystemExit) is raised at once, with every item
+ * back in `pending`.  Returns 0, or -1 with the exception set.
  */
 static int pc_shring_py_decode_into(pc_shring_py *self, PyObject *out, PyObject *items)
 {
@@ -567,20 +568,28 @@ static int pc_shring_py_decode_into(pc_shring_py *self, PyObject *out, PyObject 
         PyObject *obj = PyObject_CallOneArg(pc_shring_py_loads, PyList_GET_ITEM(items, i));
         int rc;
         if (obj == NULL) {
+            Py_ssize_t from;
             PyObject *rest;
-            if (PyList_GET_SIZE(out) > 0) {
+            int raise = 1;
+            if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+                from = 0;
+            } else if (i > 0) {
                 PyErr_Clear();
-                rest = PyList_GetSlice(items, i, n);
+                from = i;
+                raise = 0;
             } else {
-                pc_shring_py_attach_data(PyList_GET_ITEM(items, i));
-                rest = PyList_GetSlice(items, i + 1, n);
+                pc_shring_py_attach_data(PyList_GET_ITEM(items, 0));
+                from = 1;
             }
+            rest = PyList_GetSlice(items, from, n);
             if (rest != NULL) {
                 if (PyList_GET_SIZE(rest) > 0)
                     pc_shring_py_push_pending(self, rest);
                 Py_DECREF(rest);
             }
-            return PyList_GET_SIZE(out) > 0 ? 1 : -1;
+            if (raise)
+                return -1;
+            return 0;
         }
         rc = PyList_Append(out, obj);
         Py_DECREF(obj);
@@ -660,29 +669,26 @@ static PyObject *pc_shring_py_recv_many(pc_shring_py *self, PyObject *const *arg
                 Py_CLEAR(self->pending);
         }
         pc_shring_py_give(self);
-        if (items != NULL) {
-            int rc = 0;
-            if (decode)
-                rc = pc_shring_py_decode_into(self, out, items);
-            else
-                rc = PyList_SetSlice(out, 0, 0, items);
-            Py_DECREF(items);
-            if (rc < 0) {
-                Py_DECREF(out);
-                return NULL;
-            }
-            return out;
-        }
+        if (items != NULL)
+            goto decode;
+    }
+    /* All the records first, as bytes; then, if asked, unpickled. */
+    items = PyList_New(0);
+    if (items == NULL) {
+        Py_DECREF(out);
+        return NULL;
     }
     c.mode = PC_SHRING_PY_WAIT;
-    while (PyList_GET_SIZE(out) < max_items) {
-        Py_ssize_t want = max_items - PyList_GET_SIZE(out);
+    while (PyList_GET_SIZE(items) < max_items) {
+        Py_ssize_t want = max_items - PyList_GET_SIZE(items);
+        PyObject *batch;
         pc_status st;
         int rc;
         c.maxn = want < PC_SHRING_PY_BATCH ? want : PC_SHRING_PY_BATCH;
         if (first) {
             st = pc_shring_py_recv_wait(self, &c, timeout_ns);
             if (st != PC_OK) {
+                Py_DECREF(items);
                 Py_DECREF(out);
                 return st == PC_INTERRUPTED ? NULL : pc_shring_py_recv_error(st);
             }
@@ -694,23 +700,31 @@ static PyObject *pc_shring_py_recv_many(pc_shring_py *self, PyObject *const *arg
             if (pc_shring_py_recv_try(&c) != PC_OK)
                 break;
         }
-        items = pc_shring_py_take_records(self, c.count);
-        if (items == NULL) {
+        batch = pc_shring_py_take_records(self, c.count);
+        if (batch == NULL) {
+            Py_DECREF(items);
             Py_DECREF(out);
             return NULL;
         }
-        if (decode)
-            rc = pc_shring_py_decode_into(self, out, items);
-        else
-            rc = PyList_SetSlice(out, PyList_GET_SIZE(out), PyList_GET_SIZE(out), items);
-        Py_DECREF(items);
+        rc = PyList_SetSlice(items, PyList_GET_SIZE(items), PyList_GET_SIZE(items), batch);
+        Py_DECREF(batch);
         if (rc < 0) {
+            Py_DECREF(items);
             Py_DECREF(out);
             return NULL;
         }
-        if (rc == 1)
-            break;
     }
+decode:
+    if (!decode) {
+        Py_DECREF(out);
+        return items;
+    }
+    if (pc_shring_py_decode_into(self, out, items) < 0) {
+        Py_DECREF(items);
+        Py_DECREF(out);
+        return NULL;
+    }
+    Py_DECREF(items);
     return out;
 }
 
