@@ -28,15 +28,20 @@ pickle, and with each object a ``fork`` child inherits).  It is unlinked
 reference any more (``close()``, garbage collection, or the exit of a
 process that used it; references of a killed process stop counting), and
 in any case when the process that created it exits; if that process is
-killed, ``multiprocessing``'s resource tracker removes it when the tracker
-stops.  After the name is gone, pickled copies can no longer be opened
+killed, ``sweep_segments()`` (which pyconc runs, at most once a second,
+whenever it creates a segment) or, at the latest, ``multiprocessing``'s
+resource tracker when it stops removes it.  A segment's memory is
+reserved when it is made (``posix_fallocate``): a /dev/shm too small for
+it raises OSError (ENOSPC) there, never SIGBUS later.  After the name is gone, pickled copies can no longer be opened
 (FileNotFoundError).  A pickle that is never unpickled keeps its reference
 for as long as the process that pickled it lives.
 
 Closed objects.  ``close()`` gives up the object's reference; the object
 keeps its mapping (so nothing can crash) until it is garbage collected.
 The atomics and the lock keep working on that mapping; a closed Sender or
-Receiver raises ``Disconnected``.
+Receiver raises ``HandleClosed`` (the rule of ``pyconc.errors``).  The
+channel's ends keep their mapping in a ``pyconc._core.IpcHandle``, a C
+type that exposes no address.
 
 POSIX only (Linux, macOS).  Process ids name the owners of locks and the
 ends of channels; the limits of that (pid reuse, pid namespaces) are
