@@ -8,7 +8,7 @@
 #include "pc_backoff.h"
 #include "pc_park.h"
 
-_Static_assert(sizeof(pc_shring_slot_t) == PC_CACHELINE, "slot padding");
+_Static_assert(sizeof(pc_shring_slot_t) == 16, "slot layout");
 
 /*
  * The seq_cst fence of the wake-up handshakes.  ThreadSanitizer does not
@@ -36,15 +36,16 @@ _Static_assert(sizeof(pc_shring_t) % PC_CACHELINE == 0, "ring padding");
 
 enum { PC_SHRING_S_FREE = 1, PC_SHRING_S_RESERVED = 2, PC_SHRING_S_COMMITTED = 3 };
 
-#define PC_SHRING_SEQ_SHIFT 29
-#define PC_SHRING_N_SHIFT 8
+#define PC_SHRING_SEQ_SHIFT 31
+#define PC_SHRING_N_SHIFT 10
 #define PC_SHRING_N_MASK ((1u << 21) - 1)
 #define PC_SHRING_SLOT_SHIFT 2
-#define PC_SHRING_SLOT_MASK 63u
+#define PC_SHRING_SLOT_MASK 255u
+_Static_assert(PC_SHRING_SLOTS == PC_SHRING_SLOT_MASK + 1, "slot bits");
 
 PC_INLINE uint64_t pc_shring_seq(uint64_t pos)
 {
-    return pos << PC_SHRING_SEQ_SHIFT; /* the top bits fall off: 35 remain */
+    return pos << PC_SHRING_SEQ_SHIFT; /* the top bits fall off: 33 remain */
 }
 
 PC_INLINE uint64_t pc_shring_ctrl(uint64_t pos, unsigned state, unsigned slot,
@@ -220,6 +221,22 @@ uint64_t pc_shring_cells(pc_shring_t *r)
 
 /* ------------------------------------------------------------ slots */
 
+/* A position past every record claimed so far: the tail hint, moved past
+ * any claimed record it still points at. */
+static uint64_t pc_shring_past_claims(pc_shring_t *r)
+{
+    for (;;) {
+        /* acquire: a claimed record's length is valid for helping. */
+        uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+        uint64_t c = atomic_load_explicit(pc_shring_ctrl_at(r, t), memory_order_acquire);
+        if (!(pc_shring_is_for(c, t) && pc_shring_state(c) >= PC_SHRING_S_RESERVED))
+            return t;
+        /* relaxed: a hint (as the producers' helping). */
+        atomic_compare_exchange_strong_explicit(&r->tail, &t, t + pc_shring_n(c),
+                                                memory_order_relaxed, memory_order_relaxed);
+    }
+}
+
 int pc_shring_register(pc_shring_t *r, uint32_t pid)
 {
     int i;
@@ -235,16 +252,14 @@ int pc_shring_register(pc_shring_t *r, uint32_t pid)
             return i;
         }
     }
-    /* A free slot, else one of a dead process with nothing in flight. */
+    /* A free slot, else one of a dead process (whatever it was doing: a
+     * send it left half done is told apart by `since`). */
     for (int pass = 0; pass < 2; pass++) {
         for (i = 0; i < PC_SHRING_SLOTS; i++) {
             pc_shring_slot_t *s = &r->slots[i];
-            /* acquire: see the inflight count of the process we replace. */
-            uint32_t old = atomic_load_explicit(&s->pid, memory_order_acquire);
-            if (pass == 0 ? old != 0
-                          : (old == 0 ||
-                             atomic_load_explicit(&s->inflight, memory_order_acquire) != 0 ||
-                             pc_ipc_pid_alive(old)))
+            /* relaxed: validated by the CAS. */
+            uint32_t old = atomic_load_explicit(&s->pid, memory_order_relaxed);
+            if (pass == 0 ? old != 0 : (old == 0 || pc_ipc_pid_alive(old)))
                 continue;
             /* acq_rel: publish our handle with the pid; a loser re-scans. */
             if (atomic_compare_exchange_strong_explicit(
@@ -256,6 +271,10 @@ int pc_shring_register(pc_shring_t *r, uint32_t pid)
                                                           memory_order_relaxed);
                 atomic_fetch_add_explicit(&r->handles_total, 1, memory_order_relaxed);
                 atomic_fetch_sub_explicit(&r->handles_total, stale, memory_order_relaxed);
+                /* release: a consumer that reads this also sees our pid;
+                 * our own claims, made after this, all lie at or above. */
+                atomic_store_explicit(&s->since, pc_shring_past_claims(r),
+                                      memory_order_release);
                 return i;
             }
         }
@@ -342,10 +361,9 @@ static void pc_shring_notify(_Atomic uint32_t *waiting, _Atomic uint32_t *futex,
 }
 
 /*
- * Claim n cells for `slot`: their first position in *pos, or FULL.  The
- * caller has marked a send in flight in its slot.
+ * Claim n cells for `slot`: their first position in *pos, or PC_FULL.
  */
-static int pc_shring_claim(pc_shring_t *r, unsigned slot, uint64_t n, uint64_t *pos)
+static pc_status pc_shring_claim(pc_shring_t *r, unsigned slot, uint64_t n, uint64_t *pos)
 {
     uint64_t cells = r->cells, t, h, c;
     pc_backoff_t backoff;
@@ -390,10 +408,11 @@ static int pc_shring_claim(pc_shring_t *r, unsigned slot, uint64_t n, uint64_t *
                 pc_backoff_spin(&backoff);
                 continue;
             }
-            return PC_SHRING_FULL; /* the consumer has not freed them yet */
+            return PC_FULL; /* the consumer has not freed them yet */
         }
-        /* acq_rel on success: release orders our inflight mark before the
-         * claim; acquire orders the consumer's freeing before our writes.
+        /* acq_rel on success: release orders our slot's registration
+         * before the claim (a consumer that sees the claim sees our pid);
+         * acquire orders the consumer's freeing before our writes.
          * relaxed on failure: we start over. */
         if (atomic_compare_exchange_strong_explicit(
                 pc_shring_ctrl_at(r, t), &c,
@@ -411,28 +430,21 @@ static int pc_shring_claim(pc_shring_t *r, unsigned slot, uint64_t n, uint64_t *
                                                 memory_order_relaxed);
     }
     *pos = t;
-    return PC_SHRING_OK;
+    return PC_OK;
 }
 
-int pc_shring_try_send(pc_shring_t *r, int slot, const char *data, uint64_t len)
+pc_status pc_shring_try_send(pc_shring_t *r, int slot, const char *data, uint64_t len)
 {
     uint64_t cells = r->cells, n, t;
-    pc_shring_slot_t *s = &r->slots[slot];
 
     if (len > pc_shring_max_payload(cells))
-        return PC_SHRING_TOO_BIG;
+        return PC_INVALID;
     /* relaxed: a hint; a send racing with close may still land, unread. */
     if (atomic_load_explicit(&r->rx_closed, memory_order_relaxed))
-        return PC_SHRING_DISCONNECTED;
+        return PC_CLOSED;
     n = pc_shring_cells_needed(len);
-
-    /* relaxed: ordered before the claim by the claim's release. */
-    atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed);
-    if (pc_shring_claim(r, (unsigned)slot, n, &t) != PC_SHRING_OK) {
-        /* release: undo our in-flight mark. */
-        atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_release);
-        return PC_SHRING_FULL;
-    }
+    if (pc_shring_claim(r, (unsigned)slot, n, &t) != PC_OK)
+        return PC_FULL;
 
     /* Our cells: length word, then payload, then commit. */
     memcpy(pc_shring_len_at(r, t), &len, 8);
@@ -442,36 +454,32 @@ int pc_shring_try_send(pc_shring_t *r, int slot, const char *data, uint64_t len)
     atomic_store_explicit(pc_shring_ctrl_at(r, t),
                           pc_shring_ctrl(t, PC_SHRING_S_COMMITTED, (unsigned)slot, n),
                           memory_order_release);
-    /* release: the commit happens before the slot shows nothing in flight. */
-    atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_release);
     pc_shring_notify(&r->rx_waiting, &r->rx_futex, false);
-    return PC_SHRING_OK;
+    return PC_OK;
 }
 
-int pc_shring_debug_abandon(pc_shring_t *r, int slot, uint64_t len)
+pc_status pc_shring_debug_abandon(pc_shring_t *r, int slot, uint64_t len)
 {
     uint64_t n = pc_shring_cells_needed(len), t, half = len / 2;
     char junk[256];
     if (len > pc_shring_max_payload(r->cells))
-        return PC_SHRING_TOO_BIG;
-    /* relaxed: as in try_send. */
-    atomic_fetch_add_explicit(&r->slots[slot].inflight, 1, memory_order_relaxed);
-    if (pc_shring_claim(r, (unsigned)slot, n, &t) != PC_SHRING_OK) {
-        atomic_fetch_sub_explicit(&r->slots[slot].inflight, 1, memory_order_release);
-        return PC_SHRING_FULL;
-    }
+        return PC_INVALID;
+    if (pc_shring_claim(r, (unsigned)slot, n, &t) != PC_OK)
+        return PC_FULL;
     memset(junk, 0x5a, sizeof junk);
     memcpy(pc_shring_len_at(r, t), &len, 8);
     pc_shring_copy(r, t, junk, half < sizeof junk ? half : sizeof junk, true);
-    return PC_SHRING_OK; /* and never commit */
+    return PC_OK; /* and never commit */
 }
 
 /* ------------------------------------------------------------- recv */
 
-/* Free the n cells of the record at h (consumer only, under rx_lock). */
+/* Free the n cells of the record at h (consumer only, under rx_lock),
+ * the first cell last: until then the record is intact for a consumer
+ * that takes over from us if we die here (see pc_shring.h). */
 static void pc_shring_free_cells(pc_shring_t *r, uint64_t h, uint64_t n)
 {
-    for (uint64_t i = 0; i < n; i++)
+    for (uint64_t i = n; i-- > 0;)
         /* relaxed: published by the release store of head that follows. */
         atomic_store_explicit(pc_shring_ctrl_at(r, h + i),
                               pc_shring_free_word(h + i + r->cells),
@@ -500,8 +508,30 @@ static void pc_shring_advance(pc_shring_t *r, uint64_t h)
         pc_shring_notify(&r->tx_waiting, &r->tx_futex, true);
 }
 
+/*
+ * After a consumer died holding the receive lock: move head over the cells
+ * it freed but did not publish (FREE words of the next lap, which no
+ * producer can claim before head passes them), so that the ring goes on.
+ * Under rx_lock.
+ */
+static void pc_shring_recover(pc_shring_t *r)
+{
+    /* relaxed: only the lock holder writes head. */
+    uint64_t start = atomic_load_explicit(&r->head, memory_order_relaxed), h = start;
+    while (h - start < r->cells &&
+           /* relaxed: written by the dead consumer, whose writes the
+            * acquire of the lock made visible. */
+           atomic_load_explicit(pc_shring_ctrl_at(r, h), memory_order_relaxed) ==
+               pc_shring_free_word(h + r->cells))
+        h++;
+    r->stuck_pos = UINT64_MAX;
+    if (h != start)
+        pc_shring_advance(r, h);
+}
+
 /* Take the receive lock for process pid (taking it over from a dead
- * holder); false if another live thread or process holds it. */
+ * holder, and repairing what it left); false if another live thread or
+ * process holds it. */
 static bool pc_shring_rx_lock(pc_shring_t *r, uint32_t pid)
 {
     uint32_t holder = 0;
@@ -512,22 +542,51 @@ static bool pc_shring_rx_lock(pc_shring_t *r, uint32_t pid)
         return true;
     if (holder == pid || pc_ipc_pid_alive(holder))
         return false;
-    /* acquire: as above; the dead holder may have left a record half
-     * consumed, which is harmless: head moves only after a record is
-     * freed, so we read it again. */
-    return atomic_compare_exchange_strong_explicit(&r->rx_lock, &holder, pid,
-                                                   memory_order_acquire,
-                                                   memory_order_relaxed);
+    /* acquire: as above. */
+    if (!atomic_compare_exchange_strong_explicit(&r->rx_lock, &holder, pid,
+                                                 memory_order_acquire,
+                                                 memory_order_relaxed))
+        return false;
+    pc_shring_recover(r);
+    return true;
 }
 
-int64_t pc_shring_try_recv(pc_shring_t *r, uint32_t pid, char *buf,
-                           uint64_t bufsize, int64_t *lens, int64_t maxn)
+/* Skip the record of n cells at h, unread, and count it. */
+static void pc_shring_skip(pc_shring_t *r, uint64_t h, uint64_t n)
+{
+    pc_shring_free_cells(r, h, n);
+    /* relaxed: statistics. */
+    atomic_fetch_add_explicit(&r->skipped_records, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&r->skipped_bytes, n * PC_SHRING_CELL, memory_order_relaxed);
+}
+
+/* True if the record RESERVED at h (control word c) will never be
+ * committed: claimed by a slot's earlier, dead, owner (below its `since`),
+ * or by its present owner, now dead. */
+static bool pc_shring_abandoned(pc_shring_t *r, uint64_t h, uint64_t c)
+{
+    pc_shring_slot_t *s = &r->slots[pc_shring_slot_of(c)];
+    /* acquire: pairs with register's release store; a stale (older) value
+     * only delays the verdict to the next check. */
+    uint64_t since = atomic_load_explicit(&s->since, memory_order_acquire);
+    /* relaxed: we read the claim (with acquire) before, so we see at least
+     * the pid of the process that made it. */
+    uint32_t owner = atomic_load_explicit(&s->pid, memory_order_relaxed);
+    return (int64_t)(h - since) < 0 || !pc_ipc_pid_alive(owner);
+}
+
+/* The receive loop; stop_after >= 0 (tests only) makes it stop as a
+ * consumer killed after freeing that many records would. */
+static pc_status pc_shring_recv_loop(pc_shring_t *r, uint32_t pid, char *buf,
+                                     uint64_t bufsize, int64_t *lens, int64_t maxn,
+                                     int64_t *count, int64_t stop_after, bool first)
 {
     int64_t got = 0;
     uint64_t used = 0, h, start;
+    pc_status st = PC_OK;
 
     if (!pc_shring_rx_lock(r, pid))
-        return PC_SHRING_BUSY;
+        return PC_BUSY;
     /* relaxed: only the lock holder writes head. */
     start = h = atomic_load_explicit(&r->head, memory_order_relaxed);
     while (got < maxn) {
@@ -542,24 +601,29 @@ int64_t pc_shring_try_recv(pc_shring_t *r, uint32_t pid, char *buf,
                 /* A length the record cannot hold: the shared memory was
                  * written by something else than pc_shring.  Never copy
                  * out of bounds: skip the record and count it. */
-                pc_shring_free_cells(r, h, n);
+                pc_shring_skip(r, h, n);
                 h += n;
-                /* relaxed: statistics. */
-                atomic_fetch_add_explicit(&r->skipped_records, 1, memory_order_relaxed);
-                atomic_fetch_add_explicit(&r->skipped_bytes, n * PC_SHRING_CELL,
-                                          memory_order_relaxed);
                 continue;
             }
             if (len > bufsize - used) {
                 if (got == 0) {
                     lens[0] = (int64_t)len;
-                    got = PC_SHRING_TOO_SMALL;
+                    st = PC_SHRING_TOO_SMALL;
                 }
                 break;
             }
             pc_shring_copy(r, h, buf + used, len, false);
             lens[got++] = (int64_t)len;
             used += len;
+            if (stop_after >= 0 && got > stop_after) {
+                /* Die here: the last record's cells freed (its first one
+                 * only if `first`), head not published. */
+                if (first)
+                    pc_shring_free_cells(r, h, n);
+                else if (n > 1)
+                    pc_shring_free_cells(r, h + 1, n - 1);
+                return PC_OK;
+            }
             pc_shring_free_cells(r, h, n);
             h += n;
             continue;
@@ -572,23 +636,10 @@ int64_t pc_shring_try_recv(pc_shring_t *r, uint32_t pid, char *buf,
                 r->stuck_pos = h;
                 r->stuck_check_ns = now + PC_SHRING_STUCK_NS;
             } else if (now >= r->stuck_check_ns) {
-                unsigned slot = pc_shring_slot_of(c);
-                /* relaxed: a slot is not reused while it has a send in
-                 * flight, and this record is one. */
-                uint32_t owner = atomic_load_explicit(&r->slots[slot].pid,
-                                                      memory_order_relaxed);
                 r->stuck_check_ns = now + PC_SHRING_STUCK_NS;
-                if (!pc_ipc_pid_alive(owner)) {
-                    n = pc_shring_n(c);
-                    pc_shring_free_cells(r, h, n);
-                    h += n;
-                    /* relaxed: statistics. */
-                    atomic_fetch_add_explicit(&r->skipped_records, 1, memory_order_relaxed);
-                    atomic_fetch_add_explicit(&r->skipped_bytes, n * PC_SHRING_CELL,
-                                              memory_order_relaxed);
-                    /* release: it will never commit; let its slot go. */
-                    atomic_fetch_sub_explicit(&r->slots[slot].inflight, 1,
-                                              memory_order_release);
+                if (pc_shring_abandoned(r, h, c)) {
+                    pc_shring_skip(r, h, pc_shring_n(c));
+                    h += pc_shring_n(c);
                     continue;
                 }
             }
@@ -599,62 +650,30 @@ int64_t pc_shring_try_recv(pc_shring_t *r, uint32_t pid, char *buf,
         pc_shring_advance(r, h);
     /* release: hand the consumer state to the next receiver. */
     atomic_store_explicit(&r->rx_lock, 0, memory_order_release);
-    return got == 0 ? PC_SHRING_EMPTY : got;
+    *count = got;
+    if (st != PC_OK)
+        return st;
+    return got == 0 ? PC_EMPTY : PC_OK;
 }
 
-int64_t pc_shring_try_recv1(pc_shring_t *r, uint32_t pid, char *buf, uint64_t bufsize)
+pc_status pc_shring_try_recv(pc_shring_t *r, uint32_t pid, char *buf, uint64_t bufsize,
+                             int64_t *lens, int64_t maxn, int64_t *count)
 {
-    int64_t len;
-    int64_t got = pc_shring_try_recv(r, pid, buf, bufsize, &len, 1);
-    if (got == 1)
-        return len;
-    if (got == PC_SHRING_TOO_SMALL)
-        return -4 - len;
-    return got;
+    return pc_shring_recv_loop(r, pid, buf, bufsize, lens, maxn, count, -1, false);
 }
 
-int pc_shring_end_send(pc_shring_end_t *e, const char *data, uint64_t len)
+void pc_shring_debug_die_in_recv(pc_shring_t *r, uint32_t dead_pid, int64_t records,
+                                 bool first)
 {
-    return pc_shring_try_send(e->ring, e->slot, data, len);
-}
-
-/* Take e->busy; false if another thread has it. */
-static bool pc_shring_end_take(pc_shring_end_t *e)
-{
-    uint32_t expected = 0;
-    /* acquire: the previous user's buffer replacement is visible. */
-    return atomic_compare_exchange_strong_explicit(&e->busy, &expected, 1,
-                                                   memory_order_acquire,
-                                                   memory_order_relaxed);
-}
-
-void pc_shring_end_done(pc_shring_end_t *e)
-{
-    /* release: our reads of the buffer (and any replacement of it) happen
-     * before the next user's writes. */
-    atomic_store_explicit(&e->busy, 0, memory_order_release);
-}
-
-int64_t pc_shring_end_recv1(pc_shring_end_t *e)
-{
-    int64_t got;
-    if (!pc_shring_end_take(e))
-        return PC_SHRING_BUSY;
-    got = pc_shring_try_recv1(e->ring, e->pid, e->buf, e->bufsize);
-    if (got == PC_SHRING_EMPTY || got == PC_SHRING_BUSY)
-        pc_shring_end_done(e);
-    return got;
-}
-
-int64_t pc_shring_end_recv(pc_shring_end_t *e, int64_t *lens, int64_t maxn)
-{
-    int64_t got;
-    if (!pc_shring_end_take(e))
-        return PC_SHRING_BUSY;
-    got = pc_shring_try_recv(e->ring, e->pid, e->buf, e->bufsize, lens, maxn);
-    if (got == PC_SHRING_EMPTY || got == PC_SHRING_BUSY)
-        pc_shring_end_done(e);
-    return got;
+    static char buf[1 << 16];
+    static int64_t lens[256];
+    int64_t count;
+    if (records < 0 || records > 255)
+        return;
+    /* Returns holding the receive lock (as dead_pid) if it found more than
+     * `records` records, else after an ordinary receive. */
+    (void)pc_shring_recv_loop(r, dead_pid, buf, sizeof buf, lens, records + 1, &count,
+                              records, first);
 }
 
 bool pc_shring_is_empty(pc_shring_t *r)

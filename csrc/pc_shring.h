@@ -17,10 +17,15 @@
  * The control word of a record's first cell says everything about it in
  * one atomic word:
  *
- *   bits 29..63  seq    the low 35 bits of the position it describes
- *   bits  8..28  n - 1  the record's length in cells
- *   bits  2.. 7  slot   the producer slot (process) that claimed it
+ *   bits 31..63  seq    the low 33 bits of the position it describes
+ *   bits 10..30  n - 1  the record's length in cells
+ *   bits  2.. 9  slot   the producer slot (process) that claimed it
  *   bits  0.. 1  state  FREE, RESERVED or COMMITTED
+ *
+ * (33 bits of position tell 2^33 / cells laps apart: 128 for the largest
+ * ring, 2^19 for a 1 MiB one; a producer would have to stall between
+ * reading the tail hint and its claim while the ring goes round that many
+ * times for a stale claim to succeed.)
  *
  * Producers claim space with one compare-and-swap on that word, from
  * FREE(pos) to RESERVED(pos, n, slot), which is the idea of Dmitry Vyukov's
@@ -43,6 +48,18 @@
  * process still lives (pc_ipc.h); if not, it frees the record's cells
  * unread, moves on and counts the skipped record and its bytes.
  *
+ * Dead consumers: the consumer frees each record's cells as soon as it has
+ * copied it, the first cell (the one with the record's control word) last,
+ * and publishes the new head once per receive.  A consumer killed in
+ * between leaves cells that hold FREE words of the *next* lap at and after
+ * head.  No producer can claim them (they lie a full ring ahead of head),
+ * so the next consumer, when it takes the receive lock over from a dead
+ * holder, walks head forward over exactly those cells and publishes it; a
+ * record whose first cell is still COMMITTED (its other cells possibly
+ * freed: freeing writes only control words) is intact and received again.
+ * The records the dead consumer had copied out are lost with it; the ring
+ * is never wedged.
+ *
  * Waiting: first a short spin-then-yield (pc_backoff_snooze), since the
  * other side is usually microseconds away; then two eventcounts on
  * process-shared futex words: the consumer sleeps on rx_futex, which
@@ -55,46 +72,44 @@
  * a herd of producers per record costs more than it moves.
  *
  * Producer slots: each process that holds senders registers a slot holding
- * its pid, the number of sender handles it holds, and the number of sends
- * it has in flight.  A slot whose process has died and which has no send in
- * flight is reused.  The consumer's "every sender is gone" is "no live slot
- * holds a handle".
+ * its pid and the number of sender handles it holds; at most
+ * PC_SHRING_SLOTS (256) processes hold Senders at once, over the life of a
+ * channel any number.  The slot of a dead process is always reused, even
+ * if it died in the middle of a send: the reuser records in `since` a
+ * position past every record claimed until then (it moves the tail hint
+ * past claimed records first), so a RESERVED record of that slot below
+ * `since` belongs to a dead process and is skipped at once, and one at or
+ * above it to the slot's present, live, owner.  The consumer's "every
+ * sender is gone" is "no live slot holds a handle".
+ *
+ * Results are pc_status values (pc_status.h).
  */
 #ifndef PC_SHRING_H
 #define PC_SHRING_H
 
 #include "pc_config.h"
 #include "pc_ipc.h"
+#include "pc_status.h"
 
 #define PC_SHRING_CELL 64
 #define PC_SHRING_CELL_DATA 56    /* a cell's payload bytes */
 #define PC_SHRING_FIRST_DATA 48   /* in a record's first cell */
-#define PC_SHRING_SLOTS 64
+#define PC_SHRING_SLOTS 256
 #define PC_SHRING_MAX_RECORD_CELLS (1u << 21)
 #define PC_SHRING_MIN_CELLS 16
 #define PC_SHRING_MAX_CELLS (1u << 26) /* 4 GiB of cells */
-#define PC_SHRING_MAGIC 0x50434952494e4731ull /* "PCIRING1" */
+#define PC_SHRING_MAGIC 0x50434952494e4732ull /* "PCIRING2" */
 /* How long a record may stay RESERVED before its producer is checked. */
 #define PC_SHRING_STUCK_NS 20000000
 
-/* Results of the try_ calls (send) and negative results of recv. */
-enum {
-    PC_SHRING_OK = 0,
-    PC_SHRING_FULL = 1,
-    PC_SHRING_DISCONNECTED = 2,
-    PC_SHRING_TOO_BIG = 3
-};
-enum {
-    PC_SHRING_EMPTY = -1,
-    PC_SHRING_BUSY = -2,     /* another thread or process is receiving */
-    PC_SHRING_TOO_SMALL = -3 /* the buffer cannot hold the next record */
-};
+/* pc_shring_try_recv's buffer is too small for the next record (lens[0]
+ * says how large it must be): the caller grows it and tries again. */
+#define PC_SHRING_TOO_SMALL PC_NOMEM
 
 typedef struct pc_shring_slot {
     _Atomic uint32_t pid;      /* 0: free */
     _Atomic uint32_t handles;  /* sender handles held by that process */
-    _Atomic uint64_t inflight; /* sends between claim and commit */
-    char pad[PC_CACHELINE - 16];
+    _Atomic uint64_t since;    /* records of this slot below: a dead owner's */
 } pc_shring_slot_t;
 
 typedef struct pc_shring {
@@ -157,7 +172,8 @@ int pc_shring_check(pc_shring_t *r, uint64_t size);
 uint64_t pc_shring_cells(pc_shring_t *r);
 
 /* Register one sender handle of process pid; the slot, or -1 if all
- * PC_SHRING_SLOTS slots belong to live processes. */
+ * PC_SHRING_SLOTS slots belong to live processes (a dead process's slot is
+ * reused, whatever it was doing when it died). */
 int pc_shring_register(pc_shring_t *r, uint32_t pid);
 /* Add `delta` (+1 or -1) handles to a slot, if it still belongs to pid.
  * Returns false if it does not. */
@@ -167,55 +183,30 @@ bool pc_shring_handles_add(pc_shring_t *r, int slot, uint32_t pid, int delta);
  * handles, including those of dead processes. */
 uint32_t pc_shring_senders(pc_shring_t *r, bool alive);
 
-/* One attempt to send; never waits.  A PC_SHRING_* result. */
-int pc_shring_try_send(pc_shring_t *r, int slot, const char *data, uint64_t len);
+/* One attempt to send; never waits.  PC_OK, PC_FULL (no room now),
+ * PC_CLOSED (the receive side is closed) or PC_INVALID (larger than
+ * pc_shring_max_payload). */
+pc_status pc_shring_try_send(pc_shring_t *r, int slot, const char *data, uint64_t len);
 /* For tests: claim a record of len bytes, write half of it and never
  * commit it: what a producer killed in the middle of a send leaves. */
-int pc_shring_debug_abandon(pc_shring_t *r, int slot, uint64_t len);
+pc_status pc_shring_debug_abandon(pc_shring_t *r, int slot, uint64_t len);
+/* For tests: receive as process pid, but stop after freeing the cells of
+ * `records` records (the last one's first cell only if `first`), without
+ * publishing head: what a consumer killed in the middle of a receive
+ * leaves (it then gives the receive lock to `dead_pid`). */
+void pc_shring_debug_die_in_recv(pc_shring_t *r, uint32_t dead_pid, int64_t records,
+                                 bool first);
 
-/* Up to maxn records into buf (bufsize bytes), their lengths into lens.
- * Returns how many (>= 1) or a negative PC_SHRING_* result; on
- * PC_SHRING_TOO_SMALL, lens[0] is the size the next record needs.  Skips
- * (and counts) records whose producer died before committing them. */
-int64_t pc_shring_try_recv(pc_shring_t *r, uint32_t pid, char *buf,
-                           uint64_t bufsize, int64_t *lens, int64_t maxn);
-/* One record into buf: its length (>= 0), or PC_SHRING_EMPTY or
- * PC_SHRING_BUSY, or, if buf is too small, -4 - (the length it needs). */
-int64_t pc_shring_try_recv1(pc_shring_t *r, uint32_t pid, char *buf, uint64_t bufsize);
+/* Up to maxn records into buf (bufsize bytes), their lengths into lens,
+ * their number into *count: PC_OK (*count >= 1), PC_EMPTY, PC_BUSY
+ * (another process or thread is receiving) or PC_SHRING_TOO_SMALL
+ * (lens[0] is the size the next record needs).  Skips (and counts)
+ * records whose producer died before committing them. */
+pc_status pc_shring_try_recv(pc_shring_t *r, uint32_t pid, char *buf, uint64_t bufsize,
+                             int64_t *lens, int64_t maxn, int64_t *count);
 
 /* True if no record is waiting or being written (a snapshot). */
 bool pc_shring_is_empty(pc_shring_t *r);
-/*
- * The hot calls with their arguments in one struct, which a Python end
- * fills once: cffi converts one pointer instead of four arguments per
- * call, which is about half the cost of a call from Python.
- */
-typedef struct pc_shring_end {
-    pc_shring_t *ring;
-    char *buf;              /* receiver: its buffer */
-    uint64_t bufsize;       /* receiver: the buffer's size */
-    uint32_t pid;           /* receiver: its process */
-    int32_t slot;           /* sender: its slot */
-    _Atomic uint32_t busy;  /* receiver: a thread is using buf */
-} pc_shring_end_t;
-
-/* pc_shring_try_send(e->ring, e->slot, data, len). */
-int pc_shring_end_send(pc_shring_end_t *e, const char *data, uint64_t len);
-
-/*
- * The receiver's buffer belongs to one thread at a time: these calls take
- * e->busy (PC_SHRING_BUSY if another thread has it) and keep it when they
- * return something in the buffer (records, or PC_SHRING_TOO_SMALL, whose
- * caller may then replace the buffer); the caller gives it back with
- * pc_shring_end_done once it has read the buffer.  On any other result
- * they give it back themselves.
- */
-/* pc_shring_try_recv1(e->ring, e->pid, e->buf, e->bufsize). */
-int64_t pc_shring_end_recv1(pc_shring_end_t *e);
-/* pc_shring_try_recv(e->ring, e->pid, e->buf, e->bufsize, lens, maxn). */
-int64_t pc_shring_end_recv(pc_shring_end_t *e, int64_t *lens, int64_t maxn);
-void pc_shring_end_done(pc_shring_end_t *e);
-
 /* Records waiting (committed or being written), a snapshot; walks them. */
 uint64_t pc_shring_len(pc_shring_t *r);
 

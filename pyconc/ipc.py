@@ -28,15 +28,20 @@ pickle, and with each object a ``fork`` child inherits).  It is unlinked
 reference any more (``close()``, garbage collection, or the exit of a
 process that used it; references of a killed process stop counting), and
 in any case when the process that created it exits; if that process is
-killed, ``multiprocessing``'s resource tracker removes it when the tracker
-stops.  After the name is gone, pickled copies can no longer be opened
+killed, ``sweep_segments()`` (which pyconc runs, at most once a second,
+whenever it creates a segment) or, at the latest, ``multiprocessing``'s
+resource tracker when it stops removes it.  A segment's memory is
+reserved when it is made (``posix_fallocate``): a /dev/shm too small for
+it raises OSError (ENOSPC) there, never SIGBUS later.  After the name is gone, pickled copies can no longer be opened
 (FileNotFoundError).  A pickle that is never unpickled keeps its reference
 for as long as the process that pickled it lives.
 
 Closed objects.  ``close()`` gives up the object's reference; the object
 keeps its mapping (so nothing can crash) until it is garbage collected.
 The atomics and the lock keep working on that mapping; a closed Sender or
-Receiver raises ``Disconnected``.
+Receiver raises ``HandleClosed`` (the rule of ``pyconc.errors``).  The
+channel's ends keep their mapping in a ``pyconc._core.IpcHandle``, a C
+type that exposes no address.
 
 POSIX only (Linux, macOS).  Process ids name the owners of locks and the
 ends of channels; the limits of that (pid reuse, pid namespaces) are
@@ -46,9 +51,9 @@ described in ``csrc/pc_ipc.h``.
 from __future__ import annotations
 
 import atexit
+import errno
 import mmap
 import os
-import pickle
 import secrets
 import threading
 import time
@@ -56,7 +61,7 @@ import weakref
 from multiprocessing import resource_tracker, util
 from typing import Any, Iterable, Iterator, List, Optional
 
-from pyconc import _procs, _timeout
+from pyconc import _core, _procs, _timeout
 from pyconc._buffer import cell_in_buffer
 from pyconc._closing import Closing
 from pyconc._native import ffi, lib
@@ -64,6 +69,7 @@ from pyconc._ordering import RELAXED
 from pyconc.atomic import VIEW_TYPES, AtomicBool, AtomicInt, AtomicUInt
 from pyconc.errors import (
     ChannelError,
+    HandleClosed,
     PyconcError,
     Disconnected,
     Empty,
@@ -89,6 +95,8 @@ __all__ = [
     "Receiver",
     "ReceiverGone",
     "OwnerDied",
+    "MAX_SENDER_PROCESSES",
+    "sweep_segments",
 ]
 
 # ------------------------------------------------------------------ segments
@@ -115,8 +123,7 @@ _KIND_NAMES = {
     _KIND_LOCK: "SharedSpinLock",
     _KIND_CHANNEL: "channel",
 }
-_users_add = lib.pc_ipc_users_add
-_users_live = lib.pc_ipc_users_live
+_IpcHandle = _core.IpcHandle
 
 #: Guards the Python-level bookkeeping of segments and channel ends
 #: (reference counts, closing) without relying on the GIL.  Reentrant: a
@@ -143,24 +150,51 @@ def _need_posix() -> None:
         )
 
 
+def _reserve(fd: int, size: int, name: str) -> None:
+    """Give the new segment its *size* bytes, and have the memory behind
+    them now: a tmpfs that runs out later does not fail the write, it
+    kills the writer with SIGBUS.  posix_fallocate where the system has it
+    (Linux); elsewhere ftruncate alone."""
+    os.ftruncate(fd, size)
+    fallocate = getattr(os, "posix_fallocate", None)
+    if fallocate is None:  # pragma: no cover - macOS
+        return
+    try:
+        fallocate(fd, 0, size)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.ENOMEM, errno.EFBIG):
+            raise OSError(
+                errno.ENOSPC,
+                f"not enough shared memory for a segment of {size} bytes "
+                f"({os.strerror(exc.errno)}): /dev/shm (or the system's shared "
+                "memory) is too small or full; free some, or ask for less",
+            ) from None
+        if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, errno.ENOSYS):
+            raise
+        # A file system without fallocate: as ftruncate alone.
+
+
 class _Segment:
     """One mapping of a segment in this process, shared by the Python
     objects of this process that use it (``refs`` of them).  The segment's
-    users table counts one reference for this process while refs > 0."""
+    users table counts one reference for this process while refs > 0.
+    ``handle`` (a ``pyconc._core.IpcHandle``) keeps the mapping exported
+    and is the only way to the table: no address is kept in Python."""
 
-    __slots__ = ("name", "kind", "mm", "table", "keep", "refs", "__weakref__")
+    __slots__ = ("name", "kind", "mm", "handle", "refs", "__weakref__")
 
     def __init__(self, name: str, kind: int, mm: mmap.mmap) -> None:
         self.name = name
         self.kind = kind
         self.mm = mm
-        self.table, self.keep = cell_in_buffer(mm, _TABLE, "pc_ipc_user_t *", "segment")
+        self.handle = _IpcHandle(mm, _TABLE, _NUSERS, -1)
         self.refs = 1
         _segments.add(self)
 
     @classmethod
     def create(cls, kind: int, body: int) -> "_Segment":
         _need_posix()
+        _sweep_now_and_then()
         size = _BODY + -(-body // mmap.PAGESIZE) * mmap.PAGESIZE
         flags = os.O_CREAT | os.O_EXCL | os.O_RDWR
         for _ in range(64):
@@ -173,22 +207,23 @@ class _Segment:
         else:  # pragma: no cover - 64 collisions of 64 random bits
             raise FileExistsError("could not find a free shared-memory name")
         try:
-            os.ftruncate(fd, size)
+            _reserve(fd, size, name)
             mm = mmap.mmap(fd, size)
         except BaseException:
             _posixshmem.shm_unlink(name)
             raise
         finally:
             os.close(fd)
-        mm[0:8] = _MAGIC
-        mm[8:12] = kind.to_bytes(4, "little")
         mm[16:24] = os.getpid().to_bytes(8, "little")
         mm[24:32] = body.to_bytes(8, "little")
+        mm[8:12] = kind.to_bytes(4, "little")
+        mm[0:8] = _MAGIC
         self = cls(name, kind, mm)
-        _users_add(self.table, _NUSERS, _procs.pid, 1)
+        self.handle.users_add(_procs.pid, 1)
         _created[name] = os.getpid()
         # If this process is killed, the resource tracker (a process of its
-        # own) unlinks the segment when it stops.
+        # own) unlinks the segment when it stops; sweep_segments() in any
+        # other pyconc process, sooner.
         resource_tracker.register(name, "shared_memory")
         return self
 
@@ -224,20 +259,28 @@ class _Segment:
                 f"not a {_KIND_NAMES[kind]}"
             )
         self = cls(pname, kind, mm)
-        if not _users_add(self.table, _NUSERS, _procs.pid, 1):
+        if not self.handle.users_add(_procs.pid, 1):
             raise ChannelError(
                 f"too many processes use shared segment {name!r} (at most {_NUSERS})"
             )
         if carried_by:
-            _users_add(self.table, _NUSERS, carried_by, -1)
+            self.handle.users_add(carried_by, -1)
         return self
 
     def body(self, ctype: str, what: str) -> tuple:
         return cell_in_buffer(self.mm, _BODY, ctype, what)
 
+    def ring(self, new_cells: int = 0) -> Any:
+        """A new IpcHandle on the channel ring in the body (laying out a new
+        ring of *new_cells* cells first, if given)."""
+        try:
+            return _IpcHandle(self.mm, _TABLE, _NUSERS, _BODY, new_cells, _procs.pid)
+        except ValueError:
+            raise ValueError(f"shared segment {self.name!r} holds a damaged channel") from None
+
     def share(self) -> None:
         """A pickle is about to carry a reference to another process."""
-        _users_add(self.table, _NUSERS, _procs.pid, 1)
+        self.handle.users_add(_procs.pid, 1)
 
     def release(self) -> None:
         """One Python object of this process stops using the segment."""
@@ -246,8 +289,8 @@ class _Segment:
             if self.refs != 0:
                 return
             _segments.discard(self)
-        _users_add(self.table, _NUSERS, _procs.pid, -1)
-        if _users_live(self.table, _NUSERS) == 0:
+        self.handle.users_add(_procs.pid, -1)
+        if self.handle.users_live() == 0:
             _unlink(self.name)
 
     def acquire(self) -> None:
@@ -267,6 +310,71 @@ def _unlink(name: str) -> None:
     if _created.get(name) == os.getpid():
         del _created[name]
         resource_tracker.unregister(name, "shared_memory")
+
+
+_SHM_DIR = "/dev/shm"
+_last_sweep = [0.0]
+
+
+def sweep_segments() -> List[str]:
+    """sweep_segments() -> list of names
+
+    Unlink every pyconc segment in /dev/shm that no live process uses: its
+    creator is dead and no live process holds a reference (those of killed
+    processes do not count).  A segment normally goes when its last user
+    lets it go, or when its creator exits; a segment whose creator was
+    killed (SIGKILL) before any other process attached it has nobody left
+    to do that, and is removed here (or, at the latest, by
+    ``multiprocessing``'s resource tracker when it stops).  pyconc calls
+    this itself, at most once a second, when it creates a segment.
+    Returns the names removed.  Linux only (elsewhere: nothing).
+    """
+    removed: List[str] = []
+    try:
+        names = [n for n in os.listdir(_SHM_DIR) if n.startswith("pc_")]
+    except OSError:  # pragma: no cover - no /dev/shm (macOS)
+        return removed
+    for n in names:
+        try:
+            fd = os.open(os.path.join(_SHM_DIR, n), os.O_RDWR | os.O_NOFOLLOW)
+        except OSError:
+            continue  # gone meanwhile, or not ours to open
+        try:
+            if os.fstat(fd).st_size < _BODY + 8:
+                continue
+            mm = mmap.mmap(fd, _BODY)
+        except OSError:  # pragma: no cover - raced with its removal
+            continue
+        finally:
+            os.close(fd)
+        try:
+            if mm[0:8] != _MAGIC:
+                continue
+            creator = int.from_bytes(mm[16:24], "little")
+            if creator < (1 << 32) and lib.pc_ipc_pid_alive(creator):
+                continue
+            h = _IpcHandle(mm, _TABLE, _NUSERS, -1)
+            live = h.users_live()
+            del h
+            if live == 0:
+                try:
+                    _posixshmem.shm_unlink("/" + n)
+                    removed.append(n)
+                except FileNotFoundError:
+                    pass
+        finally:
+            mm.close()
+    return removed
+
+
+def _sweep_now_and_then() -> None:
+    now = time.monotonic()
+    if now - _last_sweep[0] >= 1.0:
+        _last_sweep[0] = now
+        try:
+            sweep_segments()
+        except Exception:  # pragma: no cover - never fail a creation for it
+            pass
 
 
 # --------------------------------------------------------------- shared atomics
@@ -454,26 +562,16 @@ class SharedSpinLock(_Shared, _RobustSpinLock):
 
 
 # ------------------------------------------------------------------ channel
+#
+# Each Sender and Receiver holds a pyconc._core.IpcHandle (csrc/pyglue/
+# pc_shring_py.h) in its _c slot: the C type keeps the segment's mapping
+# exported and the ring's address to itself, does every send and receive in
+# one C call with the GIL held, and waits, when it must, in C through the
+# one interruptible wait (pc_py_wait).  What is left here is bookkeeping:
+# handles, pickling, fork and exit.  Assigning to _c cannot crash anything:
+# any object put there either is an IpcHandle (with its own mapping) or
+# has no such methods (AttributeError).
 
-_end_send = lib.pc_shring_end_send
-_end_recv1 = lib.pc_shring_end_recv1
-_end_recv = lib.pc_shring_end_recv
-_end_done = lib.pc_shring_end_done
-_wait_send = lib.pc_shring_wait_send
-_wait_recv = lib.pc_shring_wait_recv
-_OK = lib.PC_SHRING_OK
-_FULL = lib.PC_SHRING_FULL
-_DISCONNECTED = lib.PC_SHRING_DISCONNECTED
-_TOO_BIG = lib.PC_SHRING_TOO_BIG
-_EMPTY = lib.PC_SHRING_EMPTY
-_BUSY = lib.PC_SHRING_BUSY
-_TOO_SMALL = lib.PC_SHRING_TOO_SMALL
-_TIMEDOUT = 1  # PC_PARK_TIMEDOUT
-_TRY = -1.0  # the timeout of the try_ calls: raise Empty/Full, not Timeout
-_PROTOCOL = pickle.HIGHEST_PROTOCOL
-_dumps = pickle.dumps
-_loads = pickle.loads
-_buffer = ffi.buffer
 
 class ReceiverGone(SendError, Disconnected):
     """Sending failed because the receiving side is gone.
@@ -484,16 +582,12 @@ class ReceiverGone(SendError, Disconnected):
     """
 
 
-#: A private ring, closed for good: a closed Sender points at it, so that
-#: its fast path fails without a check of its own.
-_CLOSED_RING_MEM = ffi.new("char[]", lib.pc_shring_bytes(16))
-_CLOSED_RING = ffi.cast("pc_shring_t *", _CLOSED_RING_MEM)
-lib.pc_shring_init(_CLOSED_RING, 16, 0)
-lib.pc_shring_close_receiver(_CLOSED_RING)
-
 #: Live Senders of this process (for fork and exit).
 _senders: "weakref.WeakSet[Sender]" = weakref.WeakSet()
 _receivers: "weakref.WeakSet[Receiver]" = weakref.WeakSet()
+
+#: Producer processes that may hold Senders of one channel at once.
+MAX_SENDER_PROCESSES = lib.PC_SHRING_SLOTS
 
 
 def channel(capacity_bytes: int = 1 << 20) -> "tuple[Sender, Receiver]":
@@ -504,10 +598,15 @@ def channel(capacity_bytes: int = 1 << 20) -> "tuple[Sender, Receiver]":
     in a shared-memory segment.  The ring is made of 64-byte cells, each
     carrying 56 bytes of a record (48 in a record's first, after its
     length): a small pickled message takes one cell.  One record may use
-    the whole ring (``Sender.max_record_bytes``; at most 112 MiB).  Both ends can be passed to child processes (pickled by
-    the segment's name; under ``fork`` they are inherited); Senders can be
-    cloned.  See Sender and Receiver for the semantics of each operation,
-    which mirror ``pyconc.channel``'s.
+    the whole ring (``Sender.max_record_bytes``; at most 112 MiB).  Both
+    ends can be passed to child processes (pickled by the segment's name;
+    under ``fork`` they are inherited); Senders can be cloned.  At most
+    ``MAX_SENDER_PROCESSES`` (256) processes hold Senders at once; the
+    slot of a process that died, even in the middle of a send, is reused,
+    so over its life a channel serves any number of producer processes.
+    See Sender and Receiver for the semantics of each operation, which
+    mirror ``pyconc.channel``'s.  The shared memory is reserved when the
+    channel is made: OSError (ENOSPC) if /dev/shm cannot hold it.
     """
     if isinstance(capacity_bytes, bool) or not isinstance(capacity_bytes, int):
         raise TypeError(
@@ -519,25 +618,24 @@ def channel(capacity_bytes: int = 1 << 20) -> "tuple[Sender, Receiver]":
     if cells == 0:
         raise ValueError("capacity_bytes is too large (at most 4 GiB)")
     seg = _Segment.create(_KIND_CHANNEL, lib.pc_shring_bytes(cells))
-    ring, keep = seg.body("pc_shring_t *", "channel")
-    lib.pc_shring_init(ring, cells, _procs.pid)
-    seg.acquire()  # for the Sender and the Receiver below
-    return Sender._new(seg, ring, keep), Receiver._new(seg, ring, keep)
-
-
-def _open_ring(seg: _Segment) -> tuple:
-    ring, keep = seg.body("pc_shring_t *", "channel")
-    if lib.pc_shring_check(ring, len(seg.mm) - _BODY) != 0:
+    try:
+        c = seg.ring(cells)
+    except BaseException:
         seg.release()
-        raise ValueError(f"shared segment {seg.name!r} holds a damaged channel")
-    return ring, keep
+        raise
+    seg.acquire()  # for the Sender and the Receiver below
+    tx = Sender._new(seg, c)
+    rx = Receiver._new(seg, seg.ring())
+    rx._c.set_receiver(_procs.pid)
+    return tx, rx
 
 
-def _sender_end(ring: Any, slot: int) -> Any:
-    end = ffi.new("pc_shring_end_t *")
-    end.ring = ring
-    end.slot = slot
-    return end
+def _open_ring(seg: _Segment) -> Any:
+    try:
+        return seg.ring()
+    except BaseException:
+        seg.release()
+        raise
 
 
 class Sender(Closing):
@@ -555,6 +653,7 @@ class Sender(Closing):
     (a dead receiver's process is checked once per 50 ms slice).  The
     consumer sees the channel disconnected when every Sender of every
     process is closed, garbage collected, or its process has exited.
+    Sending on a Sender closed with ``close()`` raises ``HandleClosed``.
 
     Each Sender holds one handle, counted in a slot of the ring for its
     process; ``clone()`` makes another, pickling carries one to the process
@@ -569,30 +668,27 @@ class Sender(Closing):
     Thread safety (with or without the GIL): sends from any number of
     threads and processes are safe (each claims its space with one
     compare-and-swap in shared memory); the Python object changes only in
-    ``close()``, under the module's bookkeeping lock, and a closed Sender's
-    C state points at a ring that is closed for good, so a send racing
-    with ``close()`` fails cleanly.
+    ``close()``, under the module's bookkeeping lock, and the C handle's
+    closed flag is atomic, so a send racing with ``close()`` fails cleanly.
     """
 
-    __slots__ = ("_seg", "_ring", "_keep", "_slot", "_pid", "_max", "_end", "__weakref__")
+    __slots__ = ("_seg", "_c", "_slot", "_pid", "__weakref__")
 
     @classmethod
-    def _new(cls, seg: _Segment, ring: Any, keep: Any) -> "Sender":
+    def _new(cls, seg: _Segment, c: Any) -> "Sender":
         self = cls.__new__(cls)
         self._seg = seg
-        self._ring = ring
-        self._keep = keep
+        self._c = c
         self._pid = _procs.pid
-        self._slot = lib.pc_shring_register(ring, self._pid)
+        self._slot = c.register(self._pid)
         if self._slot < 0:
             self._seg = None
+            c.close()
             seg.release()
             raise ChannelError(
                 f"too many processes hold Senders of this channel "
-                f"(at most {lib.PC_SHRING_SLOTS} at once)"
+                f"(at most {MAX_SENDER_PROCESSES} at once)"
             )
-        self._max = lib.pc_shring_max_payload(lib.pc_shring_cells(ring))
-        self._end = _sender_end(ring, self._slot)
         _senders.add(self)
         return self
 
@@ -605,19 +701,22 @@ class Sender(Closing):
         more), ValueError if the segment is not a channel.
         """
         seg = _Segment.attach(name, _KIND_CHANNEL)
-        ring, keep = _open_ring(seg)
-        return cls._new(seg, ring, keep)
+        return cls._new(seg, _open_ring(seg))
 
     def _fork_child(self, old_pid: int) -> None:
-        slot = lib.pc_shring_register(self._ring, _procs.pid)
-        lib.pc_shring_handles_add(self._ring, self._slot, old_pid, -1)
+        c = self._c
+        old_slot = self._slot
+        slot = c.register(_procs.pid)
+        c.handles_add(old_slot, old_pid, -1)
         self._pid = _procs.pid
-        if slot < 0:  # pragma: no cover - 64 live processes
-            self._seg, self._ring = None, _CLOSED_RING
-            self._end.ring = _CLOSED_RING
+        if slot < 0:  # pragma: no cover - every slot held by a live process
+            c.close()
+            with _state:
+                seg, self._seg = self._seg, None
+            if seg is not None:
+                seg.release()
         else:
             self._slot = slot
-            self._end.slot = slot
 
     @property
     def name(self) -> str:
@@ -627,7 +726,7 @@ class Sender(Closing):
     @property
     def max_record_bytes(self) -> int:
         """The largest record (pickled object or bytes) the ring takes."""
-        return self._max
+        return self._c.max_payload()
 
     @property
     def closed(self) -> bool:
@@ -636,7 +735,7 @@ class Sender(Closing):
     def _open_seg(self) -> _Segment:
         seg = self._seg
         if seg is None:
-            raise Disconnected("this Sender is closed")
+            raise HandleClosed("this Sender is closed")
         return seg
 
     # -- sending
@@ -646,21 +745,17 @@ class Sender(Closing):
 
         Pickle *obj* and send it, waiting while the ring is full: without
         limit if *timeout* is None, else for at most *timeout* seconds
-        (then Timeout; nothing is sent).  Raises Disconnected if the
-        receiving side is gone, ValueError if the pickle is larger than the
-        ring (``max_record_bytes``).  The wait releases the GIL and lets
-        Ctrl-C through.
+        (then Timeout; nothing is sent).  Raises Disconnected
+        (ReceiverGone, with *obj* in ``.value``) if the receiving side is
+        gone, ValueError if the pickle is larger than the ring
+        (``max_record_bytes``), HandleClosed after ``close()``.  The wait
+        releases the GIL and lets Ctrl-C through.
         """
-        if timeout is not None:
-            timeout = _timeout.seconds(timeout)
-        data = _dumps(obj, _PROTOCOL)
-        rc = _end_send(self._end, data, len(data))
-        if rc:
-            self._send_slow(rc, data, obj, timeout)
+        self._c.send(obj, timeout)
 
     def send_timeout(self, obj: Any, timeout: float) -> None:
         """send_timeout(obj, timeout) -> None: send() with a timeout."""
-        self.send(obj, _timeout.seconds(timeout))
+        self._c.send(obj, _timeout.seconds(timeout))
 
     def try_send(self, obj: Any) -> None:
         """try_send(obj) -> None
@@ -668,10 +763,7 @@ class Sender(Closing):
         Send *obj* if the ring has room, else raise Full (with the object
         in ``.value``) at once.  Disconnected and ValueError as send().
         """
-        data = _dumps(obj, _PROTOCOL)
-        rc = _end_send(self._end, data, len(data))
-        if rc:
-            self._send_slow(rc, data, obj, _TRY)
+        self._c.try_send(obj)
 
     def send_bytes(self, data: Any, timeout: Optional[float] = None) -> None:
         """send_bytes(data, timeout=None) -> None
@@ -679,22 +771,12 @@ class Sender(Closing):
         Send the bytes-like *data* as one record, unpickled (receive it
         with ``recv_bytes``).  Waiting and errors as send().
         """
-        if timeout is not None:
-            timeout = _timeout.seconds(timeout)
-        if not isinstance(data, bytes):
-            data = _as_bytes(data)
-        rc = _end_send(self._end, data, len(data))
-        if rc:
-            self._send_slow(rc, data, data, timeout)
+        self._c.send_bytes(data, timeout)
 
     def try_send_bytes(self, data: Any) -> None:
         """try_send_bytes(data) -> None: send_bytes() that raises Full
         instead of waiting."""
-        if not isinstance(data, bytes):
-            data = _as_bytes(data)
-        rc = _end_send(self._end, data, len(data))
-        if rc:
-            self._send_slow(rc, data, data, _TRY)
+        self._c.try_send_bytes(data)
 
     def send_many(self, objs: Iterable[Any], timeout: Optional[float] = None) -> int:
         """send_many(objs, timeout=None) -> int
@@ -705,73 +787,34 @@ class Sender(Closing):
         failing one have been sent; the exception's ``sent`` attribute
         says how many.
         """
-        c_end = self._end
+        send = self._c.send
         end = None if timeout is None else _timeout.deadline(_timeout.seconds(timeout))
         sent = 0  # (validated before anything is sent)
         try:
-            for obj in objs:
-                data = _dumps(obj, _PROTOCOL)
-                rc = _end_send(c_end, data, len(data))
-                if rc:
-                    left = None if end is None else max(0.0, end - time.monotonic())
-                    self._send_slow(rc, data, obj, left)
-                sent += 1
+            if end is None:
+                for obj in objs:
+                    send(obj)
+                    sent += 1
+            else:
+                for obj in objs:
+                    send(obj, max(0.0, end - time.monotonic()))
+                    sent += 1
         except (PyconcError, ValueError) as exc:
             exc.sent = sent  # type: ignore[attr-defined]
             raise
         return sent
-
-    def _send_slow(self, rc: int, data: bytes, value: Any, timeout: Optional[float]) -> None:
-        ring = self._ring
-        while True:
-            if self._seg is None:
-                raise Disconnected("this Sender is closed")
-            if rc == _TOO_BIG:
-                raise ValueError(
-                    f"record of {len(data)} bytes is larger than the channel's "
-                    f"ring allows ({self._max} bytes); make the channel with a "
-                    "larger capacity_bytes"
-                )
-            if rc == _DISCONNECTED:
-                raise ReceiverGone(value, "the receiving side of the channel is gone")
-            if self._pid != _procs.pid:  # pragma: no cover - fork hook failed
-                raise ChannelError("this Sender could not be moved to this process")
-            # Full.
-            if timeout is _TRY:
-                if lib.pc_shring_receiver_gone(ring, True):
-                    raise ReceiverGone(value, "the receiving side of the channel is gone")
-                raise Full(value)
-            break
-        end = _timeout.deadline(timeout)
-        n = len(data)
-        while True:
-            ns = _timeout.slice_ns(end)
-            if ns <= 0:
-                raise Timeout("timed out waiting for room in the channel")
-            waited = _wait_send(ring, n, ns)
-            rc = _end_send(self._end, data, n)
-            if rc == _OK:
-                return
-            if self._seg is None:
-                raise Disconnected("this Sender is closed")
-            if rc != _FULL:
-                raise ReceiverGone(value, "the receiving side of the channel is gone")
-            if waited == _TIMEDOUT and lib.pc_shring_receiver_gone(ring, True):
-                raise ReceiverGone(
-                    value, "the receiving side of the channel (its process) is gone"
-                )
 
     # -- handles
 
     def clone(self) -> "Sender":
         """clone() -> Sender: another handle on the same channel."""
         seg = self._open_seg()
-        lib.pc_shring_handles_add(self._ring, self._slot, self._pid, 1)
+        c = seg.ring()
+        c.register(self._pid)
         seg.acquire()
         other = Sender.__new__(Sender)
-        other._seg, other._ring, other._keep = seg, self._ring, self._keep
-        other._slot, other._pid, other._max = self._slot, self._pid, self._max
-        other._end = _sender_end(self._ring, self._slot)
+        other._seg, other._c = seg, c
+        other._slot, other._pid = self._slot, self._pid
         _senders.add(other)
         return other
 
@@ -780,18 +823,17 @@ class Sender(Closing):
 
         Drop this handle.  When every Sender is gone, the receiver gets
         Disconnected after draining what was sent.  Sending on a closed
-        Sender raises Disconnected; closing twice does nothing.
+        Sender raises HandleClosed; closing twice does nothing.
         """
         with _state:
             seg, self._seg = self._seg, None
         if seg is None:
             return
         _senders.discard(self)
-        ring, self._ring = self._ring, _CLOSED_RING
-        self._end.ring = _CLOSED_RING
+        self._c.close()
         if self._pid == _procs.pid:
-            lib.pc_shring_handles_add(ring, self._slot, self._pid, -1)
-        seg.release()  # the mapping stays while _keep does
+            self._c.handles_add(self._slot, self._pid, -1)
+        seg.release()  # the mapping stays while the C handle does
 
     def __del__(self) -> None:
         try:
@@ -804,9 +846,15 @@ class Sender(Closing):
         # The pickle carries a handle (counted in our slot until the
         # unpickler moves it to its own) and a segment reference, so that
         # neither count drops to zero while it is in transit.
-        lib.pc_shring_handles_add(self._ring, self._slot, self._pid, 1)
+        self._c.handles_add(self._slot, self._pid, 1)
         seg.share()
         return (_rebuild_sender, (seg.name, self._slot, self._pid))
+
+    def __copy__(self) -> "Sender":
+        return self.clone()
+
+    def __deepcopy__(self, memo: Any) -> "Sender":
+        return self.clone()
 
     def __repr__(self) -> str:
         where = self._seg.name if self._seg else "(closed)"
@@ -815,19 +863,9 @@ class Sender(Closing):
 
 def _rebuild_sender(name: str, slot: int, pid: int) -> Sender:
     seg = _Segment.attach(name, _KIND_CHANNEL, pid)
-    ring, keep = _open_ring(seg)
-    tx = Sender._new(seg, ring, keep)
-    lib.pc_shring_handles_add(ring, slot, pid, -1)  # the one in transit
+    tx = Sender._new(seg, _open_ring(seg))
+    tx._c.handles_add(slot, pid, -1)  # the one in transit
     return tx
-
-
-def _as_bytes(data: Any) -> bytes:
-    try:
-        return memoryview(data).tobytes()
-    except TypeError:
-        raise TypeError(
-            f"send_bytes() takes a bytes-like object, not {type(data).__name__}"
-        ) from None
 
 
 class Receiver(Closing):
@@ -840,13 +878,24 @@ class Receiver(Closing):
     is empty (Timeout when *timeout* runs out) and raises Disconnected once
     it is empty and every Sender, in every process, is gone.  ``try_recv``
     raises Empty instead of waiting.  Iterating receives until
-    Disconnected.
+    Disconnected.  Receiving on a Receiver closed with ``close()`` raises
+    HandleClosed.
+
+    A record that cannot be unpickled (its class not importable here, a
+    raising ``__setstate__``, a ``send_bytes`` record) raises the
+    unpickling error with the record's bytes in the exception's ``.data``;
+    in ``recv_many`` the records before it are returned first and those
+    after it stay queued for the next receive: nothing is lost.
 
     One process receives at a time.  The receiving side belongs to the
     process that created the channel, moves with a pickled Receiver to the
     process that unpickles it, and to a ``fork`` child when that child
-    first receives on its inherited copy; the Senders see it gone when
-    that process closes it (``close()`` or its exit) or dies.  Garbage
+    first *receives* on its inherited copy (looking at it, ``len(rx)``,
+    ``rx.name``, ``rx.skipped``, takes nothing); the Senders see it gone
+    when that process closes it (``close()`` or its exit) or dies.  A
+    process that takes the receiving side over from one that died in the
+    middle of a receive repairs what it left (see ``csrc/pc_shring.h``);
+    the records the dead one had taken out are lost with it.  Garbage
     collection of a Receiver does not close the receiving side (a copy may
     live on in a child).
 
@@ -855,39 +904,25 @@ class Receiver(Closing):
     about 20 ms), and counts it in ``skipped``.
 
     Thread safety (with or without the GIL): receives from several
-    threads are safe; each takes the Receiver's buffer (a ``busy`` word in
-    its C state) for the time it copies a record out of the ring and
-    unpickles it, and receives from several processes are serialised by a
-    receive lock in shared memory.  The buffer is replaced (when a record
-    needs a larger one) only by the thread that holds it.  Closing is
-    under the module's bookkeeping lock.
+    threads are safe; each takes the C handle's buffer (an atomic ``busy``
+    word) for the time it copies records out of the ring into bytes
+    objects (never while unpickling them), and receives from several
+    processes are serialised by a receive lock in shared memory.  Closing
+    is under the module's bookkeeping lock.
     """
 
-    __slots__ = (
-        "_seg", "_ring", "_keep", "_pid", "_buf", "_bufsize", "_view", "_lens",
-        "_moved", "_live", "_end", "__weakref__",
-    )
+    __slots__ = ("_seg", "_c", "_pid", "_moved", "_live", "__weakref__")
 
     _BATCH = 256
 
     @classmethod
-    def _new(cls, seg: _Segment, ring: Any, keep: Any) -> "Receiver":
+    def _new(cls, seg: _Segment, c: Any) -> "Receiver":
         self = cls.__new__(cls)
         self._seg = seg
-        self._ring = ring
-        self._keep = keep
+        self._c = c
         self._pid = _procs.pid
-        self._bufsize = 1 << 16
-        self._buf = ffi.new("char[]", self._bufsize)
-        self._view = memoryview(_buffer(self._buf))
-        self._end = ffi.new("pc_shring_end_t *")
-        self._end.ring = ring
-        self._end.buf = self._buf
-        self._end.bufsize = self._bufsize
-        self._end.pid = self._pid
-        self._lens = ffi.new("int64_t[]", cls._BATCH)
         self._moved = False
-        self._live = True  # False: closed, moved, or inherited by fork (see _check)
+        self._live = True  # False: closed, moved, or inherited by fork (see _claim)
         _receivers.add(self)
         return self
 
@@ -899,16 +934,14 @@ class Receiver(Closing):
         into this process.  Errors as Sender.attach().
         """
         seg = _Segment.attach(name, _KIND_CHANNEL)
-        ring, keep = _open_ring(seg)
-        rx = cls._new(seg, ring, keep)
-        lib.pc_shring_set_receiver(ring, _procs.pid)
+        rx = cls._new(seg, _open_ring(seg))
+        rx._c.set_receiver(_procs.pid)
         return rx
 
     @property
     def name(self) -> str:
         """The channel's segment name."""
-        self._check()
-        return self._seg.name.lstrip("/")  # type: ignore[union-attr]
+        return self._open_seg().name.lstrip("/")
 
     @property
     def closed(self) -> bool:
@@ -917,36 +950,35 @@ class Receiver(Closing):
     @property
     def skipped(self) -> int:
         """Records skipped because their producer died while writing them."""
-        self._check()
-        out = ffi.new("uint64_t[4]")
-        lib.pc_shring_stats(self._ring, out)
-        return int(out[0])
+        self._open_seg()
+        return self._c.stats()[0]
 
-    def _check(self) -> None:
+    def _open_seg(self) -> _Segment:
+        """Raise if this Receiver is closed (a look: claims nothing)."""
+        seg = self._seg
+        if seg is None:
+            raise HandleClosed("this Receiver is closed")
+        return seg
+
+    def _claim(self) -> None:
         """Raise if this Receiver cannot receive; take the receiving side
         if this is a fork child's first receive."""
-        if self._seg is None:
-            raise Disconnected("this Receiver is closed")
+        self._open_seg()
         if self._moved:
             raise ChannelError("this Receiver was pickled to another process")
         if self._pid != _procs.pid:
             # A fork child receiving on its inherited copy: take the
             # receiving side.
-            self._pid = self._end.pid = _procs.pid
-            lib.pc_shring_set_receiver(self._ring, self._pid)
+            self._pid = _procs.pid
+            self._c.set_receiver(self._pid)
         self._live = True
 
     def __len__(self) -> int:
         """Records waiting in the ring (including any being written)."""
-        self._check()
-        return int(lib.pc_shring_len(self._ring))
+        self._open_seg()
+        return self._c.len()
 
     # -- receiving
-
-    # Every receive follows one protocol (pc_shring_end_t in pc_shring.h):
-    # the C call takes the buffer (busy) when it returns a record in it;
-    # we read the record out and give the buffer back with _end_done.  A
-    # thread that finds the buffer busy backs off and tries again.
 
     def recv(self, timeout: Optional[float] = None) -> Any:
         """recv(timeout=None) -> object
@@ -958,21 +990,14 @@ class Receiver(Closing):
         and lets Ctrl-C through.
         """
         if not self._live:
-            self._check()
-        if timeout is not None:
-            timeout = _timeout.seconds(timeout)
-        end = self._end
-        n = _end_recv1(end)
-        if n < 0:
-            n = self._recv1_slow(n, timeout)
-        try:
-            return _loads(self._view[:n])
-        finally:
-            _end_done(end)
+            self._claim()
+        return self._c.recv(timeout)
 
     def recv_timeout(self, timeout: float) -> Any:
         """recv_timeout(timeout) -> object: recv() with a timeout."""
-        return self.recv(_timeout.seconds(timeout))
+        if not self._live:
+            self._claim()
+        return self._c.recv(_timeout.seconds(timeout))
 
     def try_recv(self) -> Any:
         """try_recv() -> object
@@ -981,15 +1006,8 @@ class Receiver(Closing):
         every Sender is gone.
         """
         if not self._live:
-            self._check()
-        end = self._end
-        n = _end_recv1(end)
-        if n < 0:
-            n = self._recv1_slow(n, _TRY)
-        try:
-            return _loads(self._view[:n])
-        finally:
-            _end_done(end)
+            self._claim()
+        return self._c.try_recv()
 
     def recv_bytes(self, timeout: Optional[float] = None) -> bytes:
         """recv_bytes(timeout=None) -> bytes
@@ -997,30 +1015,14 @@ class Receiver(Closing):
         As recv(), but return the record's bytes as they were sent.
         """
         if not self._live:
-            self._check()
-        if timeout is not None:
-            timeout = _timeout.seconds(timeout)
-        end = self._end
-        n = _end_recv1(end)
-        if n < 0:
-            n = self._recv1_slow(n, timeout)
-        try:
-            return self._view[:n].tobytes()
-        finally:
-            _end_done(end)
+            self._claim()
+        return self._c.recv_bytes(timeout)
 
     def try_recv_bytes(self) -> bytes:
         """try_recv_bytes() -> bytes: try_recv() without unpickling."""
         if not self._live:
-            self._check()
-        end = self._end
-        n = _end_recv1(end)
-        if n < 0:
-            n = self._recv1_slow(n, _TRY)
-        try:
-            return self._view[:n].tobytes()
-        finally:
-            _end_done(end)
+            self._claim()
+        return self._c.try_recv_bytes()
 
     def recv_many(self, max_items: int = 256, timeout: Optional[float] = None) -> List[Any]:
         """recv_many(max_items=256, timeout=None) -> list
@@ -1028,110 +1030,21 @@ class Receiver(Closing):
         Wait as recv() does for at least one object, then return it with
         the others already waiting, up to *max_items*, in order (one call
         into C for up to 256 records).  Timeout and Disconnected as
-        recv().
+        recv().  A record that cannot be unpickled ends the batch: the
+        objects before it are returned; the next call raises its error
+        (with its bytes in ``.data``), and the records after it come
+        after.
         """
-        return self._many(max_items, timeout, True)
+        if not self._live:
+            self._claim()
+        return self._c.recv_many(max_items, timeout, True)
 
     def recv_bytes_many(self, max_items: int = 256, timeout: Optional[float] = None) -> List[bytes]:
         """recv_bytes_many(max_items=256, timeout=None) -> list of bytes:
         recv_many() without unpickling."""
-        return self._many(max_items, timeout, False)
-
-    def _many(self, max_items: int, timeout: Optional[float], decode: bool) -> list:
-        if isinstance(max_items, bool) or not isinstance(max_items, int):
-            raise TypeError(f"max_items must be an int, not {type(max_items).__name__}")
-        if max_items < 1:
-            raise ValueError("max_items must be at least 1")
-        self._check()
-        if timeout is not None:
-            timeout = _timeout.seconds(timeout)
-        end = self._end
-        out: list = []
-        want = min(max_items, self._BATCH)
-        n = _end_recv(end, self._lens, want)
-        if n < 1:
-            n = self._recv_slow(n, timeout, want)
-        while True:
-            # Here we hold the buffer, with n records in it.
-            try:
-                mv, lens, off = self._view, self._lens, 0
-                for i in range(n):
-                    size = lens[i]
-                    chunk = mv[off:off + size]
-                    out.append(_loads(chunk) if decode else chunk.tobytes())
-                    off += size
-            finally:
-                _end_done(end)
-            if len(out) >= max_items:
-                return out
-            want = min(max_items - len(out), self._BATCH)
-            n = _end_recv(end, self._lens, want)
-            if n == _TOO_SMALL:
-                self._grow(self._lens[0])
-                _end_done(end)
-                continue
-            if n < 1:
-                return out  # (EMPTY or BUSY: what we have is enough)
-
-    def _grow(self, need: int) -> None:
-        """Replace the buffer by one of at least *need* bytes (the caller
-        holds it)."""
-        size = self._bufsize
-        while size < need:
-            size *= 2
-        buf = ffi.new("char[]", size)
-        self._buf, self._view, self._bufsize = buf, memoryview(_buffer(buf)), size
-        self._end.buf, self._end.bufsize = buf, size
-
-    def _recv1_slow(self, n: int, timeout: Optional[float]) -> int:
-        """_recv_slow for one record: its length (the buffer held)."""
-        if n <= -4:  # too small: -4 - the length needed; we hold the buffer
-            self._grow(-4 - n)
-            _end_done(self._end)
-            n = _end_recv(self._end, self._lens, 1)
-        self._recv_slow(n, timeout, 1)
-        return self._lens[0]
-
-    def _recv_slow(self, n: int, timeout: Optional[float], want: int) -> int:
-        """Wait until a receive returns records: their number, with the
-        buffer held.  Raise Empty, Timeout or Disconnected."""
-        ring, end = self._ring, self._end
-        deadline = None
-        started = False
-        while True:
-            if n >= 1:
-                return n
-            if self._seg is None:  # closed by another thread meanwhile
-                raise Disconnected("this Receiver is closed")
-            if n == _TOO_SMALL:  # we hold the buffer
-                self._grow(self._lens[0])
-                _end_done(end)
-            elif n == _EMPTY:
-                if lib.pc_shring_senders(ring, False) == 0 and lib.pc_shring_is_empty(ring):
-                    raise Disconnected("every Sender of the channel is gone")
-                if timeout is _TRY:
-                    raise Empty("the channel is empty")
-                if not started:
-                    started = True
-                    deadline = _timeout.deadline(timeout)
-                ns = _timeout.slice_ns(deadline)
-                if ns <= 0:
-                    raise Timeout("timed out waiting for a record")
-                if _wait_recv(ring, ns) == _TIMEDOUT:
-                    # Nothing for a while: look for Senders that died.
-                    if lib.pc_shring_senders(ring, True) == 0 and lib.pc_shring_is_empty(ring):
-                        raise Disconnected("every Sender of the channel is gone")
-            else:  # _BUSY: another thread (or process) is receiving
-                if not started:
-                    started = True
-                    # A try_ call waits for the other receive a little.
-                    deadline = _timeout.deadline(0.05 if timeout is _TRY else timeout)
-                if deadline is not None and time.monotonic() >= deadline:
-                    if timeout is _TRY:
-                        raise Empty("another thread is receiving")
-                    raise Timeout("timed out waiting for a record")
-                time.sleep(0.00005)
-            n = _end_recv(end, self._lens, want)
+        if not self._live:
+            self._claim()
+        return self._c.recv_many(max_items, timeout, False)
 
     def __iter__(self) -> "Receiver":
         """Iterating receives objects until the channel is disconnected and
@@ -1192,7 +1105,7 @@ class Receiver(Closing):
         Close the receiving side, if this process holds it: Senders then
         raise Disconnected, and what was not received is lost.  In any
         other process, just drop this copy.  Receiving on a closed Receiver
-        raises Disconnected; closing twice does nothing.
+        raises HandleClosed; closing twice does nothing.
         """
         with _state:
             seg, self._seg = self._seg, None
@@ -1200,8 +1113,10 @@ class Receiver(Closing):
         if seg is None:
             return
         _receivers.discard(self)
-        if not self._moved and lib.pc_shring_receiver(self._ring) == _procs.pid == self._pid:
-            lib.pc_shring_close_receiver(self._ring)
+        c = self._c
+        c.close()
+        if not self._moved and c.receiver() == _procs.pid == self._pid:
+            c.close_receiver()
         seg.release()
 
     def _drop(self) -> None:
@@ -1211,6 +1126,7 @@ class Receiver(Closing):
         self._live = False
         if seg is not None:
             _receivers.discard(self)
+            self._c.close()
             seg.release()
 
     def __del__(self) -> None:
@@ -1219,8 +1135,17 @@ class Receiver(Closing):
         except Exception:  # pragma: no cover - interpreter shutdown
             pass
 
+    def __copy__(self) -> "Receiver":
+        raise TypeError(
+            "a Receiver cannot be copied: there is one receiving side; pickle "
+            "it to move it to another process"
+        )
+
+    def __deepcopy__(self, memo: Any) -> "Receiver":
+        return self.__copy__()
+
     def __reduce__(self) -> Any:
-        self._check()
+        self._claim()
         self._seg.share()  # type: ignore[union-attr]
         self._moved = True
         self._live = False
@@ -1233,9 +1158,8 @@ class Receiver(Closing):
 
 def _rebuild_receiver(name: str, carried_by: int) -> Receiver:
     seg = _Segment.attach(name, _KIND_CHANNEL, carried_by)
-    ring, keep = _open_ring(seg)
-    rx = Receiver._new(seg, ring, keep)
-    lib.pc_shring_set_receiver(ring, _procs.pid)
+    rx = Receiver._new(seg, _open_ring(seg))
+    rx._c.set_receiver(_procs.pid)
     return rx
 
 
@@ -1250,18 +1174,18 @@ def _before_fork() -> None:
     # that no count can reach zero in between; the child moves them to its
     # own entries.
     for seg in list(_segments):
-        _users_add(seg.table, _NUSERS, _procs.pid, 1)
+        seg.handle.users_add(_procs.pid, 1)
     for tx in list(_senders):
         if tx._seg is not None:
-            lib.pc_shring_handles_add(tx._ring, tx._slot, tx._pid, 1)
+            tx._c.handles_add(tx._slot, tx._pid, 1)
 
 
 def _after_fork_child() -> None:
     old = _fork_pid[0]
     _created.clear()  # the child created none of them
     for seg in list(_segments):
-        _users_add(seg.table, _NUSERS, _procs.pid, 1)
-        _users_add(seg.table, _NUSERS, old, -1)
+        seg.handle.users_add(_procs.pid, 1)
+        seg.handle.users_add(old, -1)
     for tx in list(_senders):
         if tx._seg is not None:
             tx._fork_child(old)
@@ -1274,8 +1198,8 @@ def _at_exit() -> None:
     pid = os.getpid()
     for rx in list(_receivers):
         if rx._seg is not None and not rx._moved and rx._pid == pid:
-            if lib.pc_shring_receiver(rx._ring) == pid:
-                lib.pc_shring_close_receiver(rx._ring)
+            if rx._c.receiver() == pid:
+                rx._c.close_receiver()
         rx._drop()
     for tx in list(_senders):
         tx.close()

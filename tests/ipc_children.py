@@ -104,7 +104,7 @@ def send_until_disconnected(tx, result):
 def abandon_then_die(tx, ready):
     # What a producer SIGKILLed between claiming space and committing
     # leaves in the ring: a claimed, half-written, uncommitted record.
-    assert lib.pc_shring_debug_abandon(tx._ring, tx._slot, 1000) == 0
+    assert tx._c.debug_abandon(1000) == 0
     ready.set()
     os.kill(os.getpid(), signal.SIGKILL)
 
@@ -122,7 +122,7 @@ def send_big_forever(tx, ident, size, started):
 
 def wait_recv_long(rx, result):
     t0 = time.monotonic()
-    r = lib.pc_shring_wait_recv(rx._ring, 10_000_000_000)
+    r = 0 if rx._c.wait_recv(10.0) else 1  # PC_PARK_WOKEN / PC_PARK_TIMEDOUT
     waited = time.monotonic() - t0
     result.put((r, waited, rx.recv(timeout=30)))
 
@@ -151,3 +151,61 @@ def from_buffer_add(shm_name, n):
         cell.fetch_add(1)
     del cell
     shm.close()
+
+
+def look_at_receiver(rx, out):
+    # Only looks: must not take the receiving side (issue 12).
+    out.put((len(rx), rx.name, rx.skipped, repr(rx), rx.closed))
+
+
+def send_n_then_close(tx, ident, n, ready):
+    ready.set()
+    for i in range(n):
+        tx.send((ident, i), timeout=60)
+    tx.close()
+
+
+def send_forever(tx, ident, started, size=208):
+    # While no consumer is alive a blocked send raises ReceiverGone (the
+    # receiving side is gone, for now): keep the record and try again, a
+    # new consumer may take the channel over.
+    i = 0
+    body = bytes([ident]) * (size - 8)
+    started.release()
+    while True:
+        try:
+            tx.send_bytes(i.to_bytes(8, "little") + body)
+        except ipc.ReceiverGone:
+            time.sleep(0.001)
+            continue
+        i += 1
+
+
+def consume_forever(rx, started):
+    # Receives as fast as it can, in batches, until it is killed.
+    rx.recv_bytes(timeout=60)
+    started.set()
+    while True:
+        rx.recv_bytes_many(64, timeout=60)
+
+
+def create_and_die(conn):
+    from pyconc import ipc as _ipc
+
+    tx, rx = _ipc.channel(1 << 16)
+    cell = _ipc.SharedAtomicInt(5)
+    conn.send([tx.name, cell.name])
+    time.sleep(60)  # killed here, before anyone else attached
+
+
+def make_huge_segment(size, out):
+    from pyconc import ipc as _ipc
+
+    try:
+        _ipc._Segment.create(_ipc._KIND_CHANNEL, size)
+    except OSError as exc:
+        out.put(("OSError", exc.errno, str(exc)))
+    except BaseException as exc:  # pragma: no cover - reported to the test
+        out.put((type(exc).__name__, None, str(exc)))
+    else:
+        out.put(("created", None, ""))

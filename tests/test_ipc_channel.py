@@ -16,7 +16,15 @@ import ipc_support
 from ipc_support import join_all, run
 from pyconc import ipc
 from pyconc._native import lib
-from pyconc.errors import ChannelError, Disconnected, Empty, Full, SendError, Timeout
+from pyconc.errors import (
+    ChannelError,
+    Disconnected,
+    Empty,
+    Full,
+    HandleClosed,
+    SendError,
+    Timeout,
+)
 
 no_stale_segments = pytest.fixture(autouse=True)(ipc_support.no_stale_segments)
 ctx = pytest.fixture(params=ipc_support.START_METHODS)(ipc_support.start_method)
@@ -233,16 +241,18 @@ def test_closed_ends_raise():
     tx, rx = ipc.channel()
     tx.close()
     tx.close()
-    with pytest.raises(Disconnected, match="closed"):
+    # Use after one's own close(): HandleClosed (a ValueError), the rule
+    # of pyconc.errors.
+    with pytest.raises(HandleClosed, match="closed"):
         tx.send(1)
-    with pytest.raises(Disconnected, match="closed"):
+    with pytest.raises(HandleClosed, match="closed"):
         tx.clone()
     rx.close()
-    with pytest.raises(Disconnected, match="closed"):
+    with pytest.raises(HandleClosed, match="closed"):
         rx.recv()
-    with pytest.raises(Disconnected, match="closed"):
+    with pytest.raises(HandleClosed, match="closed"):
         len(rx)
-    with pytest.raises(Disconnected):
+    with pytest.raises(HandleClosed):
         pickle.dumps(rx)
 
 
@@ -522,7 +532,7 @@ def test_a_record_claimed_by_a_live_process_is_never_skipped():
     # even past the wrap point and with every Sender closed.
     tx, rx = ipc.channel(1024)  # 16 cells
     tx.send_bytes(b"a" * 300)  # 6 cells
-    assert lib.pc_shring_debug_abandon(tx._ring, tx._slot, 500) == 0  # 10 cells, wrapping
+    assert tx._c.debug_abandon(500) == 0  # 10 cells, wrapping
     assert rx.recv_bytes() == b"a" * 300
     with pytest.raises(Timeout):
         rx.recv(timeout=0.2)
@@ -642,19 +652,37 @@ def test_threads_sharing_one_receiver_get_every_record_once_and_intact():
 
 def test_too_many_sender_processes_is_a_clear_error(monkeypatch):
     tx, rx = ipc.channel()
-    # Give every other producer slot to a distinct live process (any will
-    # do: slots only record pids), then try to register one more process.
-    live = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
-    live = [p for p in live if lib.pc_ipc_pid_alive(p)][: lib.PC_SHRING_SLOTS]
-    if len(live) < lib.PC_SHRING_SLOTS - 1:
-        pytest.skip("not enough live processes to fill the slots")
-    for pid in live[: lib.PC_SHRING_SLOTS - 1]:
-        assert lib.pc_shring_register(tx._ring, pid) >= 0
-    # A Sender in a new process (we pretend to be one) finds no slot.
-    monkeypatch.setattr(ipc._procs, "pid", 4_000_000)
-    with pytest.raises(ChannelError, match="too many processes"):
-        ipc.Sender.attach(tx.name)
-    monkeypatch.undo()
+    # Give every other producer slot to a distinct live id (slots only
+    # record ids, and Linux answers kill(tid, 0) for a thread's id too):
+    # the ids of threads parked here, then try to register one more.
+    assert ipc.MAX_SENDER_PROCESSES == lib.PC_SHRING_SLOTS == 256
+    stop = threading.Event()
+    ids = []
+    lock = threading.Lock()
+
+    def park():
+        with lock:
+            ids.append(threading.get_native_id())
+        stop.wait(60)
+
+    threads = [threading.Thread(target=park) for _ in range(lib.PC_SHRING_SLOTS - 1)]
+    for t in threads:
+        t.start()
+    try:
+        while len(ids) < len(threads):
+            time.sleep(0.01)
+        for tid in ids:
+            assert lib.pc_ipc_pid_alive(tid)
+            assert tx._c.register(tid) >= 0
+        # A Sender in a new process (we pretend to be one) finds no slot.
+        monkeypatch.setattr(ipc._procs, "pid", 4_000_000)
+        with pytest.raises(ChannelError, match="too many processes.*at most 256"):
+            ipc.Sender.attach(tx.name)
+        monkeypatch.undo()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
     tx.close()
     rx.close()
 
@@ -667,7 +695,7 @@ def test_closing_the_receiver_wakes_a_thread_blocked_in_recv():
         t0 = time.monotonic()
         try:
             rx.recv(timeout=30)
-        except Disconnected as exc:
+        except HandleClosed as exc:  # its own handle, closed by another thread
             outcome.append((exc, time.monotonic() - t0))
 
     t = threading.Thread(target=blocked)
@@ -678,3 +706,83 @@ def test_closing_the_receiver_wakes_a_thread_blocked_in_recv():
     assert outcome and "closed" in str(outcome[0][0])
     assert outcome[0][1] < 10  # woken, not timed out
     tx.close()
+
+
+# ------------------------------------------------------- hostile callers
+
+HOSTILE = [None, True, -1, 0, 2**64, -(2**70), 1.5, float("nan"), "x", b"", object(), [1]]
+
+
+def test_the_c_handle_survives_hostile_arguments_and_assignments():
+    from pyconc._core import IpcHandle
+
+    tx, rx = ipc.channel(1024)
+    c = rx._c
+    for name in ("send", "try_send", "send_bytes", "debug_abandon"):
+        with pytest.raises(TypeError, match="not a Sender"):
+            getattr(c, name)(b"x")
+    for name in ("recv", "try_recv", "recv_bytes"):
+        with pytest.raises(TypeError, match="not a Receiver"):
+            getattr(tx._c, name)()
+    # Every method with every hostile argument (and arity): Python
+    # exceptions only, never a crash; the handle still works afterwards.
+    for name in dir(c):
+        if name.startswith("__") or name in ("close", "close_receiver", "set_receiver",
+                                             "debug_die_in_recv", "wait_recv"):
+            continue
+        meth = getattr(c, name)
+        if not callable(meth):
+            continue
+        hostile = HOSTILE
+        if "send" in name or "recv" in name:  # (None: wait for ever)
+            # (None and large numbers: valid timeouts, waits)
+            hostile = [a for a in HOSTILE if a is None or not isinstance(a, (int, float))
+                       or isinstance(a, bool) or a != a or a < 0]
+            hostile = [a for a in hostile if a is not None]
+        calls = [(a,) for a in hostile] + [(a, a) for a in hostile] + [(a, 0, a) for a in hostile]
+        if hostile is HOSTILE or name.startswith("try_"):
+            calls.append(())
+        for args in calls:
+            try:
+                meth(*args)
+            except (TypeError, ValueError, OverflowError, pickle.PickleError,
+                    AttributeError, EOFError) + (Empty, Full, Timeout, Disconnected,
+                                                 ChannelError):
+                pass
+    for data in ([1], "s", 2**70, None):
+        with pytest.raises(TypeError):
+            tx.send_bytes(data)
+    for bad in (-1, float("nan"), "1", True):
+        with pytest.raises((TypeError, ValueError)):
+            rx.recv(timeout=bad)
+        with pytest.raises((TypeError, ValueError)):
+            tx.send(1, timeout=bad)
+    # The handle keeps no address a user could change, and refuses copies.
+    with pytest.raises((AttributeError, TypeError)):
+        c.ring = 8
+    with pytest.raises(TypeError):
+        pickle.dumps(c)
+    # Whatever is assigned to the Python objects' slots, no crash.
+    real = tx._c
+    tx._c = 8
+    with pytest.raises(AttributeError):
+        tx.send(1)
+    tx._c = rx._c  # another valid handle: works, or fails cleanly
+    # Handles over memory that is not a ring, or out of bounds: refused.
+    with pytest.raises(ValueError):
+        IpcHandle(bytearray(8192), 64, 100, 4096)  # no ring there
+    with pytest.raises(ValueError):
+        IpcHandle(bytearray(100), 64, 1000, -1)  # table beyond the end
+    with pytest.raises((TypeError, BufferError)):
+        IpcHandle(b"read-only" * 1000, 64, 10, -1)
+    big = bytearray(1 << 16)
+    h = IpcHandle(big, 64, 10, -1)
+    with pytest.raises(BufferError):  # the buffer stays exported while h lives
+        big.extend(b"x")
+    del h
+    tx._c = ipc._IpcHandle(bytearray(8192), 64, 10, -1)  # no ring
+    with pytest.raises(TypeError):
+        tx.send(1)
+    tx._c = real
+    tx.close()
+    rx.close()

@@ -5,5 +5,3 @@
  */
 
 int pc_rspin_lock_timed(pc_rspin_t *l, uint32_t pid, int64_t timeout_ns);
-int pc_shring_wait_recv(pc_shring_t *r, int64_t timeout_ns);
-int pc_shring_wait_send(pc_shring_t *r, uint64_t len, int64_t timeout_ns);

@@ -19,6 +19,7 @@
 #include "pc_rwlock_py.h"
 #include "pc_barrier_py.h"
 #include "pc_once_py.h"
+#include "pc_shring_py.h"
 
 /* Families, in the order their types are created (one line each). */
 typedef int (*pc_py_family_init)(PyObject *m);
@@ -27,6 +28,7 @@ static const pc_py_family_init pc_py_families[] = {
     pc_rwlock_py_init,
     pc_barrier_py_init,
     pc_once_py_init,
+    pc_shring_py_init, /* pyconc.ipc's channel and segments: IpcHandle */
     NULL /* end */
 };
 

@@ -43,14 +43,14 @@ static void produce(int p)
         fill(rec, p, i, len);
         if (p == 0 && i == per_producer / 2) {
             /* A producer that dies between claiming and committing. */
-            while (pc_shring_debug_abandon(ring, dead_slot, 200) == PC_SHRING_FULL)
+            while (pc_shring_debug_abandon(ring, dead_slot, 200) == PC_FULL)
                 pc_shring_wait_send(ring, 200, 1000000);
         }
         for (;;) {
-            int rc = pc_shring_try_send(ring, slot, (const char *)rec, len);
-            if (rc == PC_SHRING_OK)
+            pc_status rc = pc_shring_try_send(ring, slot, (const char *)rec, len);
+            if (rc == PC_OK)
                 break;
-            PC_CHECK(rc == PC_SHRING_FULL, "send failed: %d", rc);
+            PC_CHECK(rc == PC_FULL, "send failed: %d", (int)rc);
             pc_shring_wait_send(ring, len, 1000000);
         }
     }
@@ -64,13 +64,14 @@ static void consume(void)
     long next[PRODUCERS] = {0}, total = 0;
     unsigned batch = 1;
     while (total < PRODUCERS * per_producer) {
-        int64_t got = pc_shring_try_recv(ring, me, buf, sizeof buf, lens, batch);
+        int64_t got = 0;
+        pc_status st = pc_shring_try_recv(ring, me, buf, sizeof buf, lens, batch, &got);
         batch = batch % 8 + 1;
-        if (got == PC_SHRING_EMPTY) {
+        if (st == PC_EMPTY) {
             pc_shring_wait_recv(ring, 1000000);
             continue;
         }
-        PC_CHECK(got >= 1, "receive failed: %lld", (long long)got);
+        PC_CHECK(st == PC_OK && got >= 1, "receive failed: %d", (int)st);
         char *at = buf;
         for (int64_t k = 0; k < got; k++) {
             unsigned char expect[512];
@@ -135,11 +136,31 @@ int main(void)
     PC_CHECK(pc_shring_senders(ring, false) == 1, "handles: %u (the dead slot's 1 expected)",
              pc_shring_senders(ring, false));
     PC_CHECK(pc_shring_senders(ring, true) == 0, "a dead slot counted as a live sender");
+    /* A consumer killed in the middle of a receive (after freeing a whole
+     * record, then all of the next but its first cell, or all of it): the
+     * next receiver takes over and goes on from the first record not
+     * wholly freed. */
+    for (int first = 0; first < 2; first++) {
+        static char buf[4096];
+        int64_t lens[8], got = 0;
+        for (int k = 0; k < 3; k++) {
+            char rec[200];
+            memset(rec, 'a' + k, sizeof rec);
+            PC_CHECK(pc_shring_try_send(ring, slot, rec, sizeof rec) == PC_OK, "send");
+        }
+        pc_shring_debug_die_in_recv(ring, dead_pid, 1, first);
+        PC_CHECK(pc_shring_try_recv(ring, me, buf, sizeof buf, lens, 8, &got) == PC_OK,
+                 "no receive after a dead consumer");
+        PC_CHECK(got == (first ? 1 : 2) && buf[0] == (first ? 'c' : 'b'),
+                 "after a dead consumer (first=%d): %lld records from '%c'", first,
+                 (long long)got, buf[0]);
+        PC_CHECK(pc_shring_is_empty(ring), "ring not empty after recovery");
+    }
     /* Too big, and a closed receiver. */
     PC_CHECK(pc_shring_try_send(ring, slot, "x", pc_shring_max_payload(CELLS) + 1) ==
-                 PC_SHRING_TOO_BIG, "oversized record accepted");
+                 PC_INVALID, "oversized record accepted");
     pc_shring_close_receiver(ring);
-    PC_CHECK(pc_shring_try_send(ring, slot, "x", 1) == PC_SHRING_DISCONNECTED,
+    PC_CHECK(pc_shring_try_send(ring, slot, "x", 1) == PC_CLOSED,
              "send after close");
     printf("validate_shring: %d producers x %ld records through %d cells, 1 abandoned record skipped\n",
            PRODUCERS, per_producer, CELLS);
