@@ -399,4 +399,21 @@ static inline PyObject *pc_py_no_copy(PyObject *self, PyObject *unused)
     return NULL;
 }
 
+/* ---------------------------------------------------- critical sections */
+
+/*
+ * Guarding the Python references a type holds (a Mutex's value, a
+ * Condvar's bound Mutex) on free-threaded builds, as CPython's own
+ * containers do: Py_BEGIN_CRITICAL_SECTION locks the object's per-object
+ * mutex (CPython 3.13+).  With a GIL they are a plain block (the GIL is
+ * the critical section).  Do not return or goto out of the block.
+ */
+#ifdef Py_GIL_DISABLED
+#define PC_PY_BEGIN_CRITICAL_SECTION(op) Py_BEGIN_CRITICAL_SECTION(op)
+#define PC_PY_END_CRITICAL_SECTION() Py_END_CRITICAL_SECTION()
+#else
+#define PC_PY_BEGIN_CRITICAL_SECTION(op) {
+#define PC_PY_END_CRITICAL_SECTION() }
+#endif
+
 #endif /* PC_PY_H */
