@@ -60,9 +60,13 @@ def test_timeout_arguments():
         lock.acquire(timeout=float("nan"))
     with pytest.raises(TypeError):
         lock.acquire(timeout="1")
-    with pytest.raises(OverflowError):
-        lock.acquire(timeout=1e300)
     assert not lock.locked()  # no bad call took the lock
+    # A timeout beyond what the platform can wait means "no limit", as
+    # threading.TIMEOUT_MAX does for threading.Lock (issue 11: this used to
+    # raise OverflowError).
+    for forever in (threading.TIMEOUT_MAX, 1e300, float("inf"), 2**80):
+        assert lock.acquire(timeout=forever) is True
+        lock.release()
     assert lock.acquire(True, 0) is True  # timeout 0 on a free lock succeeds
     assert lock.acquire(True, 0) is False
     lock.release()

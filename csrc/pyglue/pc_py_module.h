@@ -12,6 +12,7 @@
 
 #include "pc_py.h"
 
+#include "pc_spin_py.h"
 #include "pc_mutex_py.h"
 #include "pc_chan_py.h"
 #include "pc_bcast_py.h"
@@ -19,6 +20,8 @@
 /* Families, in the order their types are created (one line each). */
 typedef int (*pc_py_family_init)(PyObject *m);
 static const pc_py_family_init pc_py_families[] = {
+    pc_spin_py_init,  /* SpinLock, _RobustSpinLock */
+    pc_mutex_py_init, /* Mutex, MutexGuard, Condvar */
     NULL /* end */
 };
 
