@@ -369,6 +369,14 @@ static inline pc_status pc_py_wait(void *self, pc_py_try_fn try_, pc_py_park_fn 
 
 /* ------------------------------------------------------- module helpers */
 
+/* The flags of every pyconc type: immutable (3.10+), so that nobody can
+ * replace a method of the type itself (SpinLock.acquire = ...). */
+#ifdef Py_TPFLAGS_IMMUTABLETYPE
+#define PC_PY_TPFLAGS (Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE)
+#else
+#define PC_PY_TPFLAGS Py_TPFLAGS_DEFAULT
+#endif
+
 /* Add a type built from `spec` to module m under its short name; returns
  * the type (a borrowed reference: the module keeps it), NULL on error. */
 static inline PyTypeObject *pc_py_add_type(PyObject *m, PyType_Spec *spec)
