@@ -357,7 +357,7 @@ static PyType_Slot pc_mutex_py_guard_slots[] = {
 
 static PyType_Spec pc_mutex_py_guard_spec = {
     "pyconc.MutexGuard", sizeof(pc_mutex_py_guard_t), 0,
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+    PC_PY_TPFLAGS | Py_TPFLAGS_HAVE_GC |
         Py_TPFLAGS_DISALLOW_INSTANTIATION, /* Mutex.lock() makes them */
     pc_mutex_py_guard_slots};
 
@@ -632,7 +632,7 @@ static PyType_Slot pc_mutex_py_slots[] = {
 
 static PyType_Spec pc_mutex_py_spec = {
     "pyconc.Mutex", sizeof(pc_mutex_py_t), 0,
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, pc_mutex_py_slots};
+    PC_PY_TPFLAGS | Py_TPFLAGS_HAVE_GC, pc_mutex_py_slots};
 
 /* ------------------------------------------------------------- Condvar */
 
@@ -971,7 +971,7 @@ static PyType_Slot pc_condvar_py_slots[] = {
 
 static PyType_Spec pc_condvar_py_spec = {
     "pyconc.Condvar", sizeof(pc_condvar_py_t), 0,
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, pc_condvar_py_slots};
+    PC_PY_TPFLAGS | Py_TPFLAGS_HAVE_GC, pc_condvar_py_slots};
 
 /* Add Mutex, MutexGuard and Condvar to the module. */
 static int pc_mutex_py_init(PyObject *m)

@@ -600,7 +600,7 @@ static PyType_Slot pc_spin_py_slots[] = {
 /* A subclass is needed: the robust variant (and SharedSpinLock on it). */
 static PyType_Spec pc_spin_py_spec = {
     "pyconc.SpinLock", sizeof(pc_spin_py_t), 0,
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, pc_spin_py_slots};
+    PC_PY_TPFLAGS | Py_TPFLAGS_BASETYPE, pc_spin_py_slots};
 
 static PyMethodDef pc_spin_py_rmethods[] = {
     {"acquire", (PyCFunction)(void (*)(void))pc_spin_py_racquire,
@@ -645,7 +645,7 @@ static PyType_Slot pc_spin_py_rslots[] = {
  * type raises TypeError); subclassed by pyconc.ipc.SharedSpinLock. */
 static PyType_Spec pc_spin_py_rspec = {
     "pyconc.spinlock._RobustSpinLock", sizeof(pc_spin_py_robust_t), 0,
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC |
+    PC_PY_TPFLAGS | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC |
         Py_TPFLAGS_DISALLOW_INSTANTIATION,
     pc_spin_py_rslots};
 
