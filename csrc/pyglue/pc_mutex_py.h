@@ -217,7 +217,7 @@ static PyObject *pc_mutex_py_guard_get_value(PyObject *self, void *closure)
     (void)closure;
     if (m == NULL)
         return NULL;
-    PC_PY_BEGIN_CRITICAL_SECTION(m);
+    PC_PY_BEGIN_CRITICAL_SECTION((PyObject *)m);
     v = m->value != NULL ? m->value : Py_None;
     Py_INCREF(v);
     PC_PY_END_CRITICAL_SECTION();
@@ -236,7 +236,7 @@ static int pc_mutex_py_guard_set_value(PyObject *self, PyObject *value, void *cl
     if ((m = pc_mutex_py_guard_live((pc_mutex_py_guard_t *)self)) == NULL)
         return -1;
     Py_INCREF(value);
-    PC_PY_BEGIN_CRITICAL_SECTION(m);
+    PC_PY_BEGIN_CRITICAL_SECTION((PyObject *)m);
     old = m->value;
     m->value = value;
     PC_PY_END_CRITICAL_SECTION();
@@ -481,7 +481,7 @@ static PyObject *pc_mutex_py_into_inner(PyObject *self, PyObject *unused)
     /* Held for good: later lock() calls find it retired.  relaxed: the
      * flag only tells waiters to give up. */
     atomic_store_explicit(&m->retired, 1, memory_order_relaxed);
-    PC_PY_BEGIN_CRITICAL_SECTION(m);
+    PC_PY_BEGIN_CRITICAL_SECTION((PyObject *)m);
     value = m->value;
     m->value = NULL;
     PC_PY_END_CRITICAL_SECTION();
@@ -504,7 +504,7 @@ static PyObject *pc_mutex_py_get_mut(PyObject *self, PyObject *unused)
         PyErr_SetString(PyExc_RuntimeError, pc_mutex_py_retired_msg);
         return NULL;
     }
-    PC_PY_BEGIN_CRITICAL_SECTION(m);
+    PC_PY_BEGIN_CRITICAL_SECTION((PyObject *)m);
     v = m->value != NULL ? m->value : Py_None;
     Py_INCREF(v);
     PC_PY_END_CRITICAL_SECTION();
@@ -652,7 +652,7 @@ static pc_mutex_py_t *pc_condvar_py_check(pc_condvar_py_t *cv, PyObject *guard)
         return NULL;
     if (PC_LIKELY(cv->mutex == (PyObject *)m))
         return m; /* set once, never changed: a stale read only misses this */
-    PC_PY_BEGIN_CRITICAL_SECTION(cv);
+    PC_PY_BEGIN_CRITICAL_SECTION((PyObject *)cv);
     if (cv->mutex == NULL) {
         Py_INCREF(m);
         cv->mutex = (PyObject *)m;
@@ -742,7 +742,7 @@ static int pc_condvar_py_pred(pc_mutex_py_t *m, PyObject *predicate)
 {
     PyObject *v, *r;
     int t;
-    PC_PY_BEGIN_CRITICAL_SECTION(m);
+    PC_PY_BEGIN_CRITICAL_SECTION((PyObject *)m);
     v = m->value != NULL ? m->value : Py_None;
     Py_INCREF(v);
     PC_PY_END_CRITICAL_SECTION();
