@@ -275,10 +275,9 @@ def test_campaign_spin_lock(kind):
         close()
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_campaign_mutex():
-    m = Mutex({"n": 0, "holder": None})
-    mine = [0]
+def _mutex_worker(m, then=lambda: None):
+    """A worker's turn on Mutex m: hold it across a thread switch, mark
+    itself the holder meanwhile, count one."""
 
     def worker():
         with m.lock() as g:
@@ -288,6 +287,16 @@ def test_campaign_mutex():
             time.sleep(0)
             v["holder"] = None
             v["n"] += 1
+        then()
+
+    return worker
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_campaign_mutex():
+    m = Mutex({"n": 0, "holder": None})
+    mine = [0]
+    worker = _mutex_worker(m)
 
     def main():
         with m.lock(timeout=30) as g:
@@ -315,15 +324,7 @@ def test_campaign_condvar():
     mine = [0]
     relocked = [0]
 
-    def worker():
-        with m.lock() as g:
-            v = g.value
-            assert v["holder"] is None
-            v["holder"] = "worker"
-            time.sleep(0)
-            v["holder"] = None
-            v["n"] += 1
-        cv.notify_all()
+    worker = _mutex_worker(m, cv.notify_all)
 
     def main():
         with m.lock() as g:

@@ -537,13 +537,7 @@ static int pc_mutex_py_clear(PyObject *self)
 
 static void pc_mutex_py_dealloc(PyObject *self)
 {
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    if (((pc_mutex_py_t *)self)->weakrefs != NULL)
-        PyObject_ClearWeakRefs(self);
-    (void)pc_mutex_py_clear(self);
-    tp->tp_free(self);
-    Py_DECREF(tp);
+    pc_py_gc_dealloc(self, ((pc_mutex_py_t *)self)->weakrefs, pc_mutex_py_clear);
 }
 
 static PyMethodDef pc_mutex_py_methods[] = {
@@ -893,13 +887,7 @@ static int pc_condvar_py_clear(PyObject *self)
 
 static void pc_condvar_py_dealloc(PyObject *self)
 {
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    if (((pc_condvar_py_t *)self)->weakrefs != NULL)
-        PyObject_ClearWeakRefs(self);
-    (void)pc_condvar_py_clear(self);
-    tp->tp_free(self);
-    Py_DECREF(tp);
+    pc_py_gc_dealloc(self, ((pc_condvar_py_t *)self)->weakrefs, pc_condvar_py_clear);
 }
 
 static PyMethodDef pc_condvar_py_methods[] = {

@@ -82,42 +82,17 @@ static pc_status pc_spin_py_park(void *self, int64_t slice_ns)
 }
 
 /* acquire(blocking=True, timeout=-1) and __enter__: the arguments as
- * threading.Lock.acquire takes them, parsed by hand (positional or
- * keyword). */
+ * threading.Lock.acquire takes them (positional or keyword). */
+static const char *const pc_spin_py_acquire_names[] = {"blocking", "timeout"};
+
 static int pc_spin_py_parse(PyObject *const *args, Py_ssize_t nargs,
                             PyObject *kwnames, int64_t *ns)
 {
-    PyObject *blocking = NULL, *timeout = NULL;
-    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0, i;
-    if (nargs > 2) {
-        PyErr_Format(PyExc_TypeError,
-                     "acquire() takes at most 2 arguments (%zd given)", nargs);
+    PyObject *a[2];
+    if (pc_py_parse_args("acquire", args, nargs, kwnames, pc_spin_py_acquire_names,
+                         2, a) < 0)
         return -1;
-    }
-    if (nargs > 0)
-        blocking = args[0];
-    if (nargs > 1)
-        timeout = args[1];
-    for (i = 0; i < nkw; i++) {
-        PyObject *key = PyTuple_GET_ITEM(kwnames, i);
-        PyObject **slot;
-        if (PyUnicode_CompareWithASCIIString(key, "blocking") == 0)
-            slot = &blocking;
-        else if (PyUnicode_CompareWithASCIIString(key, "timeout") == 0)
-            slot = &timeout;
-        else {
-            PyErr_Format(PyExc_TypeError,
-                         "acquire() got an unexpected keyword argument '%U'", key);
-            return -1;
-        }
-        if (*slot != NULL) {
-            PyErr_Format(PyExc_TypeError,
-                         "acquire() got multiple values for argument '%U'", key);
-            return -1;
-        }
-        *slot = args[nargs + i];
-    }
-    return pc_py_lock_timeout_ns(blocking, timeout, ns);
+    return pc_py_lock_timeout_ns(a[0], a[1], ns);
 }
 
 static PyObject *pc_spin_py_acquire(PyObject *self, PyObject *const *args,
@@ -207,40 +182,17 @@ static void pc_spin_py_dealloc(PyObject *self)
 static PyObject *pc_spin_py_from_buffer(PyObject *cls, PyObject *const *args,
                                         Py_ssize_t nargs, PyObject *kwnames)
 {
-    PyObject *buf = NULL, *off = NULL;
-    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0, i, offset = 0;
+    static const char *const names[] = {"buf", "offset"};
+    PyObject *a[2], *buf, *off;
+    Py_ssize_t offset = 0;
     PyTypeObject *type = (PyTypeObject *)cls;
     pc_spin_py_robust_t *r;
     Py_buffer view;
     uintptr_t addr;
-    if (nargs > 2) {
-        PyErr_Format(PyExc_TypeError,
-                     "from_buffer() takes at most 2 arguments (%zd given)", nargs);
+    if (pc_py_parse_args("from_buffer", args, nargs, kwnames, names, 2, a) < 0)
         return NULL;
-    }
-    if (nargs > 0)
-        buf = args[0];
-    if (nargs > 1)
-        off = args[1];
-    for (i = 0; i < nkw; i++) {
-        PyObject *key = PyTuple_GET_ITEM(kwnames, i);
-        PyObject **slot;
-        if (PyUnicode_CompareWithASCIIString(key, "buf") == 0)
-            slot = &buf;
-        else if (PyUnicode_CompareWithASCIIString(key, "offset") == 0)
-            slot = &off;
-        else {
-            PyErr_Format(PyExc_TypeError,
-                         "from_buffer() got an unexpected keyword argument '%U'", key);
-            return NULL;
-        }
-        if (*slot != NULL) {
-            PyErr_Format(PyExc_TypeError,
-                         "from_buffer() got multiple values for argument '%U'", key);
-            return NULL;
-        }
-        *slot = args[nargs + i];
-    }
+    buf = a[0];
+    off = a[1];
     if (buf == NULL) {
         PyErr_SetString(PyExc_TypeError,
                         "from_buffer() missing required argument 'buf'");
@@ -478,13 +430,7 @@ static int pc_spin_py_rclear(PyObject *self)
 
 static void pc_spin_py_rdealloc(PyObject *self)
 {
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    if (((pc_spin_py_t *)self)->weakrefs != NULL)
-        PyObject_ClearWeakRefs(self);
-    (void)pc_spin_py_rclear(self);
-    tp->tp_free(self);
-    Py_DECREF(tp);
+    pc_py_gc_dealloc(self, ((pc_spin_py_t *)self)->weakrefs, pc_spin_py_rclear);
 }
 
 /* ----------------------------------------------------------- the types */
