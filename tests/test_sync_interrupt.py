@@ -229,6 +229,17 @@ def _workers(n, body):
     return finish
 
 
+def _contend(worker, main):
+    """Two threads run worker() while the main thread runs main() under the
+    campaign's signals; the workers' count of turns."""
+    finish = _workers(2, worker)
+    try:
+        _Campaign(scaled(300)).run(main)
+    finally:
+        total = finish()
+    return total
+
+
 def _spin_locks():
     from pyconc import SpinLock, ipc
 
@@ -261,12 +272,7 @@ def test_campaign_spin_lock(kind):
             mine[0] += 1
         assert not bad, "the main thread entered a held lock"
 
-    finish = _workers(2, worker)
-    c = _Campaign(scaled(300))
-    try:
-        c.run(main)
-    finally:
-        total = finish()
+    total = _contend(worker, main)
     assert not lock.locked()
     assert box["n"] == total + mine[0]
     assert lock.acquire(timeout=1)
@@ -306,12 +312,7 @@ def test_campaign_mutex():
             mine[0] += 1
         assert not bad, "the main thread entered a held mutex"
 
-    finish = _workers(2, worker)
-    c = _Campaign(scaled(300))
-    try:
-        c.run(main)
-    finally:
-        total = finish()
+    total = _contend(worker, main)
     assert not m.is_poisoned()
     with m.try_lock() as g:
         assert g.value["n"] == total + mine[0]
@@ -344,12 +345,7 @@ def test_campaign_condvar():
             mine[0] += 1
         assert not bad, "a Condvar wait returned without its mutex"
 
-    finish = _workers(2, worker)
-    c = _Campaign(scaled(300))
-    try:
-        c.run(main)
-    finally:
-        total = finish()
+    total = _contend(worker, main)
     assert relocked[0] > 0
     assert not m.is_poisoned()
     with m.try_lock() as g:
