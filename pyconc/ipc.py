@@ -78,7 +78,7 @@ from pyconc.errors import (
     SendError,
     Timeout,
 )
-from pyconc.spinlock import _RobustSpinLock
+from pyconc.spinlock import SpinLock, _RobustSpinLock
 
 try:
     import _posixshmem
@@ -530,28 +530,42 @@ class SharedSpinLock(_Shared, _RobustSpinLock):
     held by the caller, who must repair the shared state and release it.
     ``owner()`` is the holder's pid.
 
+    The lock is the C type of ``SpinLock.from_buffer`` over the segment's
+    mapping (which it keeps exported, so alive): ``acquire``,
+    ``__enter__`` (the same C function), ``release``, ``__exit__``,
+    ``locked`` and ``owner`` are its C methods.
+
     Thread and process safety: all state is the shared lock word, changed
-    only by atomic operations.
+    only by atomic operations; ``_seg`` changes only in ``close()``, under
+    the module's lock.
     """
 
     __slots__ = ("_seg",)
     _KIND = _KIND_LOCK
 
-    def __init__(self) -> None:
-        seg = _Segment.create(_KIND_LOCK, 8)
-        self._lock, self._keep = seg.body("pc_rspin_t *", "SharedSpinLock")
-        self._shared = True
-        self._seg = seg
+    def __new__(cls) -> "SharedSpinLock":
+        return cls._over(_Segment.create(_KIND_LOCK, 8))
 
     @classmethod
     def _from_segment(cls, seg: _Segment) -> "SharedSpinLock":
-        self = cls.__new__(cls)
-        self._lock, self._keep = seg.body("pc_rspin_t *", cls.__name__)
-        self._shared = True
+        return cls._over(seg)
+
+    @classmethod
+    def _over(cls, seg: _Segment) -> "SharedSpinLock":
+        # The C from_buffer, made to build an instance of cls.
+        self: SharedSpinLock = _lock_from_buffer(cls, seg.mm, _BODY)
         self._seg = seg
         return self
 
-    __enter__ = _RobustSpinLock.acquire
+    @classmethod
+    def from_buffer(cls, buf: Any, offset: int = 0) -> "SharedSpinLock":
+        raise TypeError(
+            "SharedSpinLock lives in its own segment; use SpinLock.from_buffer() "
+            "for a lock in a buffer of yours"
+        )
+
+    # The C methods, ahead of Closing's __enter__/__exit__ in the MRO.
+    __enter__ = _RobustSpinLock.__enter__
     __exit__ = _RobustSpinLock.__exit__  # type: ignore[assignment]
     __reduce__ = _Shared.__reduce__
 
@@ -559,6 +573,9 @@ class SharedSpinLock(_Shared, _RobustSpinLock):
         owner = self.owner()
         state = f"locked by pid {owner}" if owner else "unlocked"
         return f"<{state} pyconc.ipc.SharedSpinLock {self._seg.name if self._seg else '(closed)'}>"
+
+
+_lock_from_buffer = SpinLock.__dict__["from_buffer"]
 
 
 # ------------------------------------------------------------------ channel

@@ -3,7 +3,7 @@ from typing import Any, Iterable, Iterator, List, Optional, Tuple, Type, TypeVar
 from pyconc.atomic import AtomicBoolView, AtomicIntView, AtomicUIntView
 from pyconc.errors import Disconnected, SendError
 from pyconc.errors import OwnerDied as OwnerDied
-from pyconc.spinlock import SpinLock
+from pyconc.spinlock import _RobustSpinLock
 
 _S = TypeVar("_S")
 
@@ -27,10 +27,10 @@ class SharedAtomicUInt(_Shared, AtomicUIntView):
 class SharedAtomicBool(_Shared, AtomicBoolView):
     def __new__(cls, value: bool = False) -> SharedAtomicBool: ...
 
-class SharedSpinLock(_Shared, SpinLock):
+class SharedSpinLock(_Shared, _RobustSpinLock):
     def __init__(self) -> None: ...
-    def owner(self) -> Optional[int]: ...
-    def __enter__(self) -> bool: ...  # type: ignore[override]
+    def __enter__(self, blocking: bool = True, timeout: float = -1) -> bool: ...  # type: ignore[override]
+    def __exit__(self, *exc_info: object) -> None: ...
 
 class ReceiverGone(SendError[Any], Disconnected): ...
 

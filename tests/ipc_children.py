@@ -51,7 +51,12 @@ def park_on_lock(lock, result):
     # Park in C with a long timeout (not Python's 50 ms slices): returns
     # promptly only if the release wakes a process-shared futex.
     t0 = time.monotonic()
-    r = lib.pc_rspin_lock_timed(lock._lock, os.getpid(), 10_000_000_000)
+    # (Straight on the lock word in the segment: the lock object exposes no
+    # address.)
+    from pyconc._native import ffi
+
+    word = ffi.cast("pc_rspin_t *", ffi.from_buffer(lock._seg.mm) + ipc._BODY)
+    r = lib.pc_rspin_lock_timed(word, os.getpid(), 10_000_000_000)
     result.put((r, time.monotonic() - t0))
 
 

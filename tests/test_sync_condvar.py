@@ -248,3 +248,97 @@ def test_wait_timeout_on_a_recovered_guard():
     m.clear_poison()
     with m.lock() as g:
         assert g.value == 1
+
+
+# ------------------------------------------- issue 11/12: the C type's shape
+
+
+def test_hostile_arguments():
+    m, cv, other = Mutex(0), Condvar(), Mutex(1)
+    with pytest.raises(TypeError, match="MutexGuard"):
+        cv.wait(object())
+    with pytest.raises(TypeError):
+        cv.wait()
+    with m.lock() as g:
+        for bad, exc in [(None, TypeError), ("1", TypeError), (True, TypeError),
+                         (-1, ValueError), (float("nan"), ValueError)]:
+            with pytest.raises(exc):
+                cv.wait_timeout(g, bad)
+            with pytest.raises(exc):
+                cv.wait_timeout_while(g, bad, lambda v: True)
+        with pytest.raises(TypeError):
+            cv.wait_while(g)
+        with pytest.raises(TypeError):
+            cv.wait_while(g, None)  # not callable: raised by the call
+        with pytest.raises(ZeroDivisionError):
+            cv.wait_while(g, lambda v: 1 / 0)
+        with pytest.raises(pyconc.WouldBlock):
+            m.try_lock()  # still held after all that
+        assert cv.wait_timeout(g, 0) == (g, True)
+    with other.lock() as g2:
+        with pytest.raises(ValueError, match="one Mutex"):
+            cv.wait(g2)
+    with pytest.raises(RuntimeError, match="outside its with block"):
+        cv.wait(g)  # stale
+    with pytest.raises(TypeError):
+        Condvar(1)
+    with pytest.raises(AttributeError):
+        cv._mutex = other
+    assert not m.is_poisoned()
+
+
+def test_huge_timeout_is_no_limit():
+    m, cv = Mutex(0), Condvar()
+
+    def bump():
+        time.sleep(0.05)
+        with m.lock() as g:
+            g.value = 1
+        cv.notify_all()
+
+    h = pyconc.spawn(bump)
+    with m.lock() as g:
+        _, timed_out = cv.wait_timeout_while(g, threading.TIMEOUT_MAX, lambda v: v == 0)
+        assert not timed_out and g.value == 1
+    h.join()
+
+
+def test_into_inner_while_waiting_gives_up_the_guard():
+    """The waiter cannot take back a Mutex that into_inner() retired: it
+    raises RuntimeError and leaves its block without unlocking anything."""
+    m, cv = Mutex(7), Condvar()
+    waiting = threading.Event()
+    out = []
+
+    def waiter():
+        try:
+            with m.lock() as g:
+                waiting.set()
+                cv.wait(g)
+        except RuntimeError as e:
+            out.append(str(e))
+
+    t = threading.Thread(target=waiter)
+    t.start()
+    waiting.wait()
+    assert m.into_inner() == 7  # takes the lock the wait released
+    cv.notify_all()
+    t.join(10)
+    assert not t.is_alive()
+    assert out and "into_inner" in out[0]
+
+
+def test_no_copy_or_pickle_and_gc():
+    import copy
+    import gc
+    import pickle
+    import weakref
+
+    cv = Condvar()
+    for f in (copy.copy, copy.deepcopy, pickle.dumps):
+        with pytest.raises(TypeError):
+            f(cv)
+    r = weakref.ref(cv)
+    del cv
+    gc.collect()
+    assert r() is None

@@ -345,3 +345,186 @@ def test_many_mutexes_and_guards_are_freed():
 def test_guards_come_only_from_lock():
     with pytest.raises(TypeError):
         pyconc.sync.MutexGuard()
+
+
+# ------------------------------------------- issue 11/12: the C types' shape
+
+
+def test_init_again_while_a_guard_lives_frees_nothing():
+    """Issue 12: re-running Mutex.__init__ freed the pc_mutex_t a live guard
+    pointed at (heap-use-after-free on leaving the block).  All work is now
+    done in __new__: __init__ changes nothing."""
+    m = Mutex(0)
+    g = m.lock()
+    g.__enter__()
+    m.__init__(1)  # harmless
+    m.__init__()
+    with pytest.raises(WouldBlock):
+        m.try_lock()  # still held by g
+    g.value = 5
+    g.__exit__(None, None, None)
+    with m.try_lock() as g2:
+        assert g2.value == 5  # the value was not replaced by __init__
+    assert not m.is_poisoned()
+
+
+def test_mutex_is_immutable():
+    m = Mutex(0)
+    for name in ("_addr", "_lock", "_value", "value", "lock", "x"):
+        with pytest.raises(AttributeError):
+            setattr(m, name, 8)  # m._addr = 8; m.lock() crashed before
+    with pytest.raises((AttributeError, TypeError)):
+        Mutex.lock = None
+    with m.lock() as g:
+        with pytest.raises(AttributeError):
+            g.other = 1
+        with pytest.raises(AttributeError):
+            g.mutex
+        assert g.value == 0
+
+
+@pytest.mark.parametrize("call, exc", [
+    (lambda m: m.lock(1, 2), TypeError),
+    (lambda m: m.lock(nope=1), TypeError),
+    (lambda m: m.lock(0, timeout=0), TypeError),
+    (lambda m: m.lock(timeout=True), TypeError),
+    (lambda m: m.lock(timeout=float("nan")), ValueError),
+    (lambda m: m.lock(timeout=-2**80), ValueError),
+    (lambda m: m.try_lock(1), TypeError),
+    (lambda m: m.into_inner(1), TypeError),
+    (lambda m: Mutex(1, 2), TypeError),
+    (lambda m: Mutex(nope=1), TypeError),
+])
+def test_hostile_arguments_take_nothing(call, exc):
+    m = Mutex(0)
+    with pytest.raises(exc):
+        call(m)
+    with m.try_lock() as g:
+        assert g.value == 0
+
+
+def test_huge_timeouts_wait_without_limit():
+    m = Mutex(0)
+    for t in (threading.TIMEOUT_MAX, 1e300, float("inf"), 2**80, None):
+        with m.lock(timeout=t) as g:
+            g.value += 1
+    with m.lock(timeout=threading.TIMEOUT_MAX) as g:
+        got = []
+        th = threading.Thread(target=lambda: got.append(m.lock(threading.TIMEOUT_MAX)))
+        th.start()
+        time.sleep(0.05)
+        assert got == []
+    th.join(10)
+    with got[0] as g:
+        assert g.value == 5
+
+
+def test_timeout_is_pyconc_timeout():
+    m = Mutex()
+    with m.lock():
+        with pytest.raises(pyconc.Timeout, match="timed out"):
+            m.lock(timeout=0.01)
+
+
+def test_no_copy_or_pickle():
+    import copy
+    import pickle
+
+    m = Mutex([1])
+    for f in (copy.copy, copy.deepcopy, pickle.dumps):
+        with pytest.raises(TypeError):
+            f(m)
+        with m.lock() as g:
+            with pytest.raises(TypeError):
+                f(g)
+
+
+def test_generic_alias():
+    assert Mutex[int] is not Mutex
+    m: "Mutex[list]" = Mutex([])
+    assert m.get_mut() == []
+
+
+def test_cycle_through_the_value_is_collected():
+    import gc
+    import weakref
+
+    class Holder:
+        pass
+
+    gc.collect()
+    h = Holder()
+    h.m = Mutex(h)  # Holder -> Mutex -> its value, the Holder
+    r1 = weakref.ref(h)
+    m2 = Mutex(None)
+    with m2.lock() as g:
+        g.value = g  # Mutex -> value = its own (dead) guard -> Mutex
+    r2 = weakref.ref(m2)
+    m3 = Mutex(None)
+    cv = pyconc.Condvar()
+    with m3.lock() as g3:
+        cv.wait_timeout(g3, 0)  # binds cv to m3
+        g3.value = cv  # Mutex -> Condvar -> Mutex
+    r3 = weakref.ref(m3)
+    dropped = Mutex(0)
+    held = dropped.lock()  # a guard never entered, in a cycle with the value
+    with pytest.raises(WouldBlock):
+        dropped.try_lock()
+    box = [held]
+    held2 = held  # noqa: F841
+    del h, m2, g, m3, cv, g3, held, held2, box
+    gc.collect()
+    assert r1() is None and r2() is None and r3() is None
+    with dropped.try_lock():  # the dropped guard unlocked
+        pass
+
+
+def test_many_guards_alive_at_once():
+    ms = [Mutex(i) for i in range(100)]
+    gs = [m.lock() for m in ms]
+    for i, g in enumerate(gs):
+        with g:
+            assert g.value == i
+            g.value = -i
+    del gs
+    assert [m.get_mut() for m in ms] == [-i for i in range(100)]
+
+
+def test_get_mut_and_repr_after_into_inner():
+    m = Mutex("v")
+    assert m.get_mut() == "v"
+    assert m.into_inner() == "v"
+    with pytest.raises(RuntimeError, match="into_inner"):
+        m.get_mut()
+    assert "retired" in repr(m)
+
+
+def test_blocked_lock_and_wait_release_the_gil():
+    """A thread waiting in C (Mutex.lock, Condvar.wait) lets others run."""
+    m, cv = Mutex(0), pyconc.Condvar()
+    for wait in ("lock", "condvar"):
+        started = threading.Event()
+
+        def waiter():
+            if wait == "lock":
+                started.set()
+                with m.lock(timeout=5):
+                    pass
+            else:
+                with m.lock() as g:
+                    started.set()
+                    cv.wait_timeout(g, 5)
+
+        g = m.lock() if wait == "lock" else None
+        th = threading.Thread(target=waiter)
+        th.start()
+        started.wait()
+        time.sleep(0.01)
+        progress, t0 = 0, time.monotonic()
+        while time.monotonic() - t0 < 0.1:
+            progress += 1
+        if g is not None:
+            del g  # unlocks
+        cv.notify_all()
+        th.join(10)
+        assert progress > 1000

@@ -78,10 +78,6 @@ void pc_barrier_init(pc_barrier_t *b, uint32_t n);
 int64_t pc_barrier_arrive(pc_barrier_t *b);
 bool pc_barrier_leave(pc_barrier_t *b, uint32_t round);
 
-/* Install pyconc._core.MutexGuard and its constructors (pyglue/pc_mutex_py.h):
- * 0, or -1 with a Python exception set (cffi reports it on return). */
-int pc_pyguard_install(void);
-
 /* Install pyconc._core.bcast_send (pyglue/pc_bcast_py.h): 0, or -1 with a
  * Python exception set. */
 int pc_bcast_py_install(void);

@@ -422,7 +422,73 @@ static inline pc_status pc_py_wait(void *self, pc_py_try_fn try_, pc_py_park_fn 
 #define PC_PY_END_CRITICAL() }
 #endif
 
+/* ------------------------------------------------------------ arguments */
+
+/*
+ * Parse the arguments of a METH_FASTCALL | METH_KEYWORDS method by hand
+ * (cheaper than PyArg_ParseTupleAndKeywords): up to n arguments, given by
+ * position or by the keywords in `names`; out[i] is the i-th argument or
+ * NULL when it was not given.  `fname` names the method in the errors
+ * ("acquire").  0, or -1 with TypeError set.
+ */
+static inline int pc_py_parse_args(const char *fname, PyObject *const *args,
+                                   Py_ssize_t nargs, PyObject *kwnames,
+                                   const char *const *names, Py_ssize_t n,
+                                   PyObject **out)
+{
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0, i, j;
+    if (nargs > n) {
+        PyErr_Format(PyExc_TypeError, "%s() takes at most %zd arguments (%zd given)",
+                     fname, n, nargs);
+        return -1;
+    }
+    for (i = 0; i < n; i++)
+        out[i] = i < nargs ? args[i] : NULL;
+    for (i = 0; i < nkw; i++) {
+        PyObject *key = PyTuple_GET_ITEM(kwnames, i);
+        for (j = 0; j < n; j++)
+            if (PyUnicode_CompareWithASCIIString(key, names[j]) == 0)
+                break;
+        if (j == n) {
+            PyErr_Format(PyExc_TypeError,
+                         "%s() got an unexpected keyword argument '%U'", fname, key);
+            return -1;
+        }
+        if (out[j] != NULL) {
+            PyErr_Format(PyExc_TypeError,
+                         "%s() got multiple values for argument '%U'", fname, key);
+            return -1;
+        }
+        out[j] = args[nargs + i];
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------- module helpers */
+
+/* The tp_dealloc of a GC type with weak references (`weakrefs`: the
+ * object's weak reference list) whose tp_clear, `clear`, drops everything
+ * it holds: untrack, clear the weak references, clear, free.  (`clear` is
+ * the type's own, not Py_TYPE(self)->tp_clear: a Python subclass has
+ * cleared its own slots before it calls this.) */
+static inline void pc_py_gc_dealloc(PyObject *self, PyObject *weakrefs, inquiry clear)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    if (weakrefs != NULL)
+        PyObject_ClearWeakRefs(self);
+    (void)clear(self);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+/* The flags of every pyconc type: immutable (3.10+), so that nobody can
+ * replace a method of the type itself (SpinLock.acquire = ...). */
+#ifdef Py_TPFLAGS_IMMUTABLETYPE
+#define PC_PY_TPFLAGS (Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE)
+#else
+#define PC_PY_TPFLAGS Py_TPFLAGS_DEFAULT
+#endif
 
 /* Add a type built from `spec` to module m under its short name; returns
  * the type (a borrowed reference: the module keeps it), NULL on error. */

@@ -12,6 +12,7 @@
 
 #include "pc_py.h"
 
+#include "pc_spin_py.h"
 #include "pc_mutex_py.h"
 #include "pc_chan_py.h"
 #include "pc_bcast_py.h"
@@ -29,6 +30,8 @@ static const pc_py_family_init pc_py_families[] = {
     pc_barrier_py_init,
     pc_once_py_init,
     pc_shring_py_init, /* pyconc.ipc's channel and segments: IpcHandle */
+    pc_spin_py_init,  /* SpinLock, _RobustSpinLock */
+    pc_mutex_py_init, /* Mutex, MutexGuard, Condvar */
     NULL /* end */
 };
 

@@ -140,6 +140,38 @@ def _lock_loop(make: Callable[[], Any], threads: int, n: int) -> Callable[[], fl
     return run
 
 
+def _with_pass(make: Callable[[], Any], n: int) -> Callable[[], float]:
+    """``with lock: pass`` n times in one thread (issue 11's first lock goal)."""
+
+    def run() -> float:
+        lock = make()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            with lock:
+                pass
+        t = time.perf_counter() - t0
+        check(not lock.locked(), f"{type(lock).__name__} left locked")
+        return t
+
+    return run
+
+
+def _acquire_release(make: Callable[[], Any], n: int) -> Callable[[], float]:
+    """``lock.acquire(); lock.release()`` n times in one thread."""
+
+    def run() -> float:
+        lock = make()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            lock.acquire()
+            lock.release()
+        t = time.perf_counter() - t0
+        check(not lock.locked(), f"{type(lock).__name__} left locked")
+        return t
+
+    return run
+
+
 def _cbench(kind: int, threads: int, n: int) -> Callable[[], float]:
     def run() -> float:
         ns = lib.pc_cbench_run(kind, threads, n)
@@ -181,6 +213,17 @@ def scenarios(threads: List[int], scale: float = 1.0) -> List[Scenario]:
                         threads=t, run=_lock_loop(threading.Lock, t, per)))
         out.append(dict(group=g, name="pyconc SpinLock", baseline=False, ops=per * t,
                         threads=t, run=_lock_loop(SpinLock, t, per)))
+    # SpinLock against threading.Lock, the two single-thread shapes of
+    # issue 11 (goal: at most 0.6x each), and the robust from_buffer lock.
+    for g, body in (("with lock: pass, uncontended", _with_pass),
+                    ("acquire(); release(), uncontended", _acquire_release)):
+        out.append(dict(group=g, name="threading.Lock", baseline=True, ops=n,
+                        threads=1, run=body(threading.Lock, n)))
+        out.append(dict(group=g, name="pyconc SpinLock", baseline=False, ops=n,
+                        threads=1, run=body(SpinLock, n)))
+        out.append(dict(group=g, name="pyconc SpinLock.from_buffer", baseline=False,
+                        ops=n, threads=1,
+                        run=body(lambda: SpinLock.from_buffer(bytearray(4)), n)))
     cn = int(2_000_000 * scale)
     for t in (1, 2):
         per = max(1, cn // t)
