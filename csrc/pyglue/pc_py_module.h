@@ -19,6 +19,7 @@
 /* Families, in the order their types are created (one line each). */
 typedef int (*pc_py_family_init)(PyObject *m);
 static const pc_py_family_init pc_py_families[] = {
+    pc_chan_py_init,
     NULL /* end */
 };
 
