@@ -325,7 +325,7 @@ def test_broadcast_methods(side, method, args):
         if ok and method == "send":
             want.insert(1, args[0])
         assert rest == want
-    elif not rx._shared is None:
+    elif not rx.closed:
         rest = []
         while len(rx):
             rest.append(rx.try_recv())

@@ -20,6 +20,7 @@
 typedef int (*pc_py_family_init)(PyObject *m);
 static const pc_py_family_init pc_py_families[] = {
     pc_chan_py_init,
+    pc_bcast_py_init,
     NULL /* end */
 };
 
