@@ -462,7 +462,7 @@ class BroadcastModel(RuleBasedStateMachine):
         v = Value(len(self.log))
         self.refs.append(weakref.ref(v))
         if s.closed:
-            with pytest.raises(RuntimeError, match="closed"):
+            with pytest.raises(pyconc.HandleClosed, match="closed"):
                 s.send(v)
         elif self._open_receivers() == 0:
             with pytest.raises(SendError) as e:
@@ -518,14 +518,14 @@ class BroadcastModel(RuleBasedStateMachine):
             return
         r[0].close()
         self.receivers[self.receivers.index(r)] = None
-        with pytest.raises(RuntimeError, match="closed"):
+        with pytest.raises(pyconc.HandleClosed, match="closed"):
             r[0].try_recv()
 
     @rule(i=st.integers(0, 10))
     def clone_sender(self, i):
         s = self.senders[i % len(self.senders)]
         if s.closed:
-            with pytest.raises(RuntimeError, match="closed"):
+            with pytest.raises(pyconc.HandleClosed, match="closed"):
                 s.clone()
         else:
             self.senders.append(s.clone())
