@@ -46,6 +46,14 @@
 
 #include <structmember.h> /* PyMemberDef for __weaklistoffset__ (3.11) */
 
+/* The slow halves of the hot methods stay out of line, so that the fast
+ * path (one try, with the GIL) is a small function. */
+#if defined(_MSC_VER)
+#define PC_CHAN_PY_COLD static __declspec(noinline)
+#else
+#define PC_CHAN_PY_COLD static __attribute__((noinline, cold))
+#endif
+
 /* Values moved per batch by send_many, and kept on the stack by recv_many. */
 #define PC_CHAN_PY_CHUNK 64
 
@@ -308,7 +316,7 @@ static pc_status pc_chan_py_send_finish(pc_chan_py_send_op *op, pc_status st)
 /* Send, waiting in C for at most timeout_ns; `op` may come with the value
  * already pushed (a rendezvous fast path).  full_is_full: a timeout is
  * reported as Full (try_send). */
-static PyObject *pc_chan_py_send_wait(pc_chan_py_send_op *op, int64_t timeout_ns,
+PC_CHAN_PY_COLD PyObject *pc_chan_py_send_wait(pc_chan_py_send_op *op, int64_t timeout_ns,
                                       const char *what, int full_is_full)
 {
     pc_status st = pc_py_wait(op, pc_chan_py_send_try, pc_chan_py_send_park,
@@ -324,20 +332,14 @@ static PyObject *pc_chan_py_send_wait(pc_chan_py_send_op *op, int64_t timeout_ns
     return pc_chan_py_send_failed(st, op->value, what, timeout_ns);
 }
 
-/* send(value): queue the value; on a full bounded channel wait for room,
- * on a rendezvous for the receiver to take it. */
-static PyObject *pc_chan_py_send(pc_chan_py_handle *self, PyObject *value)
+/* send's other half: r is the first try's result (the value's reference
+ * taken for the queue is still ours unless it was queued). */
+PC_CHAN_PY_COLD PyObject *pc_chan_py_send_slow(pc_chan_py_handle *self, PyObject *value,
+                                               int r, uint64_t pos)
 {
-    pc_chan_py_send_op op = {self, value, 0, 0, 0};
-    int r;
-    if (!pc_chan_py_sender_open(self))
-        return NULL;
-    Py_INCREF(value); /* the queue's reference */
-    r = pc_chan_trysend(self->chan, value, &op.pos);
-    if (PC_LIKELY(r == PC_CHAN_OK)) {
-        if (PC_LIKELY(self->chan->kind != PC_CHAN_RENDEZVOUS))
-            Py_RETURN_NONE;
-        op.queued = 1; /* wait for the hand-over */
+    pc_chan_py_send_op op = {self, value, pos, 0, 0};
+    if (r == PC_CHAN_OK) {
+        op.queued = 1; /* a rendezvous: wait for the hand-over */
     } else {
         Py_DECREF(value);
         if (r == PC_CHAN_CLOSED)
@@ -346,6 +348,21 @@ static PyObject *pc_chan_py_send(pc_chan_py_handle *self, PyObject *value)
             return PyErr_NoMemory();
     }
     return pc_chan_py_send_wait(&op, PC_PY_FOREVER, "send", 0);
+}
+
+/* send(value): queue the value; on a full bounded channel wait for room,
+ * on a rendezvous for the receiver to take it. */
+static PyObject *pc_chan_py_send(pc_chan_py_handle *self, PyObject *value)
+{
+    uint64_t pos = 0;
+    int r;
+    if (!pc_chan_py_sender_open(self))
+        return NULL;
+    Py_INCREF(value); /* the queue's reference */
+    r = pc_chan_trysend(self->chan, value, &pos);
+    if (PC_LIKELY(r == PC_CHAN_OK) && PC_LIKELY(self->chan->kind != PC_CHAN_RENDEZVOUS))
+        Py_RETURN_NONE;
+    return pc_chan_py_send_slow(self, value, r, pos);
 }
 
 /* try_send(value): queue without waiting, or raise Full / SendError.  On a
@@ -840,7 +857,7 @@ static pc_status pc_chan_py_recv_park(void *arg, int64_t slice_ns)
 
 /* The blocking receive: claim, wait in C, unclaim.  NULL with the error
  * set, or the value (the list). */
-static PyObject *pc_chan_py_recv_wait(pc_chan_py_handle *self, Py_ssize_t max_items,
+PC_CHAN_PY_COLD PyObject *pc_chan_py_recv_wait(pc_chan_py_handle *self, Py_ssize_t max_items,
                                       int64_t timeout_ns, const char *what,
                                       pc_status *status)
 {
