@@ -208,37 +208,43 @@ def test_ctrl_c_interrupts_a_blocking_send(bound):
 
 
 class _Firing:
-    """SIGINT to the main thread at random moments, until stopped."""
+    """SIGINT to the main thread at random moments, until stopped.  The
+    handler raises KeyboardInterrupt once per arm(): the bookkeeping
+    between two calls runs disarmed, so that a second signal cannot land in
+    an except block and escape the test."""
 
     def __init__(self, seed):
         self.stop = threading.Event()
         self.rnd = random.Random(seed)
         self.main = threading.main_thread().ident
         self.thread = threading.Thread(target=self._run)
+        self.armed = False
+        self.previous = None
 
     def _run(self):
         while not self.stop.is_set():
             time.sleep(self.rnd.uniform(0, 0.004))
             signal.pthread_kill(self.main, signal.SIGINT)
 
+    def _handler(self, signum, frame):
+        if self.armed:
+            self.armed = False
+            raise KeyboardInterrupt
+
+    def arm(self):
+        self.armed = True
+
     def __enter__(self):
+        self.previous = signal.signal(signal.SIGINT, self._handler)
         self.thread.start()
         return self
 
     def __exit__(self, *exc):
+        self.armed = False
         self.stop.set()
-        while self.thread.is_alive():
-            try:
-                self.thread.join()
-            except KeyboardInterrupt:
-                pass
-        # A signal still pending must not escape into the test's frame.
-        end = time.monotonic() + 0.2
-        while time.monotonic() < end:
-            try:
-                time.sleep(0.01)
-            except KeyboardInterrupt:
-                pass
+        self.thread.join()
+        time.sleep(0.05)  # let a last signal reach the (disarmed) handler
+        signal.signal(signal.SIGINT, self.previous)
 
 
 # The main thread's operations below are C calls that consume and record
@@ -267,11 +273,13 @@ def test_ctrl_c_campaign_send_neither_loses_nor_duplicates(bound):
     p = threading.Thread(target=receive)
     p.start()
     sent, pending, interrupted = [], list(range(n)), 0
-    with _Firing(7):
+    with _Firing(7) as fire:
         while pending:
             it = iter(pending)
             try:
+                fire.arm()
                 tx.send_many(it)
+                fire.armed = False  # (a signal just before this line: see below)
                 sent.extend(pending)
                 pending = []
             except KeyboardInterrupt as exc:
@@ -310,9 +318,10 @@ def test_ctrl_c_campaign_recv_neither_loses_nor_duplicates(make):
     p = threading.Thread(target=produce)
     p.start()
     got, interrupted = [], 0
-    with _Firing(11):
+    with _Firing(11) as fire:
         while True:
             try:
+                fire.arm()
                 got.extend(rx)  # until disconnected
                 break
             except KeyboardInterrupt:
