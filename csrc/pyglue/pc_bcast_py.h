@@ -95,9 +95,9 @@ static int pc_bcast_py_state_clear(pc_bcast_py_state *self)
     Py_CLEAR(self->wakers);
     if (self->slots != NULL) {
         for (i = 0; i < self->cap; i++) {
-            /* relaxed: only the collector runs; a slot without a value
-             * reads as "overwritten" (seq stays), which receivers of an
-             * unreachable channel never look at. */
+            /* Only the collector runs: a slot left without a value reads
+             * as "not sent" to a receiver (pc_bcast_py_poll checks), and
+             * the receivers of an unreachable channel never look. */
             Py_CLEAR(self->slots[i].value);
         }
     }
