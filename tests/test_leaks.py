@@ -28,6 +28,23 @@ def _churn(make, n):
         del obj
 
 
+def _growth(churn, n, warm):
+    """Run churn(n) after churn(warm); return (Python heap growth in bytes,
+    RSS growth in KiB or None)."""
+    churn(warm)  # warm up allocator pools and caches
+    gc.collect()
+    rss0 = _rss_kib()
+    tracemalloc.start()
+    snap0 = tracemalloc.take_snapshot()
+    churn(n)
+    gc.collect()
+    snap1 = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    grown = sum(s.size_diff for s in snap1.compare_to(snap0, "filename"))
+    rss1 = _rss_kib()
+    return grown, None if rss0 is None else rss1 - rss0
+
+
 @pytest.mark.parametrize(
     "make",
     [
@@ -41,22 +58,12 @@ def _churn(make, n):
 )
 def test_create_and_drop_many(make):
     n = scaled(200_000)
-    _churn(make, 10_000)  # warm up allocator pools and caches
-    gc.collect()
-    rss0 = _rss_kib()
-    tracemalloc.start()
-    snap0 = tracemalloc.take_snapshot()
-    _churn(make, n)
-    gc.collect()
-    snap1 = tracemalloc.take_snapshot()
-    tracemalloc.stop()
-    grown = sum(s.size_diff for s in snap1.compare_to(snap0, "filename"))
+    grown, rss = _growth(lambda k: _churn(make, k), n, 10_000)
     assert grown < 64 * 1024, f"Python heap grew by {grown} bytes over {n} objects"
-    rss1 = _rss_kib()
-    if rss0 is not None:
+    if rss is not None:
         # C allocations (cffi's ffi.new) are not traced: check the RSS too.
         # n objects leaked would cost at least 8 bytes each.
-        assert rss1 - rss0 < max(4096, n * 8 // 1024 // 2), f"RSS grew {rss1 - rss0} KiB"
+        assert rss < max(4096, n * 8 // 1024 // 2), f"RSS grew {rss} KiB"
 
 
 def test_a_million_atomics():
@@ -111,22 +118,15 @@ def _broadcast_churn(i):
 )
 def test_channels_create_and_drop_many(run):
     n = scaled(50_000)
-    for i in range(2_000):
-        run(i)
-    gc.collect()
-    rss0 = _rss_kib()
-    tracemalloc.start()
-    snap0 = tracemalloc.take_snapshot()
-    for i in range(n):
-        run(i)
-        if i % 1000 == 0:
-            gc.collect()
-    gc.collect()
-    snap1 = tracemalloc.take_snapshot()
-    tracemalloc.stop()
-    grown = sum(s.size_diff for s in snap1.compare_to(snap0, "filename"))
+
+    def churn(k):
+        for i in range(k):
+            run(i)
+            if i % 1000 == 0:
+                gc.collect()
+
+    grown, rss = _growth(churn, n, 2_000)
     assert grown < 256 * 1024, f"Python heap grew by {grown} bytes over {n} channels"
-    rss1 = _rss_kib()
-    if rss0 is not None:
+    if rss is not None:
         # a leaked pc_chan_t is over 1 KiB: n of them would show at once.
-        assert rss1 - rss0 < max(8192, n // 4), f"RSS grew {rss1 - rss0} KiB"
+        assert rss < max(8192, n // 4), f"RSS grew {rss} KiB"
