@@ -124,6 +124,30 @@ uint64_t pc_chan_len(pc_chan_t *c)
     return pc_ring_count(&c->ring);
 }
 
+int pc_chan_foreach(pc_chan_t *c, int (*visit)(void *value, void *arg), void *arg)
+{
+    int r;
+    if (c->kind == PC_CHAN_UNBOUNDED) {
+        /* acquire: as in pc_mpsc_trypop (the values linked are visible). */
+        pc_mpsc_node_t *n = atomic_load_explicit(&c->q.tail->next, memory_order_acquire);
+        for (; n != NULL; n = atomic_load_explicit(&n->next, memory_order_acquire))
+            if (n->value != NULL && (r = visit(n->value, arg)) != 0)
+                return r;
+        return 0;
+    }
+    /* relaxed: no push or pop runs meanwhile (see pc_chan.h); the acquire
+     * on each slot's seq makes its value visible. */
+    uint64_t head = atomic_load_explicit(&c->ring.head, memory_order_relaxed);
+    uint64_t tail = atomic_load_explicit(&c->ring.tail, memory_order_relaxed);
+    for (uint64_t pos = head; pos != tail; pos++) {
+        pc_ring_slot_t *slot = &c->ring.slots[pos % c->ring.cap];
+        if (atomic_load_explicit(&slot->seq, memory_order_acquire) == 2 * pos + 1 &&
+            (r = visit(slot->value, arg)) != 0)
+            return r;
+    }
+    return 0;
+}
+
 int pc_chan_trysend_many(pc_chan_t *c, void *const *values, size_t n, size_t *sent)
 {
     *sent = 0;

@@ -120,6 +120,17 @@ void pc_chan_rx_interrupt(pc_chan_t *c);
 /* Values queued (unbounded: O(n), caller holds the claim). */
 uint64_t pc_chan_len(pc_chan_t *c);
 
+/*
+ * Call visit(value, arg) for every value queued, oldest first, until it
+ * returns non-zero (which is returned).  For the garbage collector's
+ * traversal: the caller must exclude pops and pushes for the duration (the
+ * Python layer pushes and pops only with the GIL held, or in a
+ * stop-the-world collection on free-threaded builds), so every node and
+ * slot walked is stable.  A rendezvous slot's value is visited too: the
+ * channel holds a reference to it until it is received or retracted.
+ */
+int pc_chan_foreach(pc_chan_t *c, int (*visit)(void *value, void *arg), void *arg);
+
 /* Send many; *sent receives how many were queued before the result other
  * than PC_CHAN_OK (FULL, CLOSED, NOMEM) stopped it.  Unbounded: one
  * exchange for the whole batch. */

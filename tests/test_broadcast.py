@@ -7,7 +7,7 @@ import time
 import pytest
 
 import pyconc
-from pyconc import Closed, Lagged, SendError
+from pyconc import Closed, HandleClosed, Lagged, SendError
 from pyconc.errors import Empty, Timeout
 from conftest import scaled
 
@@ -83,7 +83,7 @@ def test_closed_after_draining():
     tx.close()
     tx.close()  # idempotent
     tx2.send(2)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(HandleClosed):
         tx.send(3)
     tx2.close()
     assert rx.recv() == 1 and rx.recv() == 2
@@ -91,7 +91,7 @@ def test_closed_after_draining():
         rx.recv()
     with pytest.raises(Closed):
         rx.try_recv()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(HandleClosed):
         tx2.clone()
 
 
@@ -147,9 +147,9 @@ def test_bad_capacity(bad, exc):
 def test_closed_receiver():
     tx, rx = pyconc.broadcast(2)
     rx.close()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(HandleClosed):
         rx.try_recv()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(HandleClosed):
         rx.recv()
 
 
@@ -289,7 +289,7 @@ def test_recv_async_cancel_and_async_for():
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert not tx._shared.afuts  # the cancelled wait unregistered
+        assert tx._async_waiting() == 0  # the cancelled wait unregistered
 
         async def produce():
             for i in range(5):
@@ -367,3 +367,101 @@ def test_contended_senders_take_the_slow_path_correctly():
     assert len(got) == 4 * per
     for k in range(4):
         assert [i for kk, i in got if kk == k] == list(range(per))
+
+
+# ------------------------------------------- C handles (issues 11 and 12)
+
+
+def test_copy_and_deepcopy_refuse_clearly():
+    import copy
+
+    tx, rx = pyconc.broadcast(2)
+    for h, word in ((tx, "clone"), (rx, "subscribe")):
+        for fn in (copy.copy, copy.deepcopy):
+            with pytest.raises(TypeError) as info:
+                fn(h)
+            assert word in str(info.value) and "argument" not in str(info.value)
+
+
+def test_no_address_to_overwrite_and_no_reinit():
+    tx, rx = pyconc.broadcast(2)
+    for h in (tx, rx):
+        for name in ("_shared", "_addr", "_ring", "_pos", "anything"):
+            with pytest.raises(AttributeError):
+                setattr(h, name, 8)
+        with pytest.raises(AttributeError):
+            h.closed = True
+        h.__init__()  # no __init__ of its own: changes nothing
+        with pytest.raises(TypeError):
+            type(h)()
+    assert tx.send("still works") == 1
+    assert rx.recv() == "still works"
+
+
+def test_closed_handles_raise_handle_closed():
+    tx, rx = pyconc.broadcast(2)
+    other = tx.subscribe()
+    tx2 = tx.clone()
+    tx.close()
+    rx.close()
+    for call in (lambda: tx.send(1), tx.clone, tx.subscribe, rx.recv, rx.try_recv,
+                 rx.resubscribe, lambda: rx.recv(timeout=1), lambda: next(iter(rx))):
+        with pytest.raises(HandleClosed):
+            call()
+    assert isinstance(HandleClosed("x"), ValueError)
+    assert tx.receiver_count() == 0 and len(rx) == 0
+    assert "closed" in repr(tx) and "closed" in repr(rx)
+    assert tx2.send("x") == 1 and other.recv() == "x"
+
+
+def test_cycle_through_a_value_in_the_ring_is_collected():
+    import weakref
+
+    class Node:
+        pass
+
+    tx, rx = pyconc.broadcast(4)
+    n = Node()
+    n.rx = rx  # the value holds the receiver, which holds the channel
+    n.tx = tx
+    tx.send(n)
+    ref = weakref.ref(n)
+    del n, tx, rx
+    gc.collect()
+    assert ref() is None, "a cycle through the broadcast ring leaked"
+
+
+def test_recv_timeout_is_pyconc_timeout_and_huge_means_forever():
+    tx, rx = pyconc.broadcast(2)
+    with pytest.raises(Timeout, match="timed out"):
+        rx.recv(timeout=0.01)
+    h = pyconc.spawn(lambda: (time.sleep(0.05), tx.send("late")))
+    assert rx.recv(timeout=1e300) == "late"
+    h.join()
+    for bad, exc in (("1", TypeError), (True, TypeError), (float("nan"), ValueError)):
+        with pytest.raises(exc):
+            rx.recv(timeout=bad)
+
+
+def test_ctrl_c_interrupts_a_blocking_recv_and_loses_nothing():
+    from _interrupt import assert_interrupts
+
+    tx, rx = pyconc.broadcast(4)
+    assert_interrupts(rx.recv)
+    assert_interrupts(lambda: rx.recv(timeout=60))
+    assert_interrupts(lambda: next(iter(rx)))
+    tx.send("after")
+    assert rx.recv() == "after"
+
+
+def test_lagged_has_missed_and_generic_alias():
+    tx, rx = pyconc.broadcast(2)
+    for i in range(5):
+        tx.send(i)
+    with pytest.raises(Lagged) as info:
+        rx.try_recv()
+    assert info.value.missed == 3
+    from pyconc.broadcast import BroadcastReceiver, BroadcastSender
+
+    assert BroadcastSender[int] is not None and BroadcastReceiver[int] is not None
+    assert isinstance(tx, BroadcastSender) and isinstance(rx, BroadcastReceiver)

@@ -13,7 +13,7 @@ from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from conftest import STRESS
-from pyconc import ChannelError, Disconnected, Empty, Full, SendError, Timeout, channel, sync_channel
+from pyconc import ChannelError, Disconnected, HandleClosed, Empty, Full, SendError, Timeout, channel, sync_channel
 
 
 class Value:
@@ -143,8 +143,10 @@ class ChannelModel(RuleBasedStateMachine):
             got = self.rx.try_recv()
         except Empty:
             assert not self.rx_closed and not self.model and self.open_senders > 0
+        except HandleClosed:
+            assert self.rx_closed
         except Disconnected:
-            assert self.rx_closed or (not self.model and self.open_senders == 0)
+            assert not self.rx_closed and not self.model and self.open_senders == 0
         else:
             assert not self.rx_closed
             assert got == self.model.popleft()
@@ -155,8 +157,10 @@ class ChannelModel(RuleBasedStateMachine):
             got = self.rx.recv_many(n, timeout=0)
         except Timeout:
             assert not self.rx_closed and not self.model and self.open_senders > 0
+        except HandleClosed:
+            assert self.rx_closed
         except Disconnected:
-            assert self.rx_closed or (not self.model and self.open_senders == 0)
+            assert not self.rx_closed and not self.model and self.open_senders == 0
         else:
             want = [self.model.popleft() for _ in range(min(n, len(self.model)))]
             assert got == want

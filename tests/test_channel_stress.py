@@ -18,6 +18,7 @@ from conftest import scaled
 from pyconc import (
     ChannelError,
     Disconnected,
+    HandleClosed,
     Empty,
     SendError,
     Timeout,
@@ -170,7 +171,7 @@ def test_close_in_every_order(make):
                 sender.try_send(who)
                 sent.append(who)
         if rx_closed:
-            with pytest.raises(Disconnected):
+            with pytest.raises(HandleClosed):
                 rx.try_recv()
             continue
         received = list(rx.try_iter())

@@ -461,8 +461,8 @@ class BroadcastModel(RuleBasedStateMachine):
         s = self.senders[i % len(self.senders)]
         v = Value(len(self.log))
         self.refs.append(weakref.ref(v))
-        if s._shared is None:
-            with pytest.raises(RuntimeError, match="closed"):
+        if s.closed:
+            with pytest.raises(pyconc.HandleClosed, match="closed"):
                 s.send(v)
         elif self._open_receivers() == 0:
             with pytest.raises(SendError) as e:
@@ -506,7 +506,7 @@ class BroadcastModel(RuleBasedStateMachine):
     def subscribe_or_resubscribe(self, i):
         s = self.senders[i % len(self.senders)]
         r = self._rx(i)
-        if s._shared is not None:
+        if not s.closed:
             self.receivers.append([s.subscribe(), len(self.log)])
         elif r is not None:
             self.receivers.append([r[0].resubscribe(), len(self.log)])
@@ -518,14 +518,14 @@ class BroadcastModel(RuleBasedStateMachine):
             return
         r[0].close()
         self.receivers[self.receivers.index(r)] = None
-        with pytest.raises(RuntimeError, match="closed"):
+        with pytest.raises(pyconc.HandleClosed, match="closed"):
             r[0].try_recv()
 
     @rule(i=st.integers(0, 10))
     def clone_sender(self, i):
         s = self.senders[i % len(self.senders)]
-        if s._shared is None:
-            with pytest.raises(RuntimeError, match="closed"):
+        if s.closed:
+            with pytest.raises(pyconc.HandleClosed, match="closed"):
                 s.clone()
         else:
             self.senders.append(s.clone())
@@ -534,7 +534,7 @@ class BroadcastModel(RuleBasedStateMachine):
     @rule(i=st.integers(0, 10))
     def close_sender(self, i):
         s = self.senders[i % len(self.senders)]
-        if s._shared is not None:
+        if not s.closed:
             self.open_senders -= 1
         s.close()
 
@@ -546,7 +546,7 @@ class BroadcastModel(RuleBasedStateMachine):
             if r is not None:
                 assert len(r[0]) == len(self.log) - r[1]
         for s in self.senders:
-            assert s.receiver_count() == (0 if s._shared is None else self._open_receivers())
+            assert s.receiver_count() == (0 if s.closed else self._open_receivers())
 
     def teardown(self):
         if not hasattr(self, "log"):

@@ -52,25 +52,6 @@ uint32_t pc_once_state(pc_once_t *o);
 uint32_t pc_once_try_begin(pc_once_t *o, bool ignore_poison);
 void pc_once_finish(pc_once_t *o, uint32_t state);
 
-/* Broadcast channel (pc_bcast.h). */
-typedef struct { ...; } pc_bcast_t;
-#define PC_BCAST_BUSY ...
-#define PC_BCAST_NO_RECEIVERS ...
-#define PC_BCAST_CHANGED ...
-#define PC_BCAST_PENDING ...
-void pc_bcast_init(pc_bcast_t *b);
-int64_t pc_bcast_send_begin(pc_bcast_t *b);
-int64_t pc_bcast_send_end(pc_bcast_t *b, uint64_t pos);
-uint64_t pc_bcast_tail(pc_bcast_t *b);
-bool pc_bcast_is_closed(pc_bcast_t *b);
-uint64_t pc_bcast_subscribe(pc_bcast_t *b);
-void pc_bcast_unsubscribe(pc_bcast_t *b);
-uint32_t pc_bcast_receiver_count(pc_bcast_t *b);
-bool pc_bcast_add_sender(pc_bcast_t *b);
-bool pc_bcast_drop_sender(pc_bcast_t *b);
-uint32_t pc_bcast_prepare(pc_bcast_t *b, bool is_async);
-void pc_bcast_unprepare(pc_bcast_t *b, bool is_async);
-
 /* Barrier (pc_barrier.h). */
 typedef struct { ...; } pc_barrier_t;
 #define PC_BARRIER_LEADER ...
@@ -78,7 +59,3 @@ void pc_barrier_init(pc_barrier_t *b, uint32_t n);
 int64_t pc_barrier_arrive(pc_barrier_t *b);
 bool pc_barrier_leave(pc_barrier_t *b, uint32_t round);
 
-/* Install pyconc._core.bcast_send (pyglue/pc_bcast_py.h): 0, or -1 with a
- * Python exception set. */
-int pc_bcast_py_install(void);
-#define PC_BCAST_PY_ASYNC ...

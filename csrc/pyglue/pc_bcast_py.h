@@ -1,121 +1,855 @@
 /*
- * pyglue/pc_bcast_py.h - the broadcast channel's send as one C call
- * (CPython C API; included by build.py's preamble only).
+ * pyglue/pc_bcast_py.h - pyconc.broadcast's handles, BroadcastSender and
+ * BroadcastReceiver, as C types (CPython C API; included by
+ * pc_py_module.h only).
  *
- * A send stores the pair (pos, value) in the ring (a Python list) under
- * the senders' lock of pc_bcast.h.  Doing it here instead of in Python
- * makes a send one call instead of two, and leaves no point between
- * taking and releasing the lock where the interpreter could raise
- * KeyboardInterrupt (which would leave the lock taken).
+ * Every handle of one channel points at one hidden state object (a GC
+ * type of its own, never exposed) that embeds the pc_bcast_t of pc_bcast.h
+ * (the senders' lock, tail, counts, futex word) and the ring: `cap` slots,
+ * each the value sent at some position and that position + 1 (0: never
+ * written).  A receiver at `pos` tells by the slot's position alone whether
+ * its value is there (equal), not yet sent (smaller) or already
+ * overwritten (larger: it lagged).  No address reaches Python; the state
+ * lives as long as a handle does.
  *
- * pc_bcast_py_install() (cdef/sync_fast.h, called once by
- * pyconc/broadcast.py) adds to pyconc._core:
- *   bcast_send(addr, ring, value) -> int
- *     n >= 0                 sent; n receivers (+ PC_BCAST_PY_ASYNC when
- *                            asyncio receivers wait: the caller wakes them)
- *     PC_BCAST_BUSY          another sender holds the lock: nothing done
- *     PC_BCAST_NO_RECEIVERS  nothing done
+ * A send is one C call: take the senders' lock (pc_py_wait when another
+ * sender holds it: try without waiting, park in pc_spin's timed lock, which
+ * may take it), store the slot, publish and unlock (pc_bcast_send_end), and
+ * only then release the value the slot held (its finaliser may run Python
+ * code, even a send on this channel).  Nothing between lock and unlock can
+ * raise.  A receive of a value already sent is one C call that takes no
+ * lock; a receive that must wait registers with pc_bcast_prepare, re-checks
+ * its slot and parks on the futex word through pc_py_wait.
  *
- * The value the slot held before is released only after the lock is: its
- * finaliser may run Python code, even a send on this channel.
+ * asyncio receivers (pyconc/broadcast.py) register a waker, a callable,
+ * in the state's list; a send that finds asyncio receivers registered
+ * (pc_bcast_send_end's ~n) calls every waker once, outside the lock.
  *
- * Without the GIL (Py_GIL_DISABLED): the slot is replaced with
- * PyList_SetItem, which takes the list's lock, and the old item is kept
- * alive by a reference taken with PyList_GetItemRef until after the
- * unlock.
+ * What protects the state without the GIL (free-threaded builds): the
+ * counters, tail and futex word are pc_bcast.h's atomics; the slots and
+ * the wakers' list are read and written inside a critical section on the
+ * state object (PC_BCAST_PY_BEGIN/END), so that a receiver never takes a
+ * reference to a value a sender is replacing; a receiver's position is its
+ * own (one thread at a time), updated inside the same critical section.
+ * With the GIL the GIL does all that.
  */
 #ifndef PC_BCAST_PY_H
 #define PC_BCAST_PY_H
 
 #include "pc_bcast.h"
 
-#define PC_BCAST_PY_ASYNC ((int64_t)1 << 32)
+#include <stdio.h>
 
-static PyObject *pc_bcast_py_send(PyObject *self, PyObject *const *args,
-                                  Py_ssize_t nargs)
-{
-    pc_bcast_t *b;
-    PyObject *ring, *item, *old, *num;
-    Py_ssize_t cap, i;
-    int64_t pos, n;
-    (void)self;
-    if (nargs != 3 || !PyList_CheckExact(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "bcast_send(addr, ring: list, value)");
-        return NULL;
-    }
-    b = (pc_bcast_t *)PyLong_AsVoidPtr(args[0]);
-    if (b == NULL) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_ValueError, "null channel address");
-        return NULL;
-    }
-    ring = args[1];
-    cap = PyList_GET_SIZE(ring);
-    if (cap <= 0) {
-        PyErr_SetString(PyExc_ValueError, "empty ring");
-        return NULL;
-    }
-    /* Everything that can fail comes before the lock: the pair is made
-     * with a placeholder position, filled in under the lock. */
-    item = PyTuple_New(2);
-    if (item == NULL)
-        return NULL;
-    Py_INCREF(args[2]);
-    PyTuple_SET_ITEM(item, 1, args[2]);
-    pos = pc_bcast_send_begin(b);
-    if (pos < 0) {
-        Py_DECREF(item);
-        return PyLong_FromLongLong(pos);
-    }
-    num = PyLong_FromLongLong(pos);
-    if (num == NULL) {
-        /* Not published: the tail does not move. */
-        pc_spin_unlock(&b->lock, false);
-        Py_DECREF(item);
-        return NULL;
-    }
-    PyTuple_SET_ITEM(item, 0, num);
-    i = (Py_ssize_t)(pos % cap);
+#include <structmember.h>
+
 #ifdef Py_GIL_DISABLED
-    old = PyList_GetItemRef(ring, i);
-    if (old == NULL || PyList_SetItem(ring, i, item) < 0) {
-        pc_spin_unlock(&b->lock, false);
-        Py_XDECREF(old);
-        return NULL;
-    }
+#define PC_BCAST_PY_BEGIN(st) Py_BEGIN_CRITICAL_SECTION((PyObject *)(st))
+#define PC_BCAST_PY_END() Py_END_CRITICAL_SECTION()
 #else
-    old = PyList_GET_ITEM(ring, i); /* its reference is now ours */
-    PyList_SET_ITEM(ring, i, item);
+#define PC_BCAST_PY_BEGIN(st) {
+#define PC_BCAST_PY_END() }
 #endif
-    n = pc_bcast_send_end(b, (uint64_t)pos);
-    Py_XDECREF(old); /* after the unlock (see above) */
-    if (n < 0)
-        n = ~n + PC_BCAST_PY_ASYNC;
-    return PyLong_FromLongLong(n);
+
+typedef struct {
+    _Atomic uint64_t seq; /* position + 1 of the value held; 0: none yet */
+    PyObject *value;
+} pc_bcast_py_slot;
+
+typedef struct {
+    PyObject_HEAD
+    pc_bcast_t b;
+    uint64_t cap;
+    pc_bcast_py_slot *slots;
+    PyObject *wakers; /* list of callables: asyncio receivers waiting */
+} pc_bcast_py_state;
+
+typedef struct {
+    PyObject_HEAD
+    pc_bcast_py_state *st; /* strong; set in construction, never changed */
+    _Atomic uint32_t closed;
+    uint64_t pos; /* receiver: the next position to read */
+    PyObject *weakrefs;
+} pc_bcast_py_handle;
+
+static PyTypeObject *pc_bcast_py_State;
+static PyTypeObject *pc_bcast_py_Sender;
+static PyTypeObject *pc_bcast_py_Receiver;
+static PyObject *pc_bcast_py_Closed;
+
+/* ----------------------------------------------------------------- state */
+
+static int pc_bcast_py_state_traverse(pc_bcast_py_state *self, visitproc visit, void *arg)
+{
+    uint64_t i;
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->wakers);
+    if (self->slots != NULL)
+        for (i = 0; i < self->cap; i++)
+            Py_VISIT(self->slots[i].value);
+    return 0;
 }
 
-static PyMethodDef pc_bcast_py_functions[] = {
-    {"bcast_send", (PyCFunction)(void (*)(void))pc_bcast_py_send, METH_FASTCALL,
-     NULL},
-    {NULL, NULL, 0, NULL}};
-
-/* Add the functions to pyconc._core.  0, or -1 with an exception set. */
-static int pc_bcast_py_install(void)
+static int pc_bcast_py_state_clear(pc_bcast_py_state *self)
 {
-    PyObject *m = PyImport_AddModule("pyconc._core"); /* borrowed */
-    PyMethodDef *def;
-    if (m == NULL)
-        return -1;
-    if (PyObject_HasAttrString(m, "bcast_send"))
-        return 0;
-    for (def = pc_bcast_py_functions; def->ml_name != NULL; def++) {
-        PyObject *f = PyCFunction_New(def, NULL);
-        if (f == NULL || PyModule_AddObject(m, def->ml_name, f) < 0) {
-            Py_XDECREF(f);
-            return -1;
+    uint64_t i;
+    Py_CLEAR(self->wakers);
+    if (self->slots != NULL) {
+        for (i = 0; i < self->cap; i++) {
+            /* Only the collector runs: a slot left without a value reads
+             * as "not sent" to a receiver (pc_bcast_py_poll checks), and
+             * the receivers of an unreachable channel never look. */
+            Py_CLEAR(self->slots[i].value);
         }
     }
     return 0;
+}
+
+static void pc_bcast_py_state_dealloc(pc_bcast_py_state *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    pc_bcast_py_state_clear(self);
+    PyMem_Free(self->slots);
+    self->slots = NULL;
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyType_Slot pc_bcast_py_state_slots[] = {
+    {Py_tp_doc, "The state shared by the handles of one pyconc.broadcast channel."},
+    {Py_tp_dealloc, (void *)pc_bcast_py_state_dealloc},
+    {Py_tp_traverse, (void *)pc_bcast_py_state_traverse},
+    {Py_tp_clear, (void *)pc_bcast_py_state_clear},
+    {0, NULL},
+};
+
+static PyType_Spec pc_bcast_py_state_spec = {
+    "pyconc.broadcast._State", sizeof(pc_bcast_py_state), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    pc_bcast_py_state_slots};
+
+/* Call every registered waker once (outside the senders' lock). */
+static void pc_bcast_py_wake_async(pc_bcast_py_state *st)
+{
+    PyObject *wakers, *fresh = PyList_New(0);
+    Py_ssize_t i;
+    if (fresh == NULL) {
+        PyErr_WriteUnraisable((PyObject *)st);
+        return;
+    }
+    PC_BCAST_PY_BEGIN(st);
+    wakers = st->wakers;
+    st->wakers = fresh;
+    PC_BCAST_PY_END();
+    if (wakers == NULL)
+        return;
+    for (i = 0; i < PyList_GET_SIZE(wakers); i++) {
+        PyObject *r = PyObject_CallNoArgs(PyList_GET_ITEM(wakers, i));
+        if (r != NULL)
+            Py_DECREF(r);
+        else if (PyErr_ExceptionMatches(PyExc_RuntimeError))
+            PyErr_Clear(); /* that event loop is closed: nobody waits */
+        else
+            PyErr_WriteUnraisable(PyList_GET_ITEM(wakers, i));
+    }
+    Py_DECREF(wakers);
+}
+
+/* --------------------------------------------------------------- handles */
+
+static PyObject *pc_bcast_py_new_handle(PyTypeObject *type, pc_bcast_py_state *st,
+                                        uint64_t pos)
+{
+    pc_bcast_py_handle *h = PyObject_GC_New(pc_bcast_py_handle, type);
+    if (h == NULL)
+        return NULL;
+    Py_INCREF(st);
+    h->st = st;
+    h->pos = pos;
+    h->weakrefs = NULL;
+    /* relaxed: the handle is not shared yet. */
+    atomic_store_explicit(&h->closed, 0, memory_order_relaxed);
+    PyObject_GC_Track(h);
+    return (PyObject *)h;
+}
+
+static int pc_bcast_py_traverse(pc_bcast_py_handle *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->st);
+    return 0;
+}
+
+static int pc_bcast_py_is_closed(pc_bcast_py_handle *self)
+{
+    /* relaxed: a use-after-close check; close() itself is the exchange. */
+    return atomic_load_explicit(&self->closed, memory_order_relaxed) != 0;
+}
+
+static int pc_bcast_py_open(pc_bcast_py_handle *self, const char *what)
+{
+    if (PC_UNLIKELY(pc_bcast_py_is_closed(self))) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "this %s is closed", what);
+        pc_py_raise(PC_HANDLE_CLOSED, msg);
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *pc_bcast_py_enter(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    return Py_NewRef(self);
+}
+
+static PyObject *pc_bcast_py_no_copy(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    PyErr_Format(PyExc_TypeError,
+                 "a %.100s cannot be copied or pickled: a broadcast channel lives "
+                 "in this process's memory (use clone() for another sender, "
+                 "subscribe() or resubscribe() for another receiver)",
+                 Py_TYPE(self)->tp_name);
+    return NULL;
+}
+
+static PyObject *pc_bcast_py_no_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    (void)args;
+    (void)kw;
+    PyErr_Format(PyExc_TypeError,
+                 "cannot create '%.100s' instances directly; use pyconc.broadcast()",
+                 type->tp_name);
+    return NULL;
+}
+
+/* _async_waiting() -> int: asyncio receivers registered (for tests). */
+static PyObject *pc_bcast_py_async_waiting(pc_bcast_py_handle *self, PyObject *unused)
+{
+    Py_ssize_t n;
+    (void)unused;
+    PC_BCAST_PY_BEGIN(self->st);
+    n = self->st->wakers == NULL ? 0 : PyList_GET_SIZE(self->st->wakers);
+    PC_BCAST_PY_END();
+    return PyLong_FromSsize_t(n);
+}
+
+/* ----------------------------------------------------------------- sender */
+
+/* The senders' lock for pc_py_wait: try without waiting; park in the timed
+ * lock, which may take it (then the wait is over). */
+typedef struct {
+    pc_bcast_t *b;
+    int64_t pos; /* the position to store at, once locked */
+} pc_bcast_py_lock_op;
+
+static pc_status pc_bcast_py_lock_result(pc_bcast_py_lock_op *op, int64_t r)
+{
+    if (r == PC_BCAST_BUSY)
+        return PC_AGAIN;
+    if (r == PC_BCAST_NO_RECEIVERS)
+        return PC_CLOSED;
+    op->pos = r;
+    return PC_OK;
+}
+
+static pc_status pc_bcast_py_lock_try(void *arg)
+{
+    pc_bcast_py_lock_op *op = (pc_bcast_py_lock_op *)arg;
+    return pc_bcast_py_lock_result(op, pc_bcast_send_begin(op->b));
+}
+
+static pc_status pc_bcast_py_lock_park(void *arg, int64_t slice_ns)
+{
+    pc_bcast_py_lock_op *op = (pc_bcast_py_lock_op *)arg;
+    return pc_bcast_py_lock_result(op, pc_bcast_send_lock(op->b, slice_ns));
+}
+
+/* send(value) -> int */
+static PyObject *pc_bcast_py_send(pc_bcast_py_handle *self, PyObject *value)
+{
+    pc_bcast_py_state *st = self->st;
+    pc_bcast_py_lock_op op = {&st->b, 0};
+    pc_bcast_py_slot *slot;
+    PyObject *old;
+    pc_status s;
+    int64_t n;
+    if (!pc_bcast_py_open(self, "sender"))
+        return NULL;
+    s = pc_bcast_py_lock_try(&op);
+    if (PC_UNLIKELY(s == PC_AGAIN))
+        s = pc_py_wait(&op, pc_bcast_py_lock_try, pc_bcast_py_lock_park, PC_PY_FOREVER, 1);
+    if (PC_UNLIKELY(s != PC_OK)) {
+        if (s == PC_CLOSED)
+            return pc_py_raise_value(PC_CLOSED, value, "broadcast channel has no receivers");
+        return pc_py_raise(s, NULL);
+    }
+    /* Locked: nothing here can fail. */
+    slot = &st->slots[(uint64_t)op.pos % st->cap];
+    Py_INCREF(value);
+    PC_BCAST_PY_BEGIN(st);
+    old = slot->value;
+    slot->value = value;
+    /* release: the value is visible to a receiver that reads this seq with
+     * acquire. */
+    atomic_store_explicit(&slot->seq, (uint64_t)op.pos + 1, memory_order_release);
+    PC_BCAST_PY_END();
+    n = pc_bcast_send_end(&st->b, (uint64_t)op.pos);
+    Py_XDECREF(old); /* after the unlock (see the top) */
+    if (n < 0) {
+        n = ~n;
+        pc_bcast_py_wake_async(st);
+    }
+    return PyLong_FromLongLong(n);
+}
+
+/* subscribe() -> BroadcastReceiver */
+static PyObject *pc_bcast_py_subscribe(pc_bcast_py_handle *self, PyObject *unused)
+{
+    PyObject *rx;
+    (void)unused;
+    if (!pc_bcast_py_open(self, Py_IS_TYPE(self, pc_bcast_py_Sender) ? "sender" : "receiver"))
+        return NULL;
+    rx = pc_bcast_py_new_handle(pc_bcast_py_Receiver, self->st,
+                                pc_bcast_subscribe(&self->st->b));
+    if (rx == NULL)
+        pc_bcast_unsubscribe(&self->st->b);
+    return rx;
+}
+
+/* clone() -> BroadcastSender */
+static PyObject *pc_bcast_py_clone(pc_bcast_py_handle *self, PyObject *unused)
+{
+    PyObject *tx;
+    (void)unused;
+    if (!pc_bcast_py_open(self, "sender"))
+        return NULL;
+    if (!pc_bcast_add_sender(&self->st->b))
+        return pc_py_raise(PC_HANDLE_CLOSED, "this sender is closed");
+    tx = pc_bcast_py_new_handle(pc_bcast_py_Sender, self->st, 0);
+    if (tx == NULL && pc_bcast_drop_sender(&self->st->b))
+        pc_bcast_py_wake_async(self->st);
+    return tx;
+}
+
+static PyObject *pc_bcast_py_receiver_count(pc_bcast_py_handle *self, PyObject *unused)
+{
+    (void)unused;
+    if (pc_bcast_py_is_closed(self))
+        return PyLong_FromLong(0);
+    return PyLong_FromUnsignedLong(pc_bcast_receiver_count(&self->st->b));
+}
+
+static void pc_bcast_py_sender_drop(pc_bcast_py_handle *self)
+{
+    /* acq_rel: exactly one close wins; this sender's sends happen before. */
+    if (atomic_exchange_explicit(&self->closed, 1, memory_order_acq_rel) == 0 &&
+        pc_bcast_drop_sender(&self->st->b))
+        pc_bcast_py_wake_async(self->st);
+}
+
+static PyObject *pc_bcast_py_sender_close(pc_bcast_py_handle *self, PyObject *unused)
+{
+    (void)unused;
+    pc_bcast_py_sender_drop(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *pc_bcast_py_sender_exit(pc_bcast_py_handle *self, PyObject *const *args,
+                                         Py_ssize_t nargs)
+{
+    (void)args;
+    (void)nargs;
+    return pc_bcast_py_sender_close(self, NULL);
+}
+
+static PyObject *pc_bcast_py_sender_repr(pc_bcast_py_handle *self)
+{
+    int closed = pc_bcast_py_is_closed(self);
+    return PyUnicode_FromFormat(
+        "<%spyconc.BroadcastSender receivers=%lu>", closed ? "closed " : "",
+        closed ? 0ul : (unsigned long)pc_bcast_receiver_count(&self->st->b));
+}
+
+static void pc_bcast_py_sender_dealloc(pc_bcast_py_handle *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    if (self->weakrefs != NULL)
+        PyObject_ClearWeakRefs((PyObject *)self);
+    pc_bcast_py_sender_drop(self);
+    Py_CLEAR(self->st);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+/* No tp_clear: a handle's one reference, to the state, is what it must
+ * keep until it is freed (the state's own tp_clear breaks the cycles). */
+
+/* --------------------------------------------------------------- receiver */
+
+/* One look at this receiver's slot: PC_OK (*out a new reference),
+ * PC_AGAIN (not sent yet), PC_LAGGED (*missed set; the position moved to
+ * the oldest value held) or PC_CLOSED (every sender gone, all read). */
+static pc_status pc_bcast_py_poll(pc_bcast_py_handle *self, PyObject **out,
+                                  uint64_t *missed)
+{
+    pc_bcast_py_state *st = self->st;
+    pc_status r;
+    int looked_closed = 0;
+    for (;;) {
+        PC_BCAST_PY_BEGIN(st);
+        uint64_t pos = self->pos;
+        pc_bcast_py_slot *slot = &st->slots[pos % st->cap];
+        /* acquire: pairs with the sender's release store; the value is
+         * visible. */
+        uint64_t seq = atomic_load_explicit(&slot->seq, memory_order_acquire);
+        if (PC_LIKELY(seq == pos + 1 && slot->value != NULL)) {
+            *out = Py_NewRef(slot->value);
+            self->pos = pos + 1;
+            r = PC_OK;
+        } else if (seq > pos + 1) {
+            /* Overwritten: we lagged.  Continue from the oldest value held. */
+            uint64_t oldest = pc_bcast_tail(&st->b) - st->cap;
+            *missed = oldest - pos;
+            self->pos = oldest;
+            r = PC_LAGGED;
+        } else {
+            r = PC_AGAIN;
+        }
+        PC_BCAST_PY_END();
+        if (r != PC_AGAIN || looked_closed)
+            return r == PC_AGAIN ? PC_CLOSED : r;
+        if (!pc_bcast_is_closed(&st->b))
+            return PC_AGAIN;
+        /* Closed: everything sent before the close is visible now (the
+         * acquire of is_closed): look once more. */
+        looked_closed = 1;
+    }
+}
+
+static PyObject *pc_bcast_py_recv_failed(pc_status s, uint64_t missed, int64_t timeout_ns)
+{
+    switch (s) {
+    case PC_LAGGED: {
+        PyObject *exc = PyObject_CallFunction(pc_py_exc[PC_LAGGED], "K",
+                                              (unsigned long long)missed);
+        if (exc != NULL) {
+            PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+            Py_DECREF(exc);
+        }
+        return NULL;
+    }
+    case PC_CLOSED:
+        PyErr_SetString(pc_bcast_py_Closed,
+                        "broadcast channel closed: every sender is gone");
+        return NULL;
+    case PC_AGAIN:
+    case PC_EMPTY:
+        return pc_py_raise(PC_EMPTY, "no value waiting");
+    case PC_HANDLE_CLOSED:
+        return pc_py_raise(PC_HANDLE_CLOSED, "this receiver is closed");
+    case PC_TIMEOUT: {
+        char msg[80];
+        snprintf(msg, sizeof msg, "recv() timed out after %g s", (double)timeout_ns / 1e9);
+        return pc_py_raise(PC_TIMEOUT, msg);
+    }
+    default:
+        return pc_py_raise(s, NULL);
+    }
+}
+
+/* try_recv() -> value */
+static PyObject *pc_bcast_py_try_recv(pc_bcast_py_handle *self, PyObject *unused)
+{
+    PyObject *v = NULL;
+    uint64_t missed = 0;
+    pc_status s;
+    (void)unused;
+    if (!pc_bcast_py_open(self, "receiver"))
+        return NULL;
+    s = pc_bcast_py_poll(self, &v, &missed);
+    if (PC_LIKELY(s == PC_OK))
+        return v;
+    return pc_bcast_py_recv_failed(s, missed, 0);
+}
+
+/* A waiting receive for pc_py_wait: register (pc_bcast_prepare), then
+ * look; park while the futex word is unchanged. */
+typedef struct {
+    pc_bcast_py_handle *h;
+    PyObject *out;
+    uint64_t missed;
+    uint32_t seen;
+    int registered;
+} pc_bcast_py_recv_op;
+
+static pc_status pc_bcast_py_recv_try(void *arg)
+{
+    pc_bcast_py_recv_op *op = (pc_bcast_py_recv_op *)arg;
+    if (pc_bcast_py_is_closed(op->h))
+        return PC_HANDLE_CLOSED;
+    if (!op->registered) {
+        /* Register before looking: a send after our look changes the word. */
+        op->seen = pc_bcast_prepare(&op->h->st->b, false);
+        op->registered = 1;
+    }
+    return pc_bcast_py_poll(op->h, &op->out, &op->missed);
+}
+
+static pc_status pc_bcast_py_recv_park(void *arg, int64_t slice_ns)
+{
+    pc_bcast_py_recv_op *op = (pc_bcast_py_recv_op *)arg;
+    if (pc_bcast_wait(&op->h->st->b, op->seen, slice_ns) == PC_BCAST_CHANGED)
+        op->registered = 0; /* the wait unregistered us */
+    return PC_AGAIN;
+}
+
+/* The receive, waiting at most timeout_ns. */
+static PyObject *pc_bcast_py_recv_timed(pc_bcast_py_handle *self, int64_t timeout_ns,
+                                        pc_status *status)
+{
+    pc_bcast_py_recv_op op = {self, NULL, 0, 0, 0};
+    pc_status s;
+    if (!pc_bcast_py_open(self, "receiver")) {
+        *status = PC_HANDLE_CLOSED;
+        return NULL;
+    }
+    s = pc_bcast_py_poll(self, &op.out, &op.missed);
+    if (PC_UNLIKELY(s == PC_AGAIN)) {
+        s = pc_py_wait(&op, pc_bcast_py_recv_try, pc_bcast_py_recv_park, timeout_ns, 1);
+        if (op.registered)
+            pc_bcast_unprepare(&self->st->b, false);
+    }
+    *status = s;
+    if (PC_LIKELY(s == PC_OK))
+        return op.out;
+    return pc_bcast_py_recv_failed(s, op.missed, timeout_ns);
+}
+
+/* recv(timeout=None) -> value */
+static PyObject *pc_bcast_py_recv(pc_bcast_py_handle *self, PyObject *const *args,
+                                  Py_ssize_t nargs, PyObject *kwnames)
+{
+    int64_t ns = PC_PY_FOREVER;
+    pc_status s;
+    if (PC_UNLIKELY(nargs != 0 || kwnames != NULL)) {
+        static const char *const names[] = {"timeout"};
+        PyObject *a[1];
+        if (pc_chan_py_args("recv", args, nargs, kwnames, names, 0, 1, a) < 0 ||
+            pc_py_timeout_ns(a[0], &ns) < 0)
+            return NULL;
+    }
+    return pc_bcast_py_recv_timed(self, ns, &s);
+}
+
+/* for value in rx: recv() until Closed, skipping lags. */
+static PyObject *pc_bcast_py_iternext(pc_bcast_py_handle *self)
+{
+    for (;;) {
+        pc_status s;
+        PyObject *v = pc_bcast_py_recv_timed(self, PC_PY_FOREVER, &s);
+        if (PC_LIKELY(v != NULL))
+            return v;
+        if (s == PC_LAGGED) {
+            PyErr_Clear();
+            continue;
+        }
+        if (s == PC_CLOSED)
+            PyErr_Clear(); /* the end of the iteration */
+        return NULL;
+    }
+}
+
+/* _prepare_async(waker), _unprepare_async(waker): recv_async's
+ * registration (pyconc/broadcast.py). */
+static PyObject *pc_bcast_py_prepare_async(pc_bcast_py_handle *self, PyObject *waker)
+{
+    int bad;
+    if (!pc_bcast_py_open(self, "receiver"))
+        return NULL;
+    PC_BCAST_PY_BEGIN(self->st);
+    bad = self->st->wakers == NULL ? (PyErr_SetString(PyExc_RuntimeError, "channel cleared"), -1)
+                                   : PyList_Append(self->st->wakers, waker);
+    PC_BCAST_PY_END();
+    if (bad < 0)
+        return NULL;
+    (void)pc_bcast_prepare(&self->st->b, true);
+    Py_RETURN_NONE;
+}
+
+static PyObject *pc_bcast_py_unprepare_async(pc_bcast_py_handle *self, PyObject *waker)
+{
+    PyObject *wakers;
+    Py_ssize_t i;
+    pc_bcast_unprepare(&self->st->b, true);
+    PC_BCAST_PY_BEGIN(self->st);
+    wakers = self->st->wakers;
+    if (wakers != NULL) {
+        for (i = 0; i < PyList_GET_SIZE(wakers); i++) {
+            if (PyList_GET_ITEM(wakers, i) == waker) {
+                (void)PyList_SetSlice(wakers, i, i + 1, NULL);
+                break;
+            }
+        }
+    }
+    PC_BCAST_PY_END();
+    Py_RETURN_NONE;
+}
+
+static Py_ssize_t pc_bcast_py_len(pc_bcast_py_handle *self)
+{
+    uint64_t tail;
+    if (pc_bcast_py_is_closed(self))
+        return 0;
+    tail = pc_bcast_tail(&self->st->b);
+    return tail > self->pos ? (Py_ssize_t)(tail - self->pos) : 0;
+}
+
+static void pc_bcast_py_rx_drop(pc_bcast_py_handle *self)
+{
+    /* acq_rel: exactly one close counts. */
+    if (atomic_exchange_explicit(&self->closed, 1, memory_order_acq_rel) == 0)
+        pc_bcast_unsubscribe(&self->st->b);
+}
+
+static PyObject *pc_bcast_py_rx_close(pc_bcast_py_handle *self, PyObject *unused)
+{
+    (void)unused;
+    pc_bcast_py_rx_drop(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *pc_bcast_py_rx_exit(pc_bcast_py_handle *self, PyObject *const *args,
+                                     Py_ssize_t nargs)
+{
+    (void)args;
+    (void)nargs;
+    return pc_bcast_py_rx_close(self, NULL);
+}
+
+static PyObject *pc_bcast_py_rx_repr(pc_bcast_py_handle *self)
+{
+    return PyUnicode_FromFormat("<%spyconc.BroadcastReceiver pending=%zd>",
+                                pc_bcast_py_is_closed(self) ? "closed " : "",
+                                pc_bcast_py_len(self));
+}
+
+static void pc_bcast_py_rx_dealloc(pc_bcast_py_handle *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    if (self->weakrefs != NULL)
+        PyObject_ClearWeakRefs((PyObject *)self);
+    pc_bcast_py_rx_drop(self);
+    Py_CLEAR(self->st);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyObject *pc_bcast_py_get_closed(pc_bcast_py_handle *self, void *unused)
+{
+    (void)unused;
+    return PyBool_FromLong(pc_bcast_py_is_closed(self));
+}
+
+#define PC_BCAST_PY_NO_COPY                                                        \
+    {"__copy__", (PyCFunction)pc_bcast_py_no_copy, METH_NOARGS, NULL},             \
+    {"__deepcopy__", (PyCFunction)pc_bcast_py_no_copy, METH_O, NULL},              \
+    {"__reduce__", (PyCFunction)pc_bcast_py_no_copy, METH_NOARGS, NULL},           \
+    {"__reduce_ex__", (PyCFunction)pc_bcast_py_no_copy, METH_O, NULL},             \
+    {"__class_getitem__", (PyCFunction)Py_GenericAlias, METH_O | METH_CLASS,       \
+     "See PEP 585 (BroadcastSender[int] in type hints)."},                         \
+    {"_async_waiting", (PyCFunction)pc_bcast_py_async_waiting, METH_NOARGS, NULL}
+
+static PyMethodDef pc_bcast_py_sender_methods[] = {
+    {"send", (PyCFunction)pc_bcast_py_send, METH_O,
+     "send($self, value, /)\n--\n\nsend(value) -> int\n\n"
+     "Send value to every receiver and return the number of receivers.\n"
+     "Raises SendError (holding the value) if there are none, HandleClosed\n"
+     "if this sender is closed.  Never waits for a receiver; it may wait,\n"
+     "briefly, for another sender (interruptible by Ctrl-C: then nothing\n"
+     "was sent)."},
+    {"subscribe", (PyCFunction)pc_bcast_py_subscribe, METH_NOARGS,
+     "subscribe($self, /)\n--\n\nsubscribe() -> BroadcastReceiver\n\n"
+     "A new receiver, which sees the values sent after this call."},
+    {"clone", (PyCFunction)pc_bcast_py_clone, METH_NOARGS,
+     "clone($self, /)\n--\n\nclone() -> BroadcastSender\n\n"
+     "Another sender on the same channel."},
+    {"receiver_count", (PyCFunction)pc_bcast_py_receiver_count, METH_NOARGS,
+     "receiver_count($self, /)\n--\n\nreceiver_count() -> int\n\n"
+     "The number of receivers (a snapshot; 0 once this sender is closed)."},
+    {"close", (PyCFunction)pc_bcast_py_sender_close, METH_NOARGS,
+     "close($self, /)\n--\n\nclose() -> None\n\n"
+     "Drop this sender (idempotent).  When the last sender is closed,\n"
+     "receivers get Closed once they have read every value sent."},
+    {"__enter__", (PyCFunction)pc_bcast_py_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))pc_bcast_py_sender_exit, METH_FASTCALL, NULL},
+    PC_BCAST_PY_NO_COPY,
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMethodDef pc_bcast_py_rx_methods[] = {
+    {"recv", (PyCFunction)(void (*)(void))pc_bcast_py_recv, METH_FASTCALL | METH_KEYWORDS,
+     "recv($self, /, timeout=None)\n--\n\nrecv(timeout=None) -> value\n\n"
+     "The next value, waiting for it: with no limit when timeout is None,\n"
+     "else at most timeout seconds, then raise pyconc.Timeout (a\n"
+     "TimeoutError).  Raises Lagged (.missed: how many were lost) if this\n"
+     "receiver fell more than capacity behind, then continues from the\n"
+     "oldest value held; Closed once every sender is gone and everything is\n"
+     "read.  The wait releases the GIL and lets Ctrl-C through."},
+    {"try_recv", (PyCFunction)pc_bcast_py_try_recv, METH_NOARGS,
+     "try_recv($self, /)\n--\n\ntry_recv() -> value\n\n"
+     "The next value if one is waiting.  Raises Empty if none is, Lagged if\n"
+     "this receiver fell behind, Closed if the channel is closed and\n"
+     "drained."},
+    {"resubscribe", (PyCFunction)pc_bcast_py_subscribe, METH_NOARGS,
+     "resubscribe($self, /)\n--\n\nresubscribe() -> BroadcastReceiver\n\n"
+     "A new receiver on the same channel, starting at the newest position\n"
+     "(tokio's resubscribe)."},
+    {"close", (PyCFunction)pc_bcast_py_rx_close, METH_NOARGS,
+     "close($self, /)\n--\n\nclose() -> None\n\n"
+     "Drop this receiver (idempotent); senders stop counting it."},
+    {"__enter__", (PyCFunction)pc_bcast_py_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))pc_bcast_py_rx_exit, METH_FASTCALL, NULL},
+    {"_prepare_async", (PyCFunction)pc_bcast_py_prepare_async, METH_O, NULL},
+    {"_unprepare_async", (PyCFunction)pc_bcast_py_unprepare_async, METH_O, NULL},
+    PC_BCAST_PY_NO_COPY,
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef pc_bcast_py_getset[] = {
+    {"closed", (getter)pc_bcast_py_get_closed, NULL,
+     "True once close() was called on this handle.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMemberDef pc_bcast_py_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(pc_bcast_py_handle, weakrefs), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyObject *pc_bcast_py_self_iter(PyObject *self)
+{
+    return Py_NewRef(self);
+}
+
+static PyType_Slot pc_bcast_py_sender_slots[] = {
+    {Py_tp_doc,
+     "The sending side of a broadcast channel (tokio's broadcast::Sender).\n\n"
+     "send(value) stores value for every current receiver and returns how\n"
+     "many there are; it never waits for receivers.  clone() makes another\n"
+     "sender; subscribe() a new receiver that sees values sent from then\n"
+     "on.  close() (or garbage collection, or leaving a with block) drops\n"
+     "this sender; when the last one is gone, receivers get Closed after\n"
+     "reading what is left.\n\n"
+     "Thread safety without the GIL: senders serialise on a C spin lock held\n"
+     "only while storing one slot; counts and the tail are C atomics; the\n"
+     "slots are written inside a critical section on the channel's state."},
+    {Py_tp_dealloc, (void *)pc_bcast_py_sender_dealloc},
+    {Py_tp_traverse, (void *)pc_bcast_py_traverse},
+    {Py_tp_repr, (void *)pc_bcast_py_sender_repr},
+    {Py_tp_methods, pc_bcast_py_sender_methods},
+    {Py_tp_getset, pc_bcast_py_getset},
+    {Py_tp_members, pc_bcast_py_members},
+    {Py_tp_new, (void *)pc_bcast_py_no_new},
+    {0, NULL},
+};
+
+static PyType_Slot pc_bcast_py_rx_slots[] = {
+    {Py_tp_doc,
+     "A receiving side of a broadcast channel (tokio's broadcast::Receiver).\n\n"
+     "recv(timeout=None) returns the next value, waiting for it; try_recv()\n"
+     "never waits (Empty); await recv_async() waits in asyncio.  After\n"
+     "falling more than capacity values behind, the next receive raises\n"
+     "Lagged (.missed: how many were lost) and the following ones continue\n"
+     "from the oldest value held.  Once every sender is gone and everything\n"
+     "is read, receives raise Closed.  Iterating yields values until Closed\n"
+     "(skipping over lags).  A receiver is for one thread (or task) at a\n"
+     "time; give another thread its own with resubscribe().\n\n"
+     "Thread safety without the GIL: the position is the receiver's own,\n"
+     "read and written, with the slot, inside a critical section on the\n"
+     "channel's state; counters are C atomics."},
+    {Py_tp_dealloc, (void *)pc_bcast_py_rx_dealloc},
+    {Py_tp_traverse, (void *)pc_bcast_py_traverse},
+    {Py_tp_repr, (void *)pc_bcast_py_rx_repr},
+    {Py_tp_methods, pc_bcast_py_rx_methods},
+    {Py_tp_getset, pc_bcast_py_getset},
+    {Py_tp_members, pc_bcast_py_members},
+    {Py_tp_iter, (void *)pc_bcast_py_self_iter},
+    {Py_tp_iternext, (void *)pc_bcast_py_iternext},
+    {Py_sq_length, (void *)pc_bcast_py_len},
+    {Py_tp_new, (void *)pc_bcast_py_no_new},
+    {0, NULL},
+};
+
+static PyType_Spec pc_bcast_py_sender_spec = {
+    "pyconc.broadcast.BroadcastSender", sizeof(pc_bcast_py_handle), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, pc_bcast_py_sender_slots};
+
+static PyType_Spec pc_bcast_py_rx_spec = {
+    "pyconc.broadcast.BroadcastReceiver", sizeof(pc_bcast_py_handle), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, pc_bcast_py_rx_slots};
+
+/* _bcast_new(capacity) -> (BroadcastSender, BroadcastReceiver);
+ * pyconc/broadcast.py checks capacity first (1 .. 2**30). */
+static PyObject *pc_bcast_py_new(PyObject *module, PyObject *arg)
+{
+    Py_ssize_t cap = PyLong_AsSsize_t(arg);
+    pc_bcast_py_state *st;
+    PyObject *tx, *rx, *res;
+    (void)module;
+    if (cap == -1 && PyErr_Occurred())
+        return NULL;
+    if (cap < 1 || cap > ((Py_ssize_t)1 << 30)) {
+        PyErr_SetString(PyExc_ValueError, "_bcast_new: capacity out of range");
+        return NULL;
+    }
+    st = PyObject_GC_New(pc_bcast_py_state, pc_bcast_py_State);
+    if (st == NULL)
+        return NULL;
+    pc_bcast_init(&st->b);
+    st->cap = (uint64_t)cap;
+    st->wakers = PyList_New(0);
+    st->slots = (pc_bcast_py_slot *)PyMem_Calloc((size_t)cap, sizeof *st->slots);
+    PyObject_GC_Track(st);
+    if (st->wakers == NULL || st->slots == NULL) {
+        Py_DECREF(st);
+        return PyErr_NoMemory();
+    }
+    /* pc_bcast_init counts one sender and one receiver: these two. */
+    tx = pc_bcast_py_new_handle(pc_bcast_py_Sender, st, 0);
+    rx = tx == NULL ? NULL : pc_bcast_py_new_handle(pc_bcast_py_Receiver, st, 0);
+    Py_DECREF(st);
+    if (rx == NULL) {
+        Py_XDECREF(tx);
+        return NULL;
+    }
+    res = PyTuple_Pack(2, tx, rx);
+    Py_DECREF(tx);
+    Py_DECREF(rx);
+    return res;
+}
+
+static PyMethodDef pc_bcast_py_functions[] = {
+    {"_bcast_new", (PyCFunction)pc_bcast_py_new, METH_O, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+/* The family's init (pc_py_module.h). */
+static int pc_bcast_py_init(PyObject *m)
+{
+    PyObject *tp;
+    if ((pc_bcast_py_Closed = pc_py_errors_attr("Closed")) == NULL)
+        return -1;
+    if ((tp = PyType_FromSpec(&pc_bcast_py_state_spec)) == NULL)
+        return -1;
+    pc_bcast_py_State = (PyTypeObject *)tp; /* kept for the module's life */
+    if ((pc_bcast_py_Sender = pc_py_add_type(m, &pc_bcast_py_sender_spec)) == NULL ||
+        (pc_bcast_py_Receiver = pc_py_add_type(m, &pc_bcast_py_rx_spec)) == NULL)
+        return -1;
+    return PyModule_AddFunctions(m, pc_bcast_py_functions);
 }
 
 #endif /* PC_BCAST_PY_H */

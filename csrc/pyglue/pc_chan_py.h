@@ -1,72 +1,96 @@
 /*
- * pyglue/pc_chan_py.h - the channel's Sender and Receiver as CPython types.
+ * pyglue/pc_chan_py.h - pyconc.Sender and pyconc.Receiver, the channel's
+ * handles, as C types (CPython C API; included by pc_py_module.h only).
  *
- * Included by build.py's cffi preamble (after Python.h), so it may use the
- * full C API; it is the one place where the channel touches Python
- * objects.  Why not plain cffi calls: a cffi call cannot take or return a
- * PyObject *, and moving an object through cffi costs a handle allocation
- * and a Python-level method frame per value.  Here `tx.send(v)` and
- * `rx.recv()` are each one C method call that runs with the GIL held and
- * never waits; only when they would have to wait do they call the Python
- * subclass (pyconc/channel.py), which waits in C through the cffi
- * *_blocking.h calls with the GIL released.
+ * Each handle points at its pc_chan_t (pc_chan.h), which it keeps alive by
+ * the channel's own reference count: the pointer is set in the module
+ * function that makes the pair and never changes; no address reaches
+ * Python.  Every method is one C call.  A blocking one (send on a full
+ * bounded channel, the hand-over of sync_channel(0), recv, recv_many,
+ * send_many, send_timeout, recv(timeout)) is the channel's try-operation
+ * plus the one wait of pc_py.h (pc_py_wait: try with the GIL, park a slice
+ * without it, run the signal handlers, try again until the deadline): no
+ * Python frame anywhere, so Ctrl-C lands only where pc_py_wait checks for
+ * it, between a try that did nothing and the next.
  *
  * Ownership: a queued value holds one strong reference, taken by the send
  * (Py_INCREF) and handed to the receiver by the pop; values dropped by the
  * channel (receiver closed, channel freed) are released with Py_DECREF.
+ * Pushes and pops run only with the GIL held (never inside a park), so the
+ * queue is stable whenever the GIL is held: the Receiver's tp_traverse
+ * walks it (pc_chan_foreach) to show the collector the queued values.
+ * Only the Receiver visits them (the values are its to receive, and
+ * closing it releases them); a Sender holds no Python reference and is not
+ * a GC type.
  *
  * What protects the state without the GIL (free-threaded builds):
- *   - pc_chan_t: its own atomics (pc_chan.h); receiving needs the claim.
+ *   - pc_chan_t: its own atomics (pc_chan.h); receiving needs the claim,
+ *     which the fast paths take with a compare-and-swap there (with the
+ *     GIL, one load: see pc_chan_py_fast_claim).
  *   - each handle's `closed` flag: an atomic exchange, so close() takes
  *     effect once even when two threads race to close one handle.
- *   - `chan` never changes after construction, and the handle's channel
+ *   - `chan` never changes after construction; the handle's channel
  *     reference is dropped only in tp_dealloc.
+ *   - the collector's traversal runs with the world stopped.
  *   - Py_INCREF/Py_DECREF are thread-safe on free-threaded builds.
- * The module-level exception types are set once, at import, before any
- * handle exists.
+ * The type objects and exception classes are set once, in the module's
+ * init, before any handle exists.
  */
 #ifndef PC_CHAN_PY_H
 #define PC_CHAN_PY_H
 
 #include "pc_chan.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include <structmember.h> /* PyMemberDef for __weaklistoffset__ (3.11) */
+
+/* The slow halves of the hot methods stay out of line, so that the fast
+ * path (one try, with the GIL) is a small function. */
+#if defined(_MSC_VER)
+#define PC_CHAN_PY_COLD static __declspec(noinline)
+#else
+#define PC_CHAN_PY_COLD static __attribute__((noinline, cold))
+#endif
 
 /* Values moved per batch by send_many, and kept on the stack by recv_many. */
 #define PC_CHAN_PY_CHUNK 64
 
-/* Exception types and sentinel, from pyconc.errors via pc_chan_py_install. */
-static PyObject *pc_chan_py_ChannelError;
-static PyObject *pc_chan_py_SendError;
-static PyObject *pc_chan_py_Empty;
-static PyObject *pc_chan_py_Full;
-static PyObject *pc_chan_py_Disconnected;
-static PyObject *pc_chan_py_EMPTY; /* returned by _pop when nothing is queued */
+/* send_many yields the GIL to a thread waiting for it at most once per
+ * this many values (see pc_chan_py_send_many). */
+#define PC_CHAN_PY_YIELD_EVERY 1024
 
-/* Python-level slow paths, looked up on the instance (the subclass). */
-static PyObject *pc_chan_py_str_send_slow;
-static PyObject *pc_chan_py_str_recv_slow;
-static PyObject *pc_chan_py_str_recv_many_slow;
-static PyObject *pc_chan_py_str_try_send_rendezvous;
-static PyObject *pc_chan_py_str_send_many_slow;
+static PyTypeObject *pc_chan_py_Sender;
+static PyTypeObject *pc_chan_py_Receiver;
+static PyObject *pc_chan_py_ChannelError; /* a second receiving thread */
+static PyObject *pc_chan_py_str_value;    /* "value", interned */
 
 typedef struct {
     PyObject_HEAD
     pc_chan_t *chan;
     _Atomic uint32_t closed;
     uint32_t unyielded; /* Sender: values sent in batches since it last
-                         * yielded the GIL (pc_chan_py_send_chunks) */
+                         * yielded the GIL (pc_chan_py_send_many) */
+    PyObject *weakrefs;
 } pc_chan_py_handle;
-
-/* send_many yields the GIL to a thread waiting for it at most once per
- * this many values (see pc_chan_py_send_chunks). */
-#define PC_CHAN_PY_YIELD_EVERY 1024
-
 
 static void pc_chan_py_drop(void *value)
 {
     Py_DECREF((PyObject *)value);
 }
+
+/* ---------------------------------------------------------------- errors */
+
+static const char pc_chan_py_msg_tx_closed[] = "this Sender is closed";
+static const char pc_chan_py_msg_rx_closed[] = "receiving on a closed Receiver";
+static const char pc_chan_py_msg_disconnected[] =
+    "every Sender is gone and the channel is empty";
+static const char pc_chan_py_msg_send_closed[] =
+    "sending on a channel whose Receiver is closed; the value is in .value";
+static const char pc_chan_py_msg_full[] = "the channel is full; the value is in .value";
+static const char pc_chan_py_msg_no_receiver[] =
+    "no receiver was ready to take the value; it is in .value";
 
 static PyObject *pc_chan_py_busy(void)
 {
@@ -76,51 +100,258 @@ static PyObject *pc_chan_py_busy(void)
     return NULL;
 }
 
-static PyObject *pc_chan_py_rx_closed_error(void)
+/* Timeout("<what> timed out after <t> s"), with .value = value if given
+ * (a send's value, handed back). */
+static PyObject *pc_chan_py_timed_out(const char *what, int64_t timeout_ns,
+                                      PyObject *value)
 {
-    PyErr_SetString(pc_chan_py_Disconnected, "receiving on a closed Receiver");
-    return NULL;
-}
-
-static PyObject *pc_chan_py_disconnected(void)
-{
-    PyErr_SetString(pc_chan_py_Disconnected,
-                    "every Sender is gone and the channel is empty");
-    return NULL;
-}
-
-static PyObject *pc_chan_py_raise_with_value(PyObject *type, PyObject *value,
-                                             const char *message)
-{
-    PyObject *exc = PyObject_CallFunction(type, "Os", value, message);
-    if (exc != NULL) {
-        PyErr_SetObject(type, exc);
+    char msg[96];
+    PyObject *exc;
+    snprintf(msg, sizeof msg, "%s timed out after %g s", what,
+             (double)timeout_ns / 1e9);
+    exc = PyObject_CallFunction(pc_py_exc[PC_TIMEOUT], "s", msg);
+    if (exc == NULL)
+        return NULL;
+    if (value != NULL && PyObject_SetAttr(exc, pc_chan_py_str_value, value) < 0) {
         Py_DECREF(exc);
+        return NULL;
     }
+    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    Py_DECREF(exc);
     return NULL;
 }
 
-static PyObject *pc_chan_py_send_closed(PyObject *value)
+/* The exception of a send of `value` that ended with status st. */
+static PyObject *pc_chan_py_send_failed(pc_status st, PyObject *value,
+                                        const char *what, int64_t timeout_ns)
 {
-    return pc_chan_py_raise_with_value(
-        pc_chan_py_SendError, value,
-        "sending on a channel whose Receiver is closed; the value is in .value");
+    switch (st) {
+    case PC_CLOSED:
+        return pc_py_raise_value(PC_CLOSED, value, pc_chan_py_msg_send_closed);
+    case PC_HANDLE_CLOSED:
+        return pc_py_raise(PC_HANDLE_CLOSED, pc_chan_py_msg_tx_closed);
+    case PC_FULL:
+        return pc_py_raise_value(PC_FULL, value, pc_chan_py_msg_full);
+    case PC_TIMEOUT:
+        return pc_chan_py_timed_out(what, timeout_ns, value);
+    default:
+        return pc_py_raise(st, NULL);
+    }
 }
+
+/* The exception of a receive that ended with status st. */
+static PyObject *pc_chan_py_recv_failed(pc_status st, const char *what,
+                                        int64_t timeout_ns)
+{
+    switch (st) {
+    case PC_CLOSED:
+        return pc_py_raise(PC_CLOSED, pc_chan_py_msg_disconnected);
+    case PC_HANDLE_CLOSED:
+        return pc_py_raise(PC_HANDLE_CLOSED, pc_chan_py_msg_rx_closed);
+    case PC_EMPTY:
+        return pc_py_raise(PC_EMPTY, "the channel is empty");
+    case PC_TIMEOUT:
+        return pc_chan_py_timed_out(what, timeout_ns, NULL);
+    default:
+        return pc_py_raise(st, NULL);
+    }
+}
+
+/* ----------------------------------------------------- argument parsing */
+
+/*
+ * Positional-or-keyword arguments of a METH_FASTCALL|METH_KEYWORDS method,
+ * by hand (cheap): names[0..nmax) in order, the first nreq required.
+ * out[] receives borrowed references, NULL for those not given.  0, or -1
+ * with TypeError set.
+ */
+static int pc_chan_py_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
+                           PyObject *kwnames, const char *const *names, int nreq,
+                           int nmax, PyObject **out)
+{
+    Py_ssize_t i, nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    int k;
+    for (k = 0; k < nmax; k++)
+        out[k] = NULL;
+    if (nargs > nmax) {
+        PyErr_Format(PyExc_TypeError, "%s() takes at most %d argument%s (%zd given)",
+                     fname, nmax, nmax == 1 ? "" : "s", nargs + nkw);
+        return -1;
+    }
+    for (i = 0; i < nargs; i++)
+        out[i] = args[i];
+    for (i = 0; i < nkw; i++) {
+        PyObject *key = PyTuple_GET_ITEM(kwnames, i);
+        for (k = 0; k < nmax; k++)
+            if (PyUnicode_CompareWithASCIIString(key, names[k]) == 0)
+                break;
+        if (k == nmax) {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument %R",
+                         fname, key);
+            return -1;
+        }
+        if (out[k] != NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'",
+                         fname, names[k]);
+            return -1;
+        }
+        out[k] = args[nargs + i];
+    }
+    for (k = 0; k < nreq; k++) {
+        if (out[k] == NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s'",
+                         fname, names[k]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ----------------------------------------------------------------- Sender */
 
 static int pc_chan_py_sender_open(pc_chan_py_handle *self)
 {
     /* relaxed: a use-after-close check; close() itself is the exchange. */
     if (PC_UNLIKELY(atomic_load_explicit(&self->closed, memory_order_relaxed))) {
-        PyErr_SetString(pc_chan_py_ChannelError, "this Sender is closed");
+        pc_py_raise(PC_HANDLE_CLOSED, pc_chan_py_msg_tx_closed);
         return 0;
     }
     return 1;
 }
 
-/* ----------------------------------------------------------------- Sender */
+/*
+ * One send as pc_py_wait's try/park pair.  On sync_channel(0) a send has
+ * two phases: push the value into the one slot (waiting for room), then
+ * wait until the receiver has taken it.  The park of the second phase
+ * takes the value back (pc_chan_retract) whenever it returns without a
+ * delivery, so that when pc_py_wait then runs the signal handlers the
+ * value is the caller's again: a Ctrl-C never leaves a value both raised
+ * about and delivered.  The next try pushes it again.
+ */
+typedef struct {
+    pc_chan_py_handle *h;
+    PyObject *value; /* borrowed: the caller's */
+    uint64_t pos;    /* rendezvous: where the value was pushed */
+    int queued;      /* rendezvous: the channel holds the value at pos */
+    int owed;        /* a reference given back by a retraction in park
+                      * (without the GIL), to drop with the GIL */
+} pc_chan_py_send_op;
 
-/* send(value): queue the value; waits (in Python, see channel.py) only when
- * a bounded channel is full or for a rendezvous. */
+static void pc_chan_py_send_settle(pc_chan_py_send_op *op)
+{
+    if (op->owed) {
+        op->owed = 0;
+        Py_DECREF(op->value);
+    }
+}
+
+static pc_status pc_chan_py_send_try(void *arg)
+{
+    pc_chan_py_send_op *op = (pc_chan_py_send_op *)arg;
+    pc_chan_t *c = op->h->chan;
+    int r;
+    pc_chan_py_send_settle(op);
+    if (!op->queued) {
+        /* relaxed: a use-after-close check (close() from another thread). */
+        if (atomic_load_explicit(&op->h->closed, memory_order_relaxed))
+            return PC_HANDLE_CLOSED;
+        Py_INCREF(op->value); /* the queue's reference */
+        r = pc_chan_trysend(c, op->value, &op->pos);
+        if (r != PC_CHAN_OK) {
+            Py_DECREF(op->value);
+            return r == PC_CHAN_FULL ? PC_AGAIN : r == PC_CHAN_CLOSED ? PC_CLOSED : PC_NOMEM;
+        }
+        if (c->kind != PC_CHAN_RENDEZVOUS)
+            return PC_OK;
+        op->queued = 1;
+    }
+    if (pc_chan_delivered(c, op->pos)) {
+        op->queued = 0;
+        return PC_OK;
+    }
+    /* relaxed: rx_close's own store is seq_cst and followed by a wake-up;
+     * this is a re-check after it. */
+    if (atomic_load_explicit(&c->rx_closed, memory_order_relaxed)) {
+        op->queued = 0;
+        if (!pc_chan_retract(c, op->pos))
+            return PC_OK; /* taken before the close */
+        Py_DECREF(op->value);
+        return PC_CLOSED;
+    }
+    return PC_AGAIN;
+}
+
+static pc_status pc_chan_py_send_park(void *arg, int64_t slice_ns)
+{
+    pc_chan_py_send_op *op = (pc_chan_py_send_op *)arg;
+    pc_chan_t *c = op->h->chan;
+    if (!op->queued) {
+        (void)pc_chan_send_wait(c, -1, slice_ns);
+        return PC_AGAIN;
+    }
+    (void)pc_chan_send_wait(c, (int64_t)op->pos, slice_ns);
+    op->queued = 0;
+    if (pc_chan_delivered(c, op->pos) || !pc_chan_retract(c, op->pos))
+        return PC_OK; /* received: the send is done */
+    op->owed = 1;     /* ours again: try pushes it anew */
+    return PC_AGAIN;
+}
+
+/* After pc_py_wait: a rendezvous value still queued (the deadline passed
+ * between a push and its delivery) is taken back, unless it was received
+ * at the last moment, which makes the send a success. */
+static pc_status pc_chan_py_send_finish(pc_chan_py_send_op *op, pc_status st)
+{
+    pc_chan_py_send_settle(op);
+    if (op->queued) {
+        op->queued = 0;
+        if (pc_chan_retract(op->h->chan, op->pos))
+            Py_DECREF(op->value);
+        else if (st != PC_INTERRUPTED)
+            st = PC_OK;
+    }
+    return st;
+}
+
+/* Send, waiting in C for at most timeout_ns; `op` may come with the value
+ * already pushed (a rendezvous fast path).  full_is_full: a timeout is
+ * reported as Full (try_send). */
+PC_CHAN_PY_COLD PyObject *pc_chan_py_send_wait(pc_chan_py_send_op *op, int64_t timeout_ns,
+                                      const char *what, int full_is_full)
+{
+    pc_status st = pc_py_wait(op, pc_chan_py_send_try, pc_chan_py_send_park,
+                              timeout_ns, 1);
+    st = pc_chan_py_send_finish(op, st);
+    if (PC_LIKELY(st == PC_OK))
+        Py_RETURN_NONE;
+    if (st == PC_TIMEOUT && full_is_full) {
+        if (op->h->chan->kind == PC_CHAN_RENDEZVOUS)
+            return pc_py_raise_value(PC_FULL, op->value, pc_chan_py_msg_no_receiver);
+        st = PC_FULL;
+    }
+    return pc_chan_py_send_failed(st, op->value, what, timeout_ns);
+}
+
+/* send's other half: r is the first try's result (the value's reference
+ * taken for the queue is still ours unless it was queued). */
+PC_CHAN_PY_COLD PyObject *pc_chan_py_send_slow(pc_chan_py_handle *self, PyObject *value,
+                                               int r, uint64_t pos)
+{
+    pc_chan_py_send_op op = {self, value, pos, 0, 0};
+    if (r == PC_CHAN_OK) {
+        op.queued = 1; /* a rendezvous: wait for the hand-over */
+    } else {
+        Py_DECREF(value);
+        if (r == PC_CHAN_CLOSED)
+            return pc_chan_py_send_failed(PC_CLOSED, value, "send", 0);
+        if (r == PC_CHAN_NOMEM)
+            return PyErr_NoMemory();
+    }
+    return pc_chan_py_send_wait(&op, PC_PY_FOREVER, "send", 0);
+}
+
+/* send(value): queue the value; on a full bounded channel wait for room,
+ * on a rendezvous for the receiver to take it. */
 static PyObject *pc_chan_py_send(pc_chan_py_handle *self, PyObject *value)
 {
     uint64_t pos = 0;
@@ -129,45 +360,24 @@ static PyObject *pc_chan_py_send(pc_chan_py_handle *self, PyObject *value)
         return NULL;
     Py_INCREF(value); /* the queue's reference */
     r = pc_chan_trysend(self->chan, value, &pos);
-    if (PC_LIKELY(r == PC_CHAN_OK)) {
-        if (PC_LIKELY(self->chan->kind != PC_CHAN_RENDEZVOUS))
-            Py_RETURN_NONE;
-        /* Rendezvous: queued; wait for the hand-over in Python. */
-        PyObject *args[3] = {(PyObject *)self, value, NULL};
-        PyObject *p = PyLong_FromUnsignedLongLong(pos);
-        PyObject *res;
-        if (p == NULL) {
-            if (pc_chan_retract(self->chan, pos))
-                Py_DECREF(value);
-            return NULL;
-        }
-        args[2] = p;
-        res = PyObject_VectorcallMethod(pc_chan_py_str_send_slow, args,
-                                        3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-        Py_DECREF(p);
-        return res;
-    }
-    Py_DECREF(value);
-    if (r == PC_CHAN_FULL) {
-        PyObject *args[3] = {(PyObject *)self, value, Py_None};
-        return PyObject_VectorcallMethod(pc_chan_py_str_send_slow, args,
-                                         3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-    }
-    if (r == PC_CHAN_CLOSED)
-        return pc_chan_py_send_closed(value);
-    return PyErr_NoMemory();
+    if (PC_LIKELY(r == PC_CHAN_OK) && PC_LIKELY(self->chan->kind != PC_CHAN_RENDEZVOUS))
+        Py_RETURN_NONE;
+    return pc_chan_py_send_slow(self, value, r, pos);
 }
 
-/* try_send(value): queue without waiting, or raise Full / SendError. */
+/* try_send(value): queue without waiting, or raise Full / SendError.  On a
+ * rendezvous: only if the receiver is receiving now (then wait, at most one
+ * slice, for the hand-over). */
 static PyObject *pc_chan_py_try_send(pc_chan_py_handle *self, PyObject *value)
 {
     int r;
     if (!pc_chan_py_sender_open(self))
         return NULL;
     if (self->chan->kind == PC_CHAN_RENDEZVOUS) {
-        PyObject *args[2] = {(PyObject *)self, value};
-        return PyObject_VectorcallMethod(pc_chan_py_str_try_send_rendezvous, args,
-                                         2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        pc_chan_py_send_op op = {self, value, 0, 0, 0};
+        /* relaxed: a hint; a receiver that comes later just misses it. */
+        int receiving = atomic_load_explicit(&self->chan->rx_busy, memory_order_relaxed) != 0;
+        return pc_chan_py_send_wait(&op, receiving ? PC_WAIT_SLICE_NS : 0, "try_send", 1);
     }
     Py_INCREF(value);
     r = pc_chan_trysend(self->chan, value, NULL);
@@ -175,50 +385,93 @@ static PyObject *pc_chan_py_try_send(pc_chan_py_handle *self, PyObject *value)
         Py_RETURN_NONE;
     Py_DECREF(value);
     if (r == PC_CHAN_FULL)
-        return pc_chan_py_raise_with_value(
-            pc_chan_py_Full, value, "the channel is full; the value is in .value");
+        return pc_chan_py_send_failed(PC_FULL, value, "try_send", 0);
     if (r == PC_CHAN_CLOSED)
-        return pc_chan_py_send_closed(value);
+        return pc_chan_py_send_failed(PC_CLOSED, value, "try_send", 0);
     return PyErr_NoMemory();
 }
 
-/* _push(value) -> int: -1 queued, -2 full, -3 receiver closed, or (rendezvous)
- * the position pushed at, >= 0, to wait on with _wait/_retract. */
-static PyObject *pc_chan_py_push(pc_chan_py_handle *self, PyObject *value)
+/* send_timeout(value, timeout) */
+static PyObject *pc_chan_py_send_timeout(pc_chan_py_handle *self, PyObject *const *args,
+                                         Py_ssize_t nargs, PyObject *kwnames)
 {
-    uint64_t pos = 0;
-    int r;
+    static const char *const names[] = {"value", "timeout"};
+    PyObject *a[2];
+    int64_t ns;
+    if (pc_chan_py_args("send_timeout", args, nargs, kwnames, names, 2, 2, a) < 0)
+        return NULL;
+    if (pc_py_seconds_ns(a[1], 0, &ns) < 0)
+        return NULL;
     if (!pc_chan_py_sender_open(self))
         return NULL;
-    Py_INCREF(value);
-    r = pc_chan_trysend(self->chan, value, &pos);
-    if (r == PC_CHAN_OK) {
-        if (self->chan->kind == PC_CHAN_RENDEZVOUS)
-            return PyLong_FromUnsignedLongLong(pos);
-        return PyLong_FromLong(-1);
+    {
+        pc_chan_py_send_op op = {self, a[0], 0, 0, 0};
+        return pc_chan_py_send_wait(&op, ns, "send_timeout", 0);
     }
-    Py_DECREF(value);
-    if (r == PC_CHAN_FULL)
-        return PyLong_FromLong(-2);
-    if (r == PC_CHAN_CLOSED)
-        return PyLong_FromLong(-3);
-    return PyErr_NoMemory();
 }
 
-/* Queue the owned references items[0..n) in one batch; returns how many were
- * queued (the rest are still owned by the caller), or -1 (NOMEM, error
- * set), or -3 if the receiver is closed. */
-static Py_ssize_t pc_chan_py_push_owned(pc_chan_t *c, PyObject **items, Py_ssize_t n)
+/* A batch of owned references buf[done..n) for pc_py_wait: push as many as
+ * there is room for (one atomic exchange on channel()), wait for room. */
+typedef struct {
+    pc_chan_py_handle *h;
+    PyObject **buf;
+    Py_ssize_t n, done;
+} pc_chan_py_batch_op;
+
+static pc_status pc_chan_py_batch_try(void *arg)
 {
+    pc_chan_py_batch_op *op = (pc_chan_py_batch_op *)arg;
     size_t sent = 0;
-    int r = pc_chan_trysend_many(c, (void *const *)items, (size_t)n, &sent);
-    if (r == PC_CHAN_NOMEM) {
-        PyErr_NoMemory();
-        return -1;
-    }
+    int r;
+    /* relaxed: a use-after-close check (close() from another thread). */
+    if (atomic_load_explicit(&op->h->closed, memory_order_relaxed))
+        return PC_HANDLE_CLOSED;
+    r = pc_chan_trysend_many(op->h->chan, (void *const *)(op->buf + op->done),
+                             (size_t)(op->n - op->done), &sent);
+    op->done += (Py_ssize_t)sent; /* those references are the queue's now */
+    if (op->done == op->n)
+        return PC_OK;
     if (r == PC_CHAN_CLOSED)
-        return -3;
-    return (Py_ssize_t)sent;
+        return PC_CLOSED;
+    if (r == PC_CHAN_NOMEM)
+        return PC_NOMEM;
+    return PC_AGAIN;
+}
+
+static pc_status pc_chan_py_batch_park(void *arg, int64_t slice_ns)
+{
+    pc_chan_py_batch_op *op = (pc_chan_py_batch_op *)arg;
+    (void)pc_chan_send_wait(op->h->chan, -1, slice_ns);
+    return PC_AGAIN;
+}
+
+/* Send the owned references buf[0..n), waiting as send() does; *done
+ * receives how many were sent (the channel owns those; the caller still
+ * owns the rest). */
+static pc_status pc_chan_py_send_batch(pc_chan_py_handle *self, PyObject **buf,
+                                       Py_ssize_t n, Py_ssize_t *done)
+{
+    pc_status st;
+    if (self->chan->kind == PC_CHAN_RENDEZVOUS) {
+        /* Each value has its own hand-over. */
+        for (*done = 0; *done < n; (*done)++) {
+            pc_chan_py_send_op op = {self, buf[*done], 0, 0, 0};
+            st = pc_py_wait(&op, pc_chan_py_send_try, pc_chan_py_send_park,
+                            PC_PY_FOREVER, 1);
+            st = pc_chan_py_send_finish(&op, st);
+            if (st != PC_OK)
+                return st;
+            Py_DECREF(buf[*done]); /* the channel took its own */
+        }
+        return PC_OK;
+    }
+    {
+        pc_chan_py_batch_op op = {self, buf, n, 0};
+        st = pc_py_wait(&op, pc_chan_py_batch_try, pc_chan_py_batch_park,
+                        PC_PY_FOREVER, 1);
+        *done = op.done;
+        return st;
+    }
 }
 
 /* Give the GIL, for a moment, to a thread on its way back to it from a
@@ -233,170 +486,159 @@ static void pc_chan_py_yield_gil(void)
     pc_handoff_gil_taken();
 }
 
-/* Wait, the GIL released, for room in a full bounded channel: one slice
- * at most, so that the caller can look for signals in between.  As a cffi
- * blocking wrapper does (build.py), tell pc_handoff about the GIL. */
-static void pc_chan_py_wait_room(pc_chan_t *c)
+/* Make `context` (a stolen (type, value, tb) triple, may be all NULL) the
+ * __context__ of the exception now set, as a raise in an except block
+ * would. */
+static void pc_chan_py_chain(PyObject *type, PyObject *value, PyObject *tb)
 {
-    Py_BEGIN_ALLOW_THREADS
-    pc_handoff_gil_released();
-    (void)pc_chan_send_wait(c, -1, PC_WAIT_SLICE_NS);
-    pc_handoff_gil_reacquire();
-    Py_END_ALLOW_THREADS
-    pc_handoff_gil_taken();
+    PyObject *t, *v, *b;
+    if (type == NULL)
+        return;
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL && value != NULL)
+        PyException_SetTraceback(value, tb);
+    PyErr_Fetch(&t, &v, &b);
+    PyErr_NormalizeException(&t, &v, &b);
+    if (v != NULL && value != NULL && v != value)
+        PyException_SetContext(v, value); /* steals value */
+    else
+        Py_XDECREF(value);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    PyErr_Restore(t, v, b);
 }
 
-/* Queue chunks from the iterator `it` until it is exhausted (returns None),
- * waiting in C for room in a full bounded channel; or, if a chunk cannot be
- * queued that way (a rendezvous, a closed receiver), return the values
- * taken and not queued, as a list.  Ctrl-C while waiting: the values taken
- * and not queued are released, and the exception raised. */
-static PyObject *pc_chan_py_send_chunks(pc_chan_py_handle *self, PyObject *it)
+/* Hand the list `rest` back in the exception now set, as its .value (an
+ * exception raised while send_many waited: Ctrl-C, MemoryError, a close
+ * of this Sender).  Steals rest. */
+static void pc_chan_py_hand_back(PyObject *rest)
+{
+    PyObject *t, *v, *b;
+    PyErr_Fetch(&t, &v, &b);
+    PyErr_NormalizeException(&t, &v, &b);
+    if (v != NULL && PyObject_SetAttr(v, pc_chan_py_str_value, rest) < 0)
+        PyErr_Clear(); /* an exception without attributes: nothing to do */
+    Py_DECREF(rest);
+    PyErr_Restore(t, v, b);
+}
+
+/* Iterators whose rest may be listed in a SendError (they end). */
+static int pc_chan_py_finite_iterator(PyObject *it)
+{
+    return Py_IS_TYPE(it, &PyListIter_Type) || Py_IS_TYPE(it, &PyTupleIter_Type) ||
+           Py_IS_TYPE(it, &PyRangeIter_Type);
+}
+
+/*
+ * send_many(iterable): take values from the iterator in chunks and send
+ * each chunk as one batch, waiting in C for room.  Nothing taken is lost:
+ *   - the iterator raises: the values it yielded are sent first, then its
+ *     exception propagates (as a loop of send() calls would have it);
+ *   - the Receiver is closed: SendError, .value = the values not sent (for
+ *     a list, tuple or range, the rest of it too);
+ *   - an exception while waiting (Ctrl-C, this Sender closed by another
+ *     thread, MemoryError): that exception, with the values taken and
+ *     not sent in its .value.
+ */
+static PyObject *pc_chan_py_send_many(pc_chan_py_handle *self, PyObject *values)
 {
     PyObject *buf[PC_CHAN_PY_CHUNK];
-    PyObject *pending;
-    Py_ssize_t n, done, sent, i;
+    PyObject *it, *rest, *et = NULL, *ev = NULL, *etb = NULL;
+    Py_ssize_t n, done = 0, i;
+    pc_status st = PC_OK;
+    int iter_failed = 0;
 
     if (!pc_chan_py_sender_open(self))
         return NULL;
+    it = PyObject_GetIter(values);
+    if (it == NULL)
+        return NULL;
     for (;;) {
-        /* Take up to a chunk of owned references from the iterator. */
         for (n = 0; n < PC_CHAN_PY_CHUNK; n++) {
             PyObject *v = PyIter_Next(it);
             if (v == NULL)
                 break;
             buf[n] = v;
         }
-        if (n < PC_CHAN_PY_CHUNK && PyErr_Occurred())
-            goto release_all;
-        if (n == 0)
-            Py_RETURN_NONE;
+        if (n < PC_CHAN_PY_CHUNK && PyErr_Occurred()) {
+            iter_failed = 1;
+            PyErr_Fetch(&et, &ev, &etb);
+        }
         done = 0;
-        while (self->chan->kind != PC_CHAN_RENDEZVOUS) {
-            sent = pc_chan_py_push_owned(self->chan, buf + done, n - done);
-            if (sent == -1)
-                goto release_rest;
-            if (sent < 0)
-                break; /* closed: the caller's send raises SendError */
-            done += sent;
-            if (done == n)
-                break;
-            pc_chan_py_wait_room(self->chan);
-            if (PyErr_CheckSignals() < 0 || !pc_chan_py_sender_open(self))
-                goto release_rest;
-        }
-        if (done == n) {
-            /*
-             * An unbounded channel never makes a sender wait, so a sender
-             * with much to send keeps the GIL until the interpreter's
-             * switch interval (5 ms) takes it away; meanwhile the receiver,
-             * woken, waits, and the values pile up beyond the caches.  So
-             * every PC_CHAN_PY_YIELD_EVERY values, if a thread is on its
-             * way back to the GIL from a pyconc wait (the receiver, say),
-             * let it have the GIL now.
-             */
+        if (n > 0 && (st = pc_chan_py_send_batch(self, buf, n, &done)) != PC_OK)
+            break;
 #ifndef Py_GIL_DISABLED /* no GIL to give; and the count is a plain field */
-            self->unyielded += (uint32_t)n;
-            if (self->unyielded >= PC_CHAN_PY_YIELD_EVERY) {
-                self->unyielded = 0;
-                if (pc_handoff_gil_wanted())
-                    pc_chan_py_yield_gil();
-            }
-#endif
-            continue;
+        /*
+         * An unbounded channel never makes a sender wait, so a sender with
+         * much to send keeps the GIL until the interpreter's switch
+         * interval (5 ms) takes it away; meanwhile the receiver, woken,
+         * waits, and the values pile up beyond the caches.  So every
+         * PC_CHAN_PY_YIELD_EVERY values, if a thread is on its way back to
+         * the GIL from a pyconc wait (the receiver, say), let it have it.
+         */
+        self->unyielded += (uint32_t)n;
+        if (self->unyielded >= PC_CHAN_PY_YIELD_EVERY) {
+            self->unyielded = 0;
+            if (pc_handoff_gil_wanted())
+                pc_chan_py_yield_gil();
         }
-        pending = PyList_New(n - done);
-        if (pending == NULL)
-            goto release_rest;
-        for (i = done; i < n; i++)
-            PyList_SET_ITEM(pending, i - done, buf[i]); /* steals */
-        return pending;
+#endif
+        if (iter_failed) {
+            Py_DECREF(it);
+            PyErr_Restore(et, ev, etb);
+            return NULL;
+        }
+        if (n < PC_CHAN_PY_CHUNK) {
+            Py_DECREF(it);
+            Py_RETURN_NONE;
+        }
     }
-release_all:
-    done = 0;
-release_rest:
+    /* buf[done..n) were taken and not sent: hand them back. */
+    rest = PyList_New(n - done);
+    if (rest == NULL) {
+        for (i = done; i < n; i++)
+            Py_DECREF(buf[i]);
+        Py_DECREF(it);
+        pc_chan_py_chain(et, ev, etb);
+        return NULL;
+    }
     for (i = done; i < n; i++)
-        Py_DECREF(buf[i]);
+        PyList_SET_ITEM(rest, i - done, buf[i]); /* steals */
+    if (st == PC_CLOSED) {
+        if (!iter_failed && pc_chan_py_finite_iterator(it)) {
+            PyObject *v;
+            while ((v = PyIter_Next(it)) != NULL) {
+                int bad = PyList_Append(rest, v);
+                Py_DECREF(v);
+                if (bad < 0)
+                    break;
+            }
+            PyErr_Clear(); /* a list, tuple or range iterator cannot fail
+                            * but for memory: the rest stays in `it` */
+        }
+        pc_py_raise_value(PC_CLOSED, rest,
+                          "sending on a channel whose Receiver is closed; the "
+                          "values not sent are in .value");
+        Py_DECREF(rest);
+    } else {
+        if (st != PC_INTERRUPTED)
+            pc_py_raise(st, st == PC_HANDLE_CLOSED ? pc_chan_py_msg_tx_closed : NULL);
+        pc_chan_py_hand_back(rest);
+    }
+    Py_DECREF(it);
+    pc_chan_py_chain(et, ev, etb);
     return NULL;
 }
 
-/* _send_chunks(iterator) -> None or list: see pc_chan_py_send_chunks. */
-static PyObject *pc_chan_py_send_chunks_m(pc_chan_py_handle *self, PyObject *it)
-{
-    if (!PyIter_Check(it)) {
-        PyErr_SetString(PyExc_TypeError, "_send_chunks needs an iterator");
-        return NULL;
-    }
-    return pc_chan_py_send_chunks(self, it);
-}
-
-/* send_many(iterable): in C, waiting in C for room; the Python method
- * _send_many_slow(pending, iterator) takes over for a rendezvous, which
- * hands values over one by one, and for a closed receiver (SendError). */
-static PyObject *pc_chan_py_send_many(pc_chan_py_handle *self, PyObject *values)
-{
-    PyObject *it, *pending, *res, *args[3];
-    if (!pc_chan_py_sender_open(self))
-        return NULL;
-    it = PyObject_GetIter(values);
-    if (it == NULL)
-        return NULL;
-    pending = pc_chan_py_send_chunks(self, it);
-    if (pending == NULL || pending == Py_None) {
-        Py_DECREF(it);
-        return pending;
-    }
-    args[0] = (PyObject *)self;
-    args[1] = pending;
-    args[2] = it;
-    res = PyObject_VectorcallMethod(pc_chan_py_str_send_many_slow, args,
-                                    3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-    Py_DECREF(pending);
-    Py_DECREF(it);
-    return res;
-}
-
-/* _retract(pos, value) -> bool: rendezvous: take back the value pushed at
- * pos (the caller passes the same object) if it was not received. */
-static PyObject *pc_chan_py_retract(pc_chan_py_handle *self, PyObject *const *args,
-                                    Py_ssize_t nargs)
-{
-    unsigned long long pos;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "_retract(pos, value)");
-        return NULL;
-    }
-    pos = PyLong_AsUnsignedLongLong(args[0]);
-    if (pos == (unsigned long long)-1 && PyErr_Occurred())
-        return NULL;
-    if (self->chan->kind != PC_CHAN_RENDEZVOUS) {
-        PyErr_SetString(PyExc_ValueError, "_retract on a channel that is not a rendezvous");
-        return NULL;
-    }
-    if (pc_chan_retract(self->chan, (uint64_t)pos)) {
-        /* The queue's reference is ours again: release it (the caller
-         * holds its own). */
-        Py_DECREF(args[1]);
-        Py_RETURN_TRUE;
-    }
-    Py_RETURN_FALSE;
-}
-
-/* _delivered(pos) -> bool */
-static PyObject *pc_chan_py_delivered(pc_chan_py_handle *self, PyObject *arg)
-{
-    unsigned long long pos = PyLong_AsUnsignedLongLong(arg);
-    if (pos == (unsigned long long)-1 && PyErr_Occurred())
-        return NULL;
-    return PyBool_FromLong(pc_chan_delivered(self->chan, (uint64_t)pos));
-}
-
-static PyObject *pc_chan_py_new_sender(PyTypeObject *type, pc_chan_t *chan)
+static PyObject *pc_chan_py_new_handle(PyTypeObject *type, pc_chan_t *chan)
 {
     pc_chan_py_handle *h = (pc_chan_py_handle *)type->tp_alloc(type, 0);
     if (h == NULL)
         return NULL;
     h->chan = chan;
+    h->unyielded = 0;
+    h->weakrefs = NULL;
+    /* relaxed: the handle is not shared yet. */
     atomic_store_explicit(&h->closed, 0, memory_order_relaxed);
     return (PyObject *)h;
 }
@@ -404,11 +646,12 @@ static PyObject *pc_chan_py_new_sender(PyTypeObject *type, pc_chan_t *chan)
 /* clone() -> Sender */
 static PyObject *pc_chan_py_clone(pc_chan_py_handle *self, PyObject *unused)
 {
+    PyObject *o;
     (void)unused;
     if (!pc_chan_py_sender_open(self))
         return NULL;
     pc_chan_sender_add(self->chan);
-    PyObject *o = pc_chan_py_new_sender(Py_TYPE(self), self->chan);
+    o = pc_chan_py_new_handle(Py_TYPE(self), self->chan);
     if (o == NULL) {
         pc_chan_sender_drop(self->chan);
         pc_chan_unref(self->chan);
@@ -430,13 +673,30 @@ static PyObject *pc_chan_py_sender_close(pc_chan_py_handle *self, PyObject *unus
 static void pc_chan_py_sender_dealloc(pc_chan_py_handle *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
+    if (self->weakrefs != NULL)
+        PyObject_ClearWeakRefs((PyObject *)self);
     if (self->chan != NULL) {
+        /* acq_rel: as in close(). */
         if (atomic_exchange_explicit(&self->closed, 1, memory_order_acq_rel) == 0)
             pc_chan_sender_drop(self->chan);
         pc_chan_unref(self->chan);
         self->chan = NULL;
     }
     tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+/* _wait_room(ns) -> bool: wait, without the GIL, at most ns for room in a
+ * full bounded channel (True: something changed).  For the C-level
+ * wake-up tests; send() does not use it. */
+static PyObject *pc_chan_py_wait_room(pc_chan_py_handle *self, PyObject *arg)
+{
+    long long ns = PyLong_AsLongLong(arg);
+    int r;
+    if (ns == -1 && PyErr_Occurred())
+        return NULL;
+    PC_PY_WITHOUT_GIL(r = pc_chan_send_wait(self->chan, -1, ns > 0 ? ns : 0));
+    return PyBool_FromLong(r == PC_CHAN_READY);
 }
 
 /* --------------------------------------------------------------- Receiver */
@@ -445,7 +705,7 @@ static int pc_chan_py_rx_open(pc_chan_py_handle *self)
 {
     /* relaxed: a use-after-close check. */
     if (PC_UNLIKELY(atomic_load_explicit(&self->closed, memory_order_relaxed))) {
-        pc_chan_py_rx_closed_error();
+        pc_py_raise(PC_HANDLE_CLOSED, pc_chan_py_msg_rx_closed);
         return 0;
     }
     return 1;
@@ -475,26 +735,14 @@ static void pc_chan_py_unclaim(pc_chan_py_handle *self)
     }
 }
 
-/* Pop under a claim the caller holds: a new reference, pc_chan_py_EMPTY
- * (borrowed), or NULL with Disconnected set. */
-static PyObject *pc_chan_py_pop_claimed(pc_chan_py_handle *self)
-{
-    void *v;
-    int r = pc_chan_trypop(self->chan, &v);
-    if (PC_LIKELY(r == PC_CHAN_OK))
-        return (PyObject *)v;
-    if (r == PC_CHAN_EMPTY)
-        return pc_chan_py_EMPTY;
-    return pc_chan_py_disconnected();
-}
-
 /*
  * The claim as the fast paths take it.  With the GIL, a fast path (which
  * never releases the GIL, and pops with the queue consistent before and
- * after) cannot overlap another; it need only refuse while a slow path
- * holds the claim across its waits, which one relaxed load shows (the GIL's
- * hand-over orders it).  That saves a compare-and-swap and a store per
- * value.  Without the GIL the fast paths take the claim like the slow ones.
+ * after) cannot overlap another; it need only refuse while a blocking
+ * receive holds the claim across its waits, which one relaxed load shows
+ * (the GIL's hand-over orders it).  That saves a compare-and-swap and a
+ * store per value.  Without the GIL the fast paths take the claim like the
+ * blocking ones.
  */
 PC_INLINE bool pc_chan_py_fast_claim(pc_chan_py_handle *self)
 {
@@ -514,89 +762,40 @@ PC_INLINE void pc_chan_py_fast_unclaim(pc_chan_py_handle *self)
 #endif
 }
 
-/* One pop with the claim taken and released around it. */
-static PyObject *pc_chan_py_pop_once(pc_chan_py_handle *self)
+/* Pop one value under a claim the caller holds: PC_OK (*out a new
+ * reference), PC_AGAIN (nothing yet) or PC_CLOSED (every sender gone). */
+PC_INLINE pc_status pc_chan_py_pop(pc_chan_py_handle *self, PyObject **out)
 {
-    PyObject *v;
-    if (!pc_chan_py_rx_open(self))
-        return NULL;
-    if (PC_UNLIKELY(!pc_chan_py_fast_claim(self)))
-        return pc_chan_py_busy();
-    v = pc_chan_py_pop_claimed(self);
-    pc_chan_py_fast_unclaim(self);
-    return v;
-}
-
-static PyObject *pc_chan_py_call_slow(PyObject *self, PyObject *name,
-                                      PyObject *const *args, Py_ssize_t nargs,
-                                      PyObject *kwnames)
-{
-    PyObject *stack[4];
-    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    if (nargs + nkw > 3) {
-        PyErr_SetString(PyExc_TypeError, "too many arguments");
-        return NULL;
+    void *v;
+    int r = pc_chan_trypop(self->chan, &v);
+    if (PC_LIKELY(r == PC_CHAN_OK)) {
+        *out = (PyObject *)v;
+        return PC_OK;
     }
-    stack[0] = self;
-    for (Py_ssize_t i = 0; i < nargs + nkw; i++)
-        stack[1 + i] = args[i];
-    return PyObject_VectorcallMethod(name, stack,
-                                     (size_t)(1 + nargs) | PY_VECTORCALL_ARGUMENTS_OFFSET,
-                                     kwnames);
+    return r == PC_CHAN_EMPTY ? PC_AGAIN : PC_CLOSED;
 }
 
-/* recv(timeout=None) */
-static PyObject *pc_chan_py_recv(pc_chan_py_handle *self, PyObject *const *args,
-                                 Py_ssize_t nargs, PyObject *kwnames)
-{
-    PyObject *v;
-    if (PC_UNLIKELY(nargs != 0 || kwnames != NULL) &&
-        !(nargs == 1 && kwnames == NULL && args[0] == Py_None))
-        /* A timeout: the Python method validates it and does it all. */
-        return pc_chan_py_call_slow((PyObject *)self, pc_chan_py_str_recv_slow,
-                                    args, nargs, kwnames);
-    v = pc_chan_py_pop_once(self);
-    if (PC_LIKELY(v != pc_chan_py_EMPTY))
-        return v;
-    return pc_chan_py_call_slow((PyObject *)self, pc_chan_py_str_recv_slow, NULL, 0, NULL);
-}
-
-/* try_recv() */
-static PyObject *pc_chan_py_try_recv(pc_chan_py_handle *self, PyObject *unused)
-{
-    PyObject *v;
-    (void)unused;
-    v = pc_chan_py_pop_once(self);
-    if (PC_UNLIKELY(v == pc_chan_py_EMPTY)) {
-        PyErr_SetString(pc_chan_py_Empty, "the channel is empty");
-        return NULL;
-    }
-    return v;
-}
-
-/* Pop up to max_items into a new list (maybe empty) under a held claim;
- * NULL with Disconnected if nothing and every sender is gone. */
-static PyObject *pc_chan_py_pop_many_claimed(pc_chan_py_handle *self, Py_ssize_t max_items)
+/* Pop up to max_items into a new list under a held claim: PC_OK (*out a
+ * non-empty list), PC_AGAIN (nothing yet), PC_CLOSED or PC_NOMEM (values
+ * popped are then released: only a list they cannot be put in loses them,
+ * as for a failed PyList_New anywhere). */
+static pc_status pc_chan_py_pop_many(pc_chan_py_handle *self, Py_ssize_t max_items,
+                                     PyObject **out)
 {
     PyObject *stack[PC_CHAN_PY_CHUNK];
     PyObject **buf = stack, *list;
-    Py_ssize_t n = 0, cap = PC_CHAN_PY_CHUNK;
+    Py_ssize_t n = 0, cap = PC_CHAN_PY_CHUNK, i;
     int r = PC_CHAN_OK;
 
     while (n < max_items) {
         size_t want, got;
         if (n == cap) {
-            /* More than a chunk: grow on the heap.  Values popped so far
-             * are owned here; on failure they are released, not leaked. */
+            /* More than a chunk: grow on the heap.  (The values are taken
+             * only once there is room for them.) */
             Py_ssize_t ncap = cap * 2;
             PyObject **nbuf = (PyObject **)PyMem_Malloc((size_t)ncap * sizeof *nbuf);
-            if (nbuf == NULL) {
-                for (Py_ssize_t i = 0; i < n; i++)
-                    Py_DECREF(buf[i]);
-                if (buf != stack)
-                    PyMem_Free(buf);
-                return PyErr_NoMemory();
-            }
+            if (nbuf == NULL)
+                break; /* return what we have */
             memcpy(nbuf, buf, (size_t)n * sizeof *nbuf);
             if (buf != stack)
                 PyMem_Free(buf);
@@ -609,19 +808,116 @@ static PyObject *pc_chan_py_pop_many_claimed(pc_chan_py_handle *self, Py_ssize_t
         if (got < want)
             break;
     }
-    if (n == 0 && r == PC_CHAN_DISCONNECTED)
-        return pc_chan_py_disconnected();
+    if (n == 0) {
+        if (buf != stack)
+            PyMem_Free(buf);
+        return r == PC_CHAN_DISCONNECTED ? PC_CLOSED : PC_AGAIN;
+    }
     list = PyList_New(n);
     if (list == NULL) {
-        for (Py_ssize_t i = 0; i < n; i++)
+        for (i = 0; i < n; i++)
             Py_DECREF(buf[i]);
     } else {
-        for (Py_ssize_t i = 0; i < n; i++)
+        for (i = 0; i < n; i++)
             PyList_SET_ITEM(list, i, buf[i]); /* steals */
     }
     if (buf != stack)
         PyMem_Free(buf);
-    return list;
+    if (list == NULL)
+        return PC_NOMEM;
+    *out = list;
+    return PC_OK;
+}
+
+/* A receive for pc_py_wait: max_items 0 for recv (one value), else
+ * recv_many.  The caller holds the claim across the whole wait. */
+typedef struct {
+    pc_chan_py_handle *h;
+    Py_ssize_t max_items;
+    PyObject *out;
+} pc_chan_py_recv_op;
+
+static pc_status pc_chan_py_recv_try(void *arg)
+{
+    pc_chan_py_recv_op *op = (pc_chan_py_recv_op *)arg;
+    /* acquire: a close from another thread; it drains when we unclaim. */
+    if (atomic_load_explicit(&op->h->closed, memory_order_acquire))
+        return PC_HANDLE_CLOSED;
+    if (op->max_items == 0)
+        return pc_chan_py_pop(op->h, &op->out);
+    return pc_chan_py_pop_many(op->h, op->max_items, &op->out);
+}
+
+static pc_status pc_chan_py_recv_park(void *arg, int64_t slice_ns)
+{
+    pc_chan_py_recv_op *op = (pc_chan_py_recv_op *)arg;
+    (void)pc_chan_recv_wait(op->h->chan, slice_ns);
+    return PC_AGAIN;
+}
+
+/* The blocking receive: claim, wait in C, unclaim.  NULL with the error
+ * set, or the value (the list). */
+PC_CHAN_PY_COLD PyObject *pc_chan_py_recv_wait(pc_chan_py_handle *self, Py_ssize_t max_items,
+                                      int64_t timeout_ns, const char *what,
+                                      pc_status *status)
+{
+    pc_chan_py_recv_op op = {self, max_items, NULL};
+    pc_status st;
+    if (!pc_chan_rx_claim(self->chan)) {
+        *status = PC_BUSY;
+        return pc_chan_py_busy();
+    }
+    st = pc_py_wait(&op, pc_chan_py_recv_try, pc_chan_py_recv_park, timeout_ns, 1);
+    pc_chan_py_unclaim(self);
+    *status = st;
+    if (PC_LIKELY(st == PC_OK))
+        return op.out;
+    return pc_chan_py_recv_failed(st, what, timeout_ns);
+}
+
+/* recv(timeout=None) */
+static PyObject *pc_chan_py_recv(pc_chan_py_handle *self, PyObject *const *args,
+                                 Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"timeout"};
+    PyObject *v = NULL, *a[1];
+    int64_t ns = PC_PY_FOREVER;
+    pc_status st;
+    if (PC_UNLIKELY(nargs != 0 || kwnames != NULL)) {
+        if (pc_chan_py_args("recv", args, nargs, kwnames, names, 0, 1, a) < 0 ||
+            pc_py_timeout_ns(a[0], &ns) < 0)
+            return NULL;
+    }
+    if (!pc_chan_py_rx_open(self))
+        return NULL;
+    if (PC_UNLIKELY(!pc_chan_py_fast_claim(self)))
+        return pc_chan_py_busy();
+    st = pc_chan_py_pop(self, &v);
+    pc_chan_py_fast_unclaim(self);
+    if (PC_LIKELY(st == PC_OK))
+        return v;
+    if (st != PC_AGAIN)
+        return pc_chan_py_recv_failed(st, "recv", 0);
+    if (ns == 0)
+        return pc_chan_py_timed_out("recv", 0, NULL);
+    return pc_chan_py_recv_wait(self, 0, ns, "recv", &st);
+}
+
+/* try_recv() */
+static PyObject *pc_chan_py_try_recv(pc_chan_py_handle *self, PyObject *unused)
+{
+    PyObject *v = NULL;
+    pc_status st;
+    (void)unused;
+    if (!pc_chan_py_rx_open(self))
+        return NULL;
+    if (PC_UNLIKELY(!pc_chan_py_fast_claim(self)))
+        return pc_chan_py_busy();
+    st = pc_chan_py_pop(self, &v);
+    pc_chan_py_fast_unclaim(self);
+    if (PC_LIKELY(st == PC_OK))
+        return v;
+    return pc_chan_py_recv_failed(st == PC_AGAIN ? PC_EMPTY : st, "try_recv", 0);
 }
 
 static Py_ssize_t pc_chan_py_max_items(PyObject *arg)
@@ -646,89 +942,62 @@ static Py_ssize_t pc_chan_py_max_items(PyObject *arg)
 static PyObject *pc_chan_py_recv_many(pc_chan_py_handle *self, PyObject *const *args,
                                       Py_ssize_t nargs, PyObject *kwnames)
 {
+    static const char *const names[] = {"max_items", "timeout"};
+    PyObject *a[2], *list = NULL;
     Py_ssize_t max_items;
-    PyObject *list;
-    if (nargs != 1 || kwnames != NULL)
-        return pc_chan_py_call_slow((PyObject *)self, pc_chan_py_str_recv_many_slow,
-                                    args, nargs, kwnames);
-    max_items = pc_chan_py_max_items(args[0]);
+    int64_t ns = PC_PY_FOREVER;
+    pc_status st;
+    if (PC_LIKELY(nargs == 1 && kwnames == NULL)) {
+        a[0] = args[0];
+    } else if (pc_chan_py_args("recv_many", args, nargs, kwnames, names, 1, 2, a) < 0 ||
+               pc_py_timeout_ns(a[1], &ns) < 0) {
+        return NULL;
+    }
+    max_items = pc_chan_py_max_items(a[0]);
     if (max_items < 0)
         return NULL;
     if (!pc_chan_py_rx_open(self))
         return NULL;
     if (!pc_chan_py_fast_claim(self))
         return pc_chan_py_busy();
-    list = pc_chan_py_pop_many_claimed(self, max_items);
+    st = pc_chan_py_pop_many(self, max_items, &list);
     pc_chan_py_fast_unclaim(self);
-    if (list == NULL || PyList_GET_SIZE(list) > 0)
+    if (PC_LIKELY(st == PC_OK))
         return list;
-    Py_DECREF(list);
-    return pc_chan_py_call_slow((PyObject *)self, pc_chan_py_str_recv_many_slow,
-                                args, nargs, kwnames);
+    if (st != PC_AGAIN)
+        return pc_chan_py_recv_failed(st, "recv_many", 0);
+    if (ns == 0)
+        return pc_chan_py_timed_out("recv_many", 0, NULL);
+    return pc_chan_py_recv_wait(self, max_items, ns, "recv_many", &st);
 }
 
-/* _claim(), _unclaim(), _pop(), _pop_many(n): the pieces of the Python slow
- * paths, which hold the claim across their waits. */
-static PyObject *pc_chan_py_claim_m(pc_chan_py_handle *self, PyObject *unused)
-{
-    (void)unused;
-    if (!pc_chan_py_rx_open(self))
-        return NULL;
-    if (!pc_chan_rx_claim(self->chan))
-        return pc_chan_py_busy();
-    Py_RETURN_NONE;
-}
-
-static PyObject *pc_chan_py_unclaim_m(pc_chan_py_handle *self, PyObject *unused)
-{
-    (void)unused;
-    pc_chan_py_unclaim(self);
-    Py_RETURN_NONE;
-}
-
-static PyObject *pc_chan_py_pop_m(pc_chan_py_handle *self, PyObject *unused)
-{
-    PyObject *v;
-    (void)unused;
-    /* acquire: a close from another thread; it drains when we unclaim. */
-    if (atomic_load_explicit(&self->closed, memory_order_acquire))
-        return pc_chan_py_rx_closed_error();
-    v = pc_chan_py_pop_claimed(self);
-    if (v == pc_chan_py_EMPTY)
-        Py_INCREF(v);
-    return v;
-}
-
-static PyObject *pc_chan_py_pop_many_m(pc_chan_py_handle *self, PyObject *arg)
-{
-    Py_ssize_t n = pc_chan_py_max_items(arg);
-    if (n < 0)
-        return NULL;
-    if (atomic_load_explicit(&self->closed, memory_order_acquire))
-        return pc_chan_py_rx_closed_error();
-    return pc_chan_py_pop_many_claimed(self, n);
-}
-
+/* for value in rx: recv() until disconnected (or this Receiver closed). */
 static PyObject *pc_chan_py_rx_iternext(pc_chan_py_handle *self)
 {
-    PyObject *v;
+    PyObject *v = NULL;
+    pc_status st;
     /* relaxed: iteration simply ends on a closed Receiver. */
     if (atomic_load_explicit(&self->closed, memory_order_relaxed))
         return NULL;
-    if (!pc_chan_py_fast_claim(self))
+    if (PC_UNLIKELY(!pc_chan_py_fast_claim(self)))
         return pc_chan_py_busy();
-    v = pc_chan_py_pop_claimed(self);
+    st = pc_chan_py_pop(self, &v);
     pc_chan_py_fast_unclaim(self);
-    if (PC_LIKELY(v != NULL && v != pc_chan_py_EMPTY))
+    if (PC_LIKELY(st == PC_OK))
         return v;
-    if (v == pc_chan_py_EMPTY)
-        v = PyObject_CallMethodNoArgs((PyObject *)self, pc_chan_py_str_recv_slow);
-    if (v == NULL && PyErr_ExceptionMatches(pc_chan_py_Disconnected))
+    if (st == PC_AGAIN) {
+        v = pc_chan_py_recv_wait(self, 0, PC_PY_FOREVER, "recv", &st);
+        if (v != NULL)
+            return v;
+    }
+    if (st == PC_CLOSED || st == PC_HANDLE_CLOSED) {
         PyErr_Clear(); /* the end of the iteration */
-    return v;
+        return NULL;
+    }
+    return NULL;
 }
 
-/* close(): later receives raise Disconnected, sends raise SendError;
+/* close(): later receives raise HandleClosed, sends raise SendError;
  * queued values are released. */
 static PyObject *pc_chan_py_rx_close(pc_chan_py_handle *self, PyObject *unused)
 {
@@ -763,22 +1032,110 @@ static Py_ssize_t pc_chan_py_rx_len(pc_chan_py_handle *self)
     return (Py_ssize_t)n;
 }
 
+/* The collector: the values queued are the Receiver's (see the top). */
+typedef struct {
+    visitproc visit;
+    void *arg;
+} pc_chan_py_visit_ctx;
+
+static int pc_chan_py_visit_value(void *value, void *arg)
+{
+    pc_chan_py_visit_ctx *ctx = (pc_chan_py_visit_ctx *)arg;
+    return ctx->visit((PyObject *)value, ctx->arg);
+}
+
+static int pc_chan_py_rx_traverse(pc_chan_py_handle *self, visitproc visit, void *arg)
+{
+    pc_chan_py_visit_ctx ctx = {visit, arg};
+    Py_VISIT(Py_TYPE(self));
+    if (self->chan == NULL)
+        return 0;
+    return pc_chan_foreach(self->chan, pc_chan_py_visit_value, &ctx);
+}
+
+/* Break a cycle through the queue: close this Receiver, which releases the
+ * values queued (a thread receiving holds a reference to the Receiver, so
+ * an unreachable one has no claim holder). */
+static int pc_chan_py_rx_clear(pc_chan_py_handle *self)
+{
+    if (self->chan != NULL) {
+        /* acq_rel: as in close(). */
+        if (atomic_exchange_explicit(&self->closed, 1, memory_order_acq_rel) == 0)
+            pc_chan_rx_close(self->chan);
+        if (pc_chan_rx_claim(self->chan)) {
+            pc_chan_drain(self->chan);
+            pc_chan_rx_unclaim(self->chan);
+        }
+    }
+    return 0;
+}
+
 static void pc_chan_py_rx_dealloc(pc_chan_py_handle *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    if (self->weakrefs != NULL)
+        PyObject_ClearWeakRefs((PyObject *)self);
     if (self->chan != NULL) {
-        if (atomic_exchange_explicit(&self->closed, 1, memory_order_acq_rel) == 0) {
-            pc_chan_rx_close(self->chan);
-            /* Nobody else can hold the claim of an unreachable Receiver. */
-            if (pc_chan_rx_claim(self->chan)) {
-                pc_chan_drain(self->chan);
-                pc_chan_rx_unclaim(self->chan);
-            }
-        }
+        pc_chan_py_rx_clear(self);
         pc_chan_unref(self->chan);
         self->chan = NULL;
     }
     tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+/* The pieces of recv_async (pyconc/channel.py), which holds the claim
+ * across its awaits while an executor thread waits:
+ *   _claim(), _unclaim(), _pop() (as try_recv, under the caller's claim),
+ *   _wait_ready(ns) -> bool (wait without the GIL at most ns for something
+ *   to look at; True: look), _interrupt() (wake that wait). */
+static PyObject *pc_chan_py_claim_m(pc_chan_py_handle *self, PyObject *unused)
+{
+    (void)unused;
+    if (!pc_chan_py_rx_open(self))
+        return NULL;
+    if (!pc_chan_rx_claim(self->chan))
+        return pc_chan_py_busy();
+    Py_RETURN_NONE;
+}
+
+static PyObject *pc_chan_py_unclaim_m(pc_chan_py_handle *self, PyObject *unused)
+{
+    (void)unused;
+    pc_chan_py_unclaim(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *pc_chan_py_pop_m(pc_chan_py_handle *self, PyObject *unused)
+{
+    PyObject *v = NULL;
+    pc_status st;
+    (void)unused;
+    /* acquire: a close from another thread; it drains when we unclaim. */
+    if (atomic_load_explicit(&self->closed, memory_order_acquire))
+        return pc_chan_py_recv_failed(PC_HANDLE_CLOSED, "recv", 0);
+    st = pc_chan_py_pop(self, &v);
+    if (st == PC_OK)
+        return v;
+    return pc_chan_py_recv_failed(st == PC_AGAIN ? PC_EMPTY : st, "recv", 0);
+}
+
+static PyObject *pc_chan_py_wait_ready(pc_chan_py_handle *self, PyObject *arg)
+{
+    long long ns = PyLong_AsLongLong(arg);
+    int r;
+    if (ns == -1 && PyErr_Occurred())
+        return NULL;
+    PC_PY_WITHOUT_GIL(r = pc_chan_recv_wait(self->chan, ns > 0 ? ns : 0));
+    return PyBool_FromLong(r == PC_CHAN_READY);
+}
+
+static PyObject *pc_chan_py_interrupt(pc_chan_py_handle *self, PyObject *unused)
+{
+    (void)unused;
+    pc_chan_rx_interrupt(self->chan);
+    Py_RETURN_NONE;
 }
 
 /* ----------------------------------------------------------- shared bits */
@@ -786,21 +1143,17 @@ static void pc_chan_py_rx_dealloc(pc_chan_py_handle *self)
 static PyObject *pc_chan_py_get_closed(pc_chan_py_handle *self, void *unused)
 {
     (void)unused;
+    /* relaxed: a snapshot. */
     return PyBool_FromLong(atomic_load_explicit(&self->closed, memory_order_relaxed));
 }
 
-static PyObject *pc_chan_py_get_addr(pc_chan_py_handle *self, void *unused)
-{
-    (void)unused;
-    return PyLong_FromVoidPtr(self->chan);
-}
-
 /* _state() -> (kind, capacity, senders alive, receiver closed, a thread is
- * receiving) for repr and the rendezvous try_send. */
+ * receiving): for tests. */
 static PyObject *pc_chan_py_state(pc_chan_py_handle *self, PyObject *unused)
 {
     pc_chan_t *c = self->chan;
     (void)unused;
+    /* relaxed, all: a snapshot. */
     return Py_BuildValue(
         "iKLii", c->kind,
         (unsigned long long)(c->kind == PC_CHAN_UNBOUNDED ? 0 : c->ring.cap),
@@ -809,68 +1162,192 @@ static PyObject *pc_chan_py_state(pc_chan_py_handle *self, PyObject *unused)
         (int)atomic_load_explicit(&c->rx_busy, memory_order_relaxed));
 }
 
+/* "channel()", "sync_channel(4)", "sync_channel(0)" */
+static void pc_chan_py_kind_text(pc_chan_t *c, char *out, size_t size)
+{
+    if (c->kind == PC_CHAN_UNBOUNDED)
+        snprintf(out, size, "channel()");
+    else if (c->kind == PC_CHAN_RENDEZVOUS)
+        snprintf(out, size, "sync_channel(0)");
+    else
+        snprintf(out, size, "sync_channel(%llu)", (unsigned long long)c->ring.cap);
+}
+
+static PyObject *pc_chan_py_sender_repr(pc_chan_py_handle *self)
+{
+    char kind[48];
+    pc_chan_t *c = self->chan;
+    pc_chan_py_kind_text(c, kind, sizeof kind);
+    /* relaxed, all: a snapshot. */
+    return PyUnicode_FromFormat(
+        "<%s pyconc.Sender of a %s, %lld sender(s) alive%s>",
+        atomic_load_explicit(&self->closed, memory_order_relaxed) ? "closed" : "open",
+        kind, (long long)atomic_load_explicit(&c->senders, memory_order_relaxed),
+        atomic_load_explicit(&c->rx_closed, memory_order_relaxed) ? ", receiver closed" : "");
+}
+
+static PyObject *pc_chan_py_rx_repr(pc_chan_py_handle *self)
+{
+    char kind[48], queued[48];
+    pc_chan_t *c = self->chan;
+    pc_chan_py_kind_text(c, kind, sizeof kind);
+    if (c->kind != PC_CHAN_UNBOUNDED) {
+        snprintf(queued, sizeof queued, "%llu queued", (unsigned long long)pc_chan_len(c));
+    } else if (pc_chan_rx_claim(c)) {
+        snprintf(queued, sizeof queued, "%llu queued", (unsigned long long)pc_chan_len(c));
+        pc_chan_rx_unclaim(c);
+    } else {
+        snprintf(queued, sizeof queued, "receiving");
+    }
+    /* relaxed, all: a snapshot. */
+    return PyUnicode_FromFormat(
+        "<%s pyconc.Receiver of a %s, %s, %lld sender(s) alive>",
+        atomic_load_explicit(&self->closed, memory_order_relaxed) ? "closed" : "open",
+        kind, queued, (long long)atomic_load_explicit(&c->senders, memory_order_relaxed));
+}
+
+static PyObject *pc_chan_py_enter(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    return Py_NewRef(self);
+}
+
+static PyObject *pc_chan_py_sender_exit(pc_chan_py_handle *self, PyObject *const *args,
+                                        Py_ssize_t nargs)
+{
+    (void)args;
+    (void)nargs;
+    return pc_chan_py_sender_close(self, NULL);
+}
+
+static PyObject *pc_chan_py_rx_exit(pc_chan_py_handle *self, PyObject *const *args,
+                                    Py_ssize_t nargs)
+{
+    (void)args;
+    (void)nargs;
+    return pc_chan_py_rx_close(self, NULL);
+}
+
+/* __copy__, __deepcopy__, __reduce__, __reduce_ex__: a clear refusal. */
+static PyObject *pc_chan_py_sender_no_copy(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    PyErr_SetString(PyExc_TypeError,
+                    "a Sender cannot be copied or pickled: a channel lives in this "
+                    "process's memory (use Sender.clone() for another Sender of the "
+                    "same channel, and share it between threads)");
+    return NULL;
+}
+
+static PyObject *pc_chan_py_rx_no_copy(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    PyErr_SetString(PyExc_TypeError,
+                    "a Receiver cannot be copied or pickled: a channel has one "
+                    "Receiver, and it lives in this process's memory");
+    return NULL;
+}
+
+#define PC_CHAN_PY_NO_COPY(fn)                                                     \
+    {"__copy__", (PyCFunction)(fn), METH_NOARGS, NULL},                            \
+    {"__deepcopy__", (PyCFunction)(fn), METH_O, NULL},                             \
+    {"__reduce__", (PyCFunction)(fn), METH_NOARGS, NULL},                          \
+    {"__reduce_ex__", (PyCFunction)(fn), METH_O, NULL},                            \
+    {"__class_getitem__", (PyCFunction)Py_GenericAlias, METH_O | METH_CLASS,       \
+     "See PEP 585 (Sender[int] in type hints)."}
+
 static PyMethodDef pc_chan_py_sender_methods[] = {
     {"send", (PyCFunction)pc_chan_py_send, METH_O,
-     "send(value) -> None\n\nQueue value for the Receiver.  channel(): never waits.  "
-     "sync_channel(n): waits while n values are queued.  sync_channel(0): waits "
-     "until the Receiver has taken it.  Waits release the GIL and let Ctrl-C "
-     "through.  Raises SendError (value in .value) if the Receiver is closed, "
-     "ChannelError if this Sender is closed."},
+     "send($self, value, /)\n--\n\nsend(value) -> None\n\n"
+     "Queue value for the Receiver.  On channel() it never waits.  On\n"
+     "sync_channel(n) it waits while n values are queued; on sync_channel(0)\n"
+     "until the Receiver has taken the value.  Waiting releases the GIL and\n"
+     "lets Ctrl-C through (KeyboardInterrupt: the value was not sent).\n"
+     "Raises SendError (the value in .value) if the Receiver is closed,\n"
+     "HandleClosed if this Sender is closed."},
     {"try_send", (PyCFunction)pc_chan_py_try_send, METH_O,
-     "try_send(value) -> None\n\nAs send(), but never waits: raises Full (value in "
-     ".value) when a bounded channel is full, or, for sync_channel(0), when no "
-     "receiver is receiving right now."},
+     "try_send($self, value, /)\n--\n\ntry_send(value) -> None\n\n"
+     "As send, but never waits: raises Full (the value in .value) when a\n"
+     "bounded channel is full.  On sync_channel(0) it succeeds only if the\n"
+     "Receiver is receiving right now (it then waits, briefly, for the\n"
+     "hand-over)."},
+    {"send_timeout", (PyCFunction)(void (*)(void))pc_chan_py_send_timeout,
+     METH_FASTCALL | METH_KEYWORDS,
+     "send_timeout($self, /, value, timeout)\n--\n\nsend_timeout(value, timeout) -> None\n\n"
+     "As send, but wait at most timeout seconds (a non-negative number) for\n"
+     "room or, on sync_channel(0), for the hand-over.  Raises Timeout, with\n"
+     "the value in .value, when the time runs out (the value is then not\n"
+     "sent); SendError if the Receiver is closed."},
     {"send_many", (PyCFunction)pc_chan_py_send_many, METH_O,
-     "send_many(iterable) -> None\n\nSend every value of iterable, in order, in batches "
-     "of 64 (on channel(), one atomic exchange per batch).  Waits as send() does.  "
-     "If the Receiver is closed, raises SendError whose .value lists the values "
-     "not sent."},
-    {"_send_chunks", (PyCFunction)pc_chan_py_send_chunks_m, METH_O, NULL},
+     "send_many($self, values, /)\n--\n\nsend_many(iterable) -> None\n\n"
+     "Send every value of the iterable, in order, as send would, but in\n"
+     "batches of 64: on channel() a batch costs one atomic exchange.  Waits\n"
+     "when a bounded channel is full.  No value taken from the iterable is\n"
+     "lost: if the iterable raises, the values it gave are sent, then its\n"
+     "exception propagates; if the Receiver is closed, SendError's .value\n"
+     "lists the values not sent (for a list, tuple or range, the rest of it\n"
+     "too); an exception while waiting (Ctrl-C) carries the values taken and\n"
+     "not sent in its .value."},
     {"clone", (PyCFunction)pc_chan_py_clone, METH_NOARGS,
-     "clone() -> Sender\n\nAnother Sender of the same channel; the channel stays "
-     "connected until every Sender is closed or garbage-collected."},
+     "clone($self, /)\n--\n\nclone() -> Sender\n\n"
+     "Another Sender of the same channel; the channel stays connected until\n"
+     "every Sender is closed or garbage-collected."},
     {"close", (PyCFunction)pc_chan_py_sender_close, METH_NOARGS,
-     "close() -> None\n\nThis Sender is done (idempotent).  When the last Sender "
-     "closes, the Receiver gets what is queued, then Disconnected."},
-    {"_push", (PyCFunction)pc_chan_py_push, METH_O, NULL},
-    {"_retract", (PyCFunction)(void (*)(void))pc_chan_py_retract, METH_FASTCALL, NULL},
-    {"_delivered", (PyCFunction)pc_chan_py_delivered, METH_O, NULL},
+     "close($self, /)\n--\n\nclose() -> None\n\n"
+     "This Sender is done (idempotent).  When the last Sender closes, the\n"
+     "Receiver gets what is queued, then Disconnected."},
+    {"__enter__", (PyCFunction)pc_chan_py_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))pc_chan_py_sender_exit, METH_FASTCALL, NULL},
     {"_state", (PyCFunction)pc_chan_py_state, METH_NOARGS, NULL},
+    {"_wait_room", (PyCFunction)pc_chan_py_wait_room, METH_O, NULL},
+    PC_CHAN_PY_NO_COPY(pc_chan_py_sender_no_copy),
     {NULL, NULL, 0, NULL},
 };
 
 static PyMethodDef pc_chan_py_rx_methods[] = {
     {"recv", (PyCFunction)(void (*)(void))pc_chan_py_recv, METH_FASTCALL | METH_KEYWORDS,
-     "recv(timeout=None) -> value\n\nTake the oldest value, waiting for one: without "
-     "limit if timeout is None, else at most timeout seconds, then raise Timeout.  "
-     "Raises Disconnected once every Sender is gone and nothing is left.  Waits "
-     "release the GIL and let Ctrl-C through."},
+     "recv($self, /, timeout=None)\n--\n\nrecv(timeout=None) -> value\n\n"
+     "Take the oldest value, waiting for one if the channel is empty: with\n"
+     "no limit when timeout is None, else at most timeout seconds, then raise\n"
+     "Timeout.  Raises Disconnected once every Sender is gone and nothing is\n"
+     "left, HandleClosed if this Receiver is closed.  Waiting releases the GIL\n"
+     "and lets Ctrl-C through (KeyboardInterrupt: nothing was taken)."},
     {"try_recv", (PyCFunction)pc_chan_py_try_recv, METH_NOARGS,
-     "try_recv() -> value\n\nTake the oldest value without waiting; raises Empty if "
-     "there is none (and senders remain), Disconnected if every Sender is gone."},
-    {"recv_many", (PyCFunction)(void (*)(void))pc_chan_py_recv_many, METH_FASTCALL | METH_KEYWORDS,
-     "recv_many(max_items, timeout=None) -> list\n\nWait as recv() does for the first "
-     "value, then return it with whatever else is queued, up to max_items values."},
+     "try_recv($self, /)\n--\n\ntry_recv() -> value\n\n"
+     "Take the oldest value without waiting; raises Empty if there is none\n"
+     "(and senders remain), Disconnected if every Sender is gone."},
+    {"recv_many", (PyCFunction)(void (*)(void))pc_chan_py_recv_many,
+     METH_FASTCALL | METH_KEYWORDS,
+     "recv_many($self, /, max_items, timeout=None)\n--\n\nrecv_many(max_items, timeout=None) -> list\n\n"
+     "Wait as recv does for the first value, then return it together with\n"
+     "whatever else is queued, up to max_items values, as a list."},
     {"close", (PyCFunction)pc_chan_py_rx_close, METH_NOARGS,
-     "close() -> None\n\nClose the receiving end (idempotent): the values queued are "
-     "released, later sends raise SendError, later receives Disconnected."},
+     "close($self, /)\n--\n\nclose() -> None\n\n"
+     "Close the receiving end (idempotent): the values queued are released,\n"
+     "later sends raise SendError, later receives HandleClosed."},
+    {"__enter__", (PyCFunction)pc_chan_py_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))pc_chan_py_rx_exit, METH_FASTCALL, NULL},
     {"_claim", (PyCFunction)pc_chan_py_claim_m, METH_NOARGS, NULL},
     {"_unclaim", (PyCFunction)pc_chan_py_unclaim_m, METH_NOARGS, NULL},
     {"_pop", (PyCFunction)pc_chan_py_pop_m, METH_NOARGS, NULL},
-    {"_pop_many", (PyCFunction)pc_chan_py_pop_many_m, METH_O, NULL},
+    {"_wait_ready", (PyCFunction)pc_chan_py_wait_ready, METH_O, NULL},
+    {"_interrupt", (PyCFunction)pc_chan_py_interrupt, METH_NOARGS, NULL},
     {"_state", (PyCFunction)pc_chan_py_state, METH_NOARGS, NULL},
+    PC_CHAN_PY_NO_COPY(pc_chan_py_rx_no_copy),
     {NULL, NULL, 0, NULL},
 };
 
 static PyGetSetDef pc_chan_py_getset[] = {
     {"closed", (getter)pc_chan_py_get_closed, NULL,
      "True once close() was called on this handle.", NULL},
-    {"_addr", (getter)pc_chan_py_get_addr, NULL, NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
-static PySequenceMethods pc_chan_py_rx_as_sequence = {
-    .sq_length = (lenfunc)pc_chan_py_rx_len,
+static PyMemberDef pc_chan_py_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(pc_chan_py_handle, weakrefs), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
 };
 
 static PyObject *pc_chan_py_no_new(PyTypeObject *type, PyObject *args, PyObject *kw)
@@ -889,66 +1366,91 @@ static PyObject *pc_chan_py_self_iter(PyObject *self)
     return Py_NewRef(self);
 }
 
-static PyTypeObject pc_chan_py_SenderBase = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "pyconc._core._SenderBase",
-    .tp_basicsize = sizeof(pc_chan_py_handle),
-    .tp_dealloc = (destructor)pc_chan_py_sender_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-    .tp_methods = pc_chan_py_sender_methods,
-    .tp_getset = pc_chan_py_getset,
-    .tp_new = pc_chan_py_no_new,
+static PyType_Slot pc_chan_py_sender_slots[] = {
+    {Py_tp_doc,
+     "Sender of a channel (pyconc.channel(), pyconc.sync_channel()).\n\n"
+     "Any number of threads may send through one Sender at once; clone()\n"
+     "gives more.  Closing the last Sender, or letting it be garbage-\n"
+     "collected, disconnects the channel: the Receiver gets what is queued,\n"
+     "then Disconnected.  A context manager that closes it on exit.\n\n"
+     "Thread safety without the GIL: the channel's state is C atomics\n"
+     "(pc_chan.h); close() is one atomic exchange, so racing closes count\n"
+     "once.  The Sender holds no Python reference."},
+    {Py_tp_dealloc, (void *)pc_chan_py_sender_dealloc},
+    {Py_tp_repr, (void *)pc_chan_py_sender_repr},
+    {Py_tp_methods, pc_chan_py_sender_methods},
+    {Py_tp_getset, pc_chan_py_getset},
+    {Py_tp_members, pc_chan_py_members},
+    {Py_tp_new, (void *)pc_chan_py_no_new},
+    {0, NULL},
 };
 
-static PyTypeObject pc_chan_py_ReceiverBase = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "pyconc._core._ReceiverBase",
-    .tp_basicsize = sizeof(pc_chan_py_handle),
-    .tp_dealloc = (destructor)pc_chan_py_rx_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-    .tp_methods = pc_chan_py_rx_methods,
-    .tp_getset = pc_chan_py_getset,
-    .tp_as_sequence = &pc_chan_py_rx_as_sequence,
-    .tp_iter = pc_chan_py_self_iter,
-    .tp_iternext = (iternextfunc)pc_chan_py_rx_iternext,
-    .tp_new = pc_chan_py_no_new,
+static PyType_Slot pc_chan_py_rx_slots[] = {
+    {Py_tp_doc,
+     "Receiver of a channel (pyconc.channel(), pyconc.sync_channel()).\n\n"
+     "recv(timeout=None), try_recv(), recv_many(max_items, timeout=None);\n"
+     "`for value in rx` receives until the channel is disconnected,\n"
+     "try_iter() yields what is queued now, len(rx) counts the values\n"
+     "queued, `await rx.recv_async()` and `async for` wait without blocking\n"
+     "an asyncio event loop; close() releases the values queued.  A context\n"
+     "manager that closes it on exit.\n\n"
+     "One thread at a time: a Receiver used from two threads at once raises\n"
+     "ChannelError in the second (a channel has one consumer), never\n"
+     "corrupts.\n\n"
+     "Thread safety without the GIL: that claim (an atomic flag) and the\n"
+     "channel's C atomics; the collector walks the queued values with the\n"
+     "world stopped."},
+    {Py_tp_dealloc, (void *)pc_chan_py_rx_dealloc},
+    {Py_tp_traverse, (void *)pc_chan_py_rx_traverse},
+    {Py_tp_clear, (void *)pc_chan_py_rx_clear},
+    {Py_tp_repr, (void *)pc_chan_py_rx_repr},
+    {Py_tp_methods, pc_chan_py_rx_methods},
+    {Py_tp_getset, pc_chan_py_getset},
+    {Py_tp_members, pc_chan_py_members},
+    {Py_tp_iter, (void *)pc_chan_py_self_iter},
+    {Py_tp_iternext, (void *)pc_chan_py_rx_iternext},
+    {Py_sq_length, (void *)pc_chan_py_rx_len},
+    {Py_tp_new, (void *)pc_chan_py_no_new},
+    {0, NULL},
 };
 
-/* _new_channel(kind, capacity, sender_type, receiver_type) -> (tx, rx) */
+static PyType_Spec pc_chan_py_sender_spec = {
+    "pyconc.channel.Sender", sizeof(pc_chan_py_handle), 0, Py_TPFLAGS_DEFAULT,
+    pc_chan_py_sender_slots};
+
+static PyType_Spec pc_chan_py_rx_spec = {
+    "pyconc.channel.Receiver", sizeof(pc_chan_py_handle), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, pc_chan_py_rx_slots};
+
+/* _chan_new(kind, capacity) -> (Sender, Receiver); pyconc/channel.py
+ * checks the arguments of channel() and sync_channel() first. */
 static PyObject *pc_chan_py_new_channel(PyObject *module, PyObject *const *args,
                                         Py_ssize_t nargs)
 {
-    int kind;
+    long kind;
     unsigned long long cap;
     PyObject *tx, *rx, *res;
     pc_chan_t *c;
     (void)module;
-    if (nargs != 4 || !PyType_Check(args[2]) || !PyType_Check(args[3]) ||
-        !PyType_IsSubtype((PyTypeObject *)args[2], &pc_chan_py_SenderBase) ||
-        !PyType_IsSubtype((PyTypeObject *)args[3], &pc_chan_py_ReceiverBase)) {
-        PyErr_SetString(PyExc_TypeError,
-                        "_new_channel(kind, capacity, sender_type, receiver_type)");
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "_chan_new(kind, capacity)");
         return NULL;
     }
-    {
-        long k = PyLong_AsLong(args[0]);
-        if (k == -1 && PyErr_Occurred())
-            return NULL;
-        kind = (k < 0 || k > 1000) ? -1 : (int)k;
-    }
+    kind = PyLong_AsLong(args[0]);
+    if (kind == -1 && PyErr_Occurred())
+        return NULL;
     cap = PyLong_AsUnsignedLongLong(args[1]);
     if (cap == (unsigned long long)-1 && PyErr_Occurred())
         return NULL;
-    c = pc_chan_new(kind, (uint64_t)cap, pc_chan_py_drop);
-    if (c == NULL) {
-        if (kind < PC_CHAN_UNBOUNDED || kind > PC_CHAN_RENDEZVOUS ||
-            (kind == PC_CHAN_BOUNDED && cap < 1))
-            PyErr_SetString(PyExc_ValueError, "bad channel kind or capacity");
-        else
-            PyErr_NoMemory();
+    if (kind < PC_CHAN_UNBOUNDED || kind > PC_CHAN_RENDEZVOUS ||
+        (kind == PC_CHAN_BOUNDED && cap < 1)) {
+        PyErr_SetString(PyExc_ValueError, "bad channel kind or capacity");
         return NULL;
     }
-    tx = pc_chan_py_new_sender((PyTypeObject *)args[2], c);
+    c = pc_chan_new((int)kind, (uint64_t)cap, pc_chan_py_drop);
+    if (c == NULL)
+        return PyErr_NoMemory();
+    tx = pc_chan_py_new_handle(pc_chan_py_Sender, c);
     if (tx == NULL) {
         pc_chan_sender_drop(c);
         pc_chan_unref(c);
@@ -956,88 +1458,41 @@ static PyObject *pc_chan_py_new_channel(PyObject *module, PyObject *const *args,
         pc_chan_unref(c);
         return NULL;
     }
-    rx = ((PyTypeObject *)args[3])->tp_alloc((PyTypeObject *)args[3], 0);
+    rx = pc_chan_py_new_handle(pc_chan_py_Receiver, c);
     if (rx == NULL) {
         Py_DECREF(tx); /* drops the sender's reference */
         pc_chan_rx_close(c);
         pc_chan_unref(c);
         return NULL;
     }
-    ((pc_chan_py_handle *)rx)->chan = c;
-    atomic_store_explicit(&((pc_chan_py_handle *)rx)->closed, 0, memory_order_relaxed);
     res = PyTuple_Pack(2, tx, rx);
     Py_DECREF(tx);
     Py_DECREF(rx);
     return res;
 }
 
-static PyMethodDef pc_chan_py_new_channel_def = {
-    "_new_channel", (PyCFunction)(void (*)(void))pc_chan_py_new_channel,
-    METH_FASTCALL, NULL};
+static PyMethodDef pc_chan_py_functions[] = {
+    {"_chan_new", (PyCFunction)(void (*)(void))pc_chan_py_new_channel, METH_FASTCALL,
+     NULL},
+    {NULL, NULL, 0, NULL},
+};
 
-static int pc_chan_py_take(PyObject *ns, const char *name, PyObject **slot)
+/* The family's init (pc_py_module.h): Sender, Receiver, _chan_new and the
+ * kind constants. */
+static int pc_chan_py_init(PyObject *m)
 {
-    PyObject *o = PyDict_GetItemString(ns, name); /* borrowed */
-    if (o == NULL) {
-        PyErr_Format(PyExc_KeyError, "pc_chan_py_install: %s missing", name);
+    if ((pc_chan_py_ChannelError = pc_py_errors_attr("ChannelError")) == NULL ||
+        (pc_chan_py_str_value = PyUnicode_InternFromString("value")) == NULL)
         return -1;
-    }
-    Py_INCREF(o);
-    Py_XSETREF(*slot, o);
-    return 0;
-}
-
-static int pc_chan_py_intern(const char *s, PyObject **slot)
-{
-    PyObject *o = PyUnicode_InternFromString(s);
-    if (o == NULL)
+    if ((pc_chan_py_Sender = pc_py_add_type(m, &pc_chan_py_sender_spec)) == NULL ||
+        (pc_chan_py_Receiver = pc_py_add_type(m, &pc_chan_py_rx_spec)) == NULL)
         return -1;
-    Py_XSETREF(*slot, o);
-    return 0;
-}
-
-/*
- * Called once by pyconc/channel.py with id() of a dict holding the error
- * types and the sentinel; adds _SenderBase, _ReceiverBase and _new_channel
- * to it.  Returns 0, or -1 with a Python exception set (cffi reports it
- * as "unraisable", so channel.py checks the dict instead).
- */
-int pc_chan_py_install(intptr_t ns_address)
-{
-    PyObject *ns = (PyObject *)ns_address;
-    PyObject *fn;
-    if (!PyDict_Check(ns))
+    if (PyModule_AddFunctions(m, pc_chan_py_functions) < 0 ||
+        PyModule_AddIntConstant(m, "CHAN_UNBOUNDED", PC_CHAN_UNBOUNDED) < 0 ||
+        PyModule_AddIntConstant(m, "CHAN_BOUNDED", PC_CHAN_BOUNDED) < 0 ||
+        PyModule_AddIntConstant(m, "CHAN_RENDEZVOUS", PC_CHAN_RENDEZVOUS) < 0)
         return -1;
-    if (pc_chan_py_take(ns, "ChannelError", &pc_chan_py_ChannelError) < 0 ||
-        pc_chan_py_take(ns, "SendError", &pc_chan_py_SendError) < 0 ||
-        pc_chan_py_take(ns, "Empty", &pc_chan_py_Empty) < 0 ||
-        pc_chan_py_take(ns, "Full", &pc_chan_py_Full) < 0 ||
-        pc_chan_py_take(ns, "Disconnected", &pc_chan_py_Disconnected) < 0 ||
-        pc_chan_py_take(ns, "EMPTY", &pc_chan_py_EMPTY) < 0 ||
-        pc_chan_py_intern("_send_slow", &pc_chan_py_str_send_slow) < 0 ||
-        pc_chan_py_intern("_recv_slow", &pc_chan_py_str_recv_slow) < 0 ||
-        pc_chan_py_intern("_recv_many_slow", &pc_chan_py_str_recv_many_slow) < 0 ||
-        pc_chan_py_intern("_try_send_rendezvous", &pc_chan_py_str_try_send_rendezvous) < 0 ||
-        pc_chan_py_intern("_send_many_slow", &pc_chan_py_str_send_many_slow) < 0)
-        goto error;
-    if (PyType_Ready(&pc_chan_py_SenderBase) < 0 ||
-        PyType_Ready(&pc_chan_py_ReceiverBase) < 0)
-        goto error;
-    fn = PyCFunction_New(&pc_chan_py_new_channel_def, NULL);
-    if (fn == NULL)
-        goto error;
-    if (PyDict_SetItemString(ns, "_new_channel", fn) < 0) {
-        Py_DECREF(fn);
-        goto error;
-    }
-    Py_DECREF(fn);
-    if (PyDict_SetItemString(ns, "_SenderBase", (PyObject *)&pc_chan_py_SenderBase) < 0 ||
-        PyDict_SetItemString(ns, "_ReceiverBase", (PyObject *)&pc_chan_py_ReceiverBase) < 0)
-        goto error;
     return 0;
-error:
-    PyErr_Clear();
-    return -1;
 }
 
 #endif /* PC_CHAN_PY_H */

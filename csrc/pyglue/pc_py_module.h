@@ -32,6 +32,8 @@ static const pc_py_family_init pc_py_families[] = {
     pc_shring_py_init, /* pyconc.ipc's channel and segments: IpcHandle */
     pc_spin_py_init,  /* SpinLock, _RobustSpinLock */
     pc_mutex_py_init, /* Mutex, MutexGuard, Condvar */
+    pc_chan_py_init,  /* Sender, Receiver */
+    pc_bcast_py_init, /* broadcast handles */
     NULL /* end */
 };
 
