@@ -193,6 +193,22 @@ WAITING_METHODS = {
 }
 
 
+#: Methods a C type may have in Python, and why: coroutines and generators,
+#: which a C method could only be by writing the frame machinery by hand.
+#: Each waits, when it must, through a C method (issue 13 replaces the
+#: executor wait of recv_async).
+PYTHON_METHODS = {"recv_async", "__aiter__", "__anext__", "try_iter"}
+
+
+#: try-methods that may release the GIL, and why.
+TRY_THAT_HANDS_OVER = {
+    # sync_channel(0): the value can only pass to a receiver already
+    # waiting, which needs the GIL to take it; the wait is one slice at
+    # most, and only when a receiver is there.
+    ("pyconc.channel.Sender", "try_send"),
+}
+
+
 def _strip_comments(text):
     return re.sub(r"/\*.*?\*/|//[^\n]*", lambda m: " " * len(m.group(0)), text, flags=re.S)
 
@@ -488,11 +504,12 @@ def test_c_type_fast_paths_hold_the_gil():
         methods = defined[tp_name]
         assert methods, f"{tp_name}: no methods read from its definition"
         for attr, value in vars(cls).items():
-            assert not inspect.isfunction(value), f"{tp_name}.{attr} is a Python function"
+            assert not inspect.isfunction(value) or attr in PYTHON_METHODS, (
+                f"{tp_name}.{attr} is a Python function")
         for name, fn in sorted(methods.items()):
             if name.endswith(".__set__"):
                 name = name[:-8]
-            if glue.releases(fn):
+            if glue.releases(fn) and (tp_name, name) not in TRY_THAT_HANDS_OVER:
                 assert _waits(name), (
                     f"{tp_name}.{name} ({fn}) releases the GIL but is not a waiting "
                     f"method (WAITING_METHODS)")
