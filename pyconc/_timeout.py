@@ -19,8 +19,9 @@ from pyconc._native import lib
 SLICE_NS: int = lib.PC_WAIT_SLICE_NS
 SLICE = SLICE_NS / 1e9
 
-#: Largest timeout accepted (threading.TIMEOUT_MAX's role).
-TIMEOUT_MAX = 1e9  # about 31 years
+#: Timeouts from this many seconds up wait without limit (pc_py.h's
+#: PC_PY_TIMEOUT_FOREVER_S: no deadline this far off fits in int64 ns).
+FOREVER_S = 9.0e9  # about 285 years
 
 
 def lock_timeout(blocking: bool, timeout: float) -> Optional[float]:
@@ -42,16 +43,22 @@ def lock_timeout(blocking: bool, timeout: float) -> Optional[float]:
 
 
 def seconds(timeout: float) -> float:
-    """Validate a timeout in seconds (a non-negative real number)."""
+    """Validate a timeout in seconds (a non-negative real number).
+
+    Any timeout longer than can be waited for (``threading.TIMEOUT_MAX``,
+    ``math.inf``, 1e300) is returned as it is and means "no limit" to the
+    C waits, which treat everything from ``FOREVER_S`` up so (pc_py.h)."""
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
         raise TypeError(
             f"timeout must be a number, not {type(timeout).__name__}"
         )
-    if math.isnan(timeout) or timeout < 0:
+    try:
+        value = float(timeout)
+    except OverflowError:  # an int beyond a float's range
+        value = math.inf if timeout > 0 else -math.inf
+    if math.isnan(value) or value < 0:
         raise ValueError("timeout value must be a non-negative number")
-    if timeout > TIMEOUT_MAX:
-        raise OverflowError("timeout value is too large")
-    return float(timeout)
+    return value
 
 
 def optional_seconds(timeout: Optional[float]) -> Optional[float]:

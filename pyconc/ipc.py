@@ -64,7 +64,7 @@ from typing import Any, Iterable, Iterator, List, Optional
 from pyconc import _core, _procs, _timeout
 from pyconc._buffer import cell_in_buffer
 from pyconc._closing import Closing
-from pyconc._native import ffi, lib
+from pyconc._native import lib
 from pyconc._ordering import RELAXED
 from pyconc.atomic import VIEW_TYPES, AtomicBool, AtomicInt, AtomicUInt
 from pyconc.errors import (
@@ -73,7 +73,6 @@ from pyconc.errors import (
     PyconcError,
     Disconnected,
     Empty,
-    Full,
     OwnerDied,
     SendError,
     Timeout,

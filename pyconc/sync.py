@@ -13,12 +13,8 @@ interrupts every wait.  Taking a free lock is one C call with the GIL held.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any, Callable, Generic, Optional, Tuple, TypeVar
 
-from pyconc import _timeout
-from pyconc._native import ffi, lib
-from pyconc.errors import PoisonError, WouldBlock
 
 __all__ = [
     "Mutex",
@@ -35,9 +31,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-_SLICE_NS = _timeout.SLICE_NS
-_monotonic = time.monotonic
-_slice = _timeout.slice_ns
 
 _STALE = "guard used outside its with block (the lock was already released)"
 

@@ -14,17 +14,14 @@ import warnings
 from typing import Any, Callable, Generic, List, Optional, TypeVar
 
 from pyconc import _timeout
-from pyconc._native import ffi, lib
+from pyconc.errors import Timeout
+from pyconc.spinlock import SpinLock
 from pyconc.errors import Panic
 
 __all__ = ["spawn", "JoinHandle", "scope", "Scope", "Builder", "current"]
 
 T = TypeVar("T")
 
-_RUNNING = lib.PC_ONCE_RUNNING
-_COMPLETE = lib.PC_ONCE_COMPLETE
-_state = lib.pc_once_state
-_wait = lib.pc_once_wait
 _counter = itertools.count(1)
 
 
@@ -38,18 +35,19 @@ class JoinHandle(Generic[T]):
     thread.  A handle dropped unjoined after its thread raised emits a
     RuntimeWarning, so the exception is never lost silently.
 
-    Thread safety without the GIL: the outcome is written by the thread
-    before it sets a C once-word to complete (release), and read only
-    after the word is seen complete (acquire).
+    Thread safety without the GIL: the handle holds a SpinLock from its
+    creation until the thread's function has returned or raised; the
+    thread writes its outcome before releasing it (a release store), and
+    ``join`` reads the outcome only after acquiring it (an acquire), so
+    the wait is the lock's: in C, the GIL released, interruptible.
     """
 
     __slots__ = ("_thread", "_done", "_result", "_error", "_observed", "__weakref__")
 
     def __init__(self, fn: Callable[..., T], args: tuple, kwargs: dict,
                  name: Optional[str], daemon: Optional[bool]) -> None:
-        self._done = ffi.new("pc_once_t *")
-        lib.pc_once_init(self._done)
-        lib.pc_once_try_begin(self._done, False)  # RUNNING until the thread ends
+        self._done = SpinLock()
+        self._done.acquire()  # held until the thread's function ends
         self._result: Any = None
         self._error: Optional[BaseException] = None
         self._observed = False
@@ -66,7 +64,7 @@ class JoinHandle(Generic[T]):
         except BaseException as exc:  # a panic: kept for join(), not printed
             self._error = exc
         finally:
-            lib.pc_once_finish(self._done, _COMPLETE)
+            self._done.release()
 
     @property
     def name(self) -> str:
@@ -84,32 +82,25 @@ class JoinHandle(Generic[T]):
         True once the thread's function has returned or raised.  Never
         waits.
         """
-        return _state(self._done) == _COMPLETE
+        return not self._done.locked()
 
     def join(self, timeout: Optional[float] = None) -> T:
         """join(timeout=None) -> result
 
         Wait for the thread to finish and return its function's result.
         If the function raised, raise ``pyconc.Panic`` from that exception
-        (``__cause__``).  With *timeout* (seconds), raise TimeoutError if the
-        thread is still running after that long.  The wait releases the GIL
+        (``__cause__``).  With *timeout* (seconds), raise ``pyconc.Timeout``
+        (a TimeoutError) if the thread is still running after that long; a
+        huge timeout waits without limit.  The wait releases the GIL
         and is interruptible by Ctrl-C.  A thread cannot join itself
         (RuntimeError).
         """
         if self._thread.ident == threading.get_ident():
             raise RuntimeError("a thread cannot join itself (it would wait forever)")
         limit = _timeout.optional_seconds(timeout)
-        done = self._done
-        if _state(done) != _COMPLETE:
-            end = _timeout.deadline(limit)
-            while True:
-                ns = _timeout.slice_ns(end)
-                if ns <= 0:
-                    if _state(done) == _COMPLETE:
-                        break
-                    raise TimeoutError(f"join() timed out after {limit} s: {self.name} is still running")
-                if _wait(done, ns) == _COMPLETE:
-                    break
+        if not self._done.acquire(timeout=-1 if limit is None else limit):
+            raise Timeout(f"join() timed out after {limit} s: {self.name} is still running")
+        self._done.release()  # finished for good: every join may pass
         self._thread.join()  # the thread is past its function: returns at once
         self._observed = True
         if self._error is not None:

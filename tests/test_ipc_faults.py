@@ -31,7 +31,6 @@ from conftest import scaled
 import ipc_support
 from ipc_support import join_all, run
 from pyconc import ipc
-from pyconc._native import lib
 from pyconc.errors import Disconnected, Timeout
 
 no_stale_segments = pytest.fixture(autouse=True)(ipc_support.no_stale_segments)

@@ -144,7 +144,7 @@ def _rwonce_objects(n):
         g = rw.try_read()  # dropped unused: releases
         del g
         cell = OnceLock()
-        cell.get_or_init(lambda: [cell])  # a cycle: cell -> list -> cell
+        cell.get_or_init(lambda c=cell: [c])  # a cycle: cell -> list -> cell
         once = Once()
         once.call_once(lambda: None)
         b = Barrier(1)

@@ -265,7 +265,7 @@ def test_oncelock_cycle_through_the_value_is_collected():
     gc.collect()
     assert [r() for r in refs] == [None, None]
     cell = OnceLock()
-    cell.get_or_init(lambda: [cell])
+    cell.get_or_init(lambda c=cell: [c])
     r = weakref.ref(cell)
     del cell
     gc.collect()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
 from pyconc._bench._util import check
 
@@ -92,7 +92,7 @@ def scenarios(scale: float = 1.0) -> List[Scenario]:
     if sys.platform == "win32":  # no /proc, no resource module
         return []
     count = COUNT  # the goals are stated for 200,000 objects, whatever the scale
-    groups = [
+    groups: List[Tuple[str, List[Tuple[str, bool, Optional[Tuple[Optional[str], float]]]]]] = [
         ("memory per object: atomic int", [
             ("cereggii AtomicInt64", True, None),
             ("pyconc AtomicInt", False, (None, 40)),
