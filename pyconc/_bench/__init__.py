@@ -266,7 +266,7 @@ def _fmt_goal(r: Dict[str, Any], g: Dict[str, Any]) -> str:
         if g["value"] is None:
             return f"{head}: not measured"
         return f"{head}: {_fmt_value(r, g['value'])} {'met' if g['met'] else 'MISSED'}"
-    head = f"<= {g['at_most']}x {g['vs']}"
+    head = f"<= {g['at_most']:.3g}x {g['vs']}"
     if g["value"] is None:
         return f"{head}: not measured"
     return (f"{head}: {g['value']:.2f}x ({g['min']:.2f}-{g['max']:.2f}) "

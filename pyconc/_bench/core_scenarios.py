@@ -220,7 +220,7 @@ def scenarios(threads: List[int], scale: float = 1.0) -> List[Scenario]:
         out.append(dict(group=g, name="threading.Lock", baseline=True, ops=n,
                         threads=1, run=body(threading.Lock, n)))
         out.append(dict(group=g, name="pyconc SpinLock", baseline=False, ops=n,
-                        threads=1, run=body(SpinLock, n)))
+                        threads=1, run=body(SpinLock, n), goal=("threading.Lock", 0.6)))
         out.append(dict(group=g, name="pyconc SpinLock.from_buffer", baseline=False,
                         ops=n, threads=1,
                         run=body(lambda: SpinLock.from_buffer(bytearray(4)), n)))

@@ -33,6 +33,7 @@ _CTX: Any = mp.get_context("fork" if sys.platform.startswith("linux") else "spaw
 G1 = "processes: 1 producer -> 1 consumer"
 G4 = "processes: 4 producers -> 1 consumer"
 GC = "processes: counter from 2 processes"
+GL = "shared lock: with lock: pass, one process"
 _TIMEOUT = 120.0
 
 #: Worker pools to stop at exit.
@@ -303,10 +304,11 @@ def scenarios(scale: float = 1.0, messages: int = 100_000, increments: int = 100
                 "ops": ops,
                 "run": _channel_scenario(name, producers, messages),
             })
-    for name, baseline in (
-        ("multiprocessing.Value (with its lock)", True),
-        ("pyconc.ipc.SharedAtomicInt", False),
-        ("pyconc.ipc.SharedSpinLock", False),
+    for name, baseline, goal in (
+        ("multiprocessing.Value (with its lock)", True, None),
+        # Issue 11: at least 15x multiprocessing.Value with its lock.
+        ("pyconc.ipc.SharedAtomicInt", False, ("multiprocessing.Value (with its lock)", 1 / 15)),
+        ("pyconc.ipc.SharedSpinLock", False, None),
     ):
         out.append({
             "group": GC,
@@ -314,8 +316,51 @@ def scenarios(scale: float = 1.0, messages: int = 100_000, increments: int = 100
             "baseline": baseline,
             "ops": increments // 2 * 2,
             "run": _counter_scenario(name, increments),
+            "goal": goal,
+        })
+    blocks = max(1, int(200_000 * scale))
+    for name, baseline, goal in (
+        ("with multiprocessing.Lock()", True, None),
+        # Issue 11: at least 2x multiprocessing.Lock.
+        ("with pyconc.ipc.SharedSpinLock()", False, ("with multiprocessing.Lock()", 0.5)),
+    ):
+        out.append({
+            "group": GL,
+            "name": name,
+            "baseline": baseline,
+            "ops": blocks,
+            "run": _with_lock_scenario(name, blocks),
+            "goal": goal,
         })
     return out
+
+
+def _with_lock_scenario(impl: str, n: int) -> Callable[[], float]:
+    """``with lock: pass`` n times in this process, on a lock that other
+    processes could share (uncontended: the cost of the lock itself)."""
+    state: Dict[str, Any] = {}
+
+    def run() -> float:
+        if "lock" not in state:
+            if impl.startswith("with pyconc"):
+                from pyconc import ipc
+
+                state["lock"] = ipc.SharedSpinLock()
+            else:
+                state["lock"] = _CTX.Lock()
+        lock = state["lock"]
+        t0 = time.perf_counter()
+        for _ in range(n):
+            with lock:
+                pass
+        elapsed = time.perf_counter() - t0
+        if lock.acquire(False):  # free after the loop
+            lock.release()
+        else:
+            raise AssertionError(f"{impl}: the lock was left held")
+        return elapsed
+
+    return run
 
 
 def skipped() -> List[Tuple[str, str]]:

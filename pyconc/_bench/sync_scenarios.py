@@ -266,8 +266,10 @@ def scenarios(threads: List[int], scale: float = 1.0) -> List[Scenario]:
         g = f"Mutex lock/unlock + increment, {t} thread{'s' if t > 1 else ''}"
         out.append(dict(group=g, name="with threading.Lock(): x += 1", baseline=True,
                         ops=per * t, threads=t, run=_lock_loop_threading(t, per)))
+        # Issue 11: at most 0.8x the threading.Lock block (one thread).
         out.append(dict(group=g, name="with pyconc.Mutex.lock() as g: g.value += 1",
-                        baseline=False, ops=per * t, threads=t, run=_lock_loop_mutex(t, per)))
+                        baseline=False, ops=per * t, threads=t, run=_lock_loop_mutex(t, per),
+                        goal=("with threading.Lock(): x += 1", 0.8) if t == 1 else None))
     items = int(100_000 * scale)
     g = f"bounded buffer, {BUFFER_SLOTS} slots, 1 producer + 1 consumer"
     out.append(dict(group=g, name="threading.Lock + 2 threading.Condition", baseline=True,
@@ -292,7 +294,8 @@ def scenarios(threads: List[int], scale: float = 1.0) -> List[Scenario]:
         out.append(dict(group=g, name="with threading.Lock(): x += 1", baseline=True,
                         ops=per * t, threads=t, run=_lock_loop_threading(t, per)))
         out.append(dict(group=g, name="with pyconc.RwLock.read() as g: g.value",
-                        baseline=False, ops=per * t, threads=t, run=_rw_read_loop(t, per)))
+                        baseline=False, ops=per * t, threads=t, run=_rw_read_loop(t, per),
+                        goal=("with threading.Lock(): x += 1", 0.8) if t == 1 else None))
         out.append(dict(group=g, name="with pyconc.RwLock.write() as g: g.value += 1",
                         baseline=False, ops=per * t, threads=t, run=_rw_write_loop(t, per)))
     return out
