@@ -95,6 +95,14 @@ def _load(module: str, threads: List[int], scale: float) -> Optional[List[Dict[s
     return list(mod.scenarios(**kwargs))
 
 
+def default_threads() -> List[int]:
+    """Thread counts for the scaling groups: 1, 2 and 4, but no more threads
+    than the machine has CPUs (beyond that a group measures the scheduler;
+    pass --threads to oversubscribe on purpose)."""
+    cpus = os.cpu_count() or 1
+    return [t for t in (1, 2, 4) if t == 1 or t <= cpus]
+
+
 def _time_once(run: Any) -> float:
     t0 = time.perf_counter()
     measured = run()
@@ -115,12 +123,13 @@ def _progress(i: int, total: int, label: str, out: Any) -> None:
 
 def run(
     only: Optional[str] = None,
-    threads: Sequence[int] = (1, 2, 4),
+    threads: Optional[Sequence[int]] = None,
     full: bool = False,
     repeat: Optional[int] = None,
     progress: Any = sys.stderr,
 ) -> Dict[str, Any]:
     """Run the scenarios; return {"meta": ..., "results": [...], "skipped": [...]}."""
+    threads = default_threads() if threads is None else threads
     scale = 5.0 if full else 1.0
     repeat = repeat or (7 if full else 5)
     pattern = re.compile(only, re.I) if only else None
@@ -379,15 +388,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     mode.add_argument("--quick", action="store_true", help="small sizes, under a minute (default)")
     mode.add_argument("--full", action="store_true", help="5x the sizes and 5 repeats")
     parser.add_argument("--only", metavar="PATTERN", help="only the scenario groups whose name, or one of whose implementations' names, matches (regex)")
-    parser.add_argument("--threads", default="1,2,4", metavar="N,N,...",
-                        help="thread counts for the scaling scenarios (default 1,2,4)")
+    parser.add_argument("--threads", default=None, metavar="N,N,...",
+                        help="thread counts for the scaling scenarios (default 1,2,4, "
+                        "without those above the number of CPUs)")
     parser.add_argument("--repeat", type=int, help="rounds per scenario (default 5; 7 with --full)")
     parser.add_argument("--json", metavar="FILE", help="write every figure to FILE as JSON")
     parser.add_argument("--plot", metavar="FILE.png", help="draw the scaling chart (needs matplotlib)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
-        threads = sorted({int(x) for x in args.threads.split(",") if x.strip()})
+        threads = (default_threads() if args.threads is None else
+                   sorted({int(x) for x in args.threads.split(",") if x.strip()}))
     except ValueError:
         parser.error(f"--threads takes comma-separated integers, not {args.threads!r}")
     if not threads or min(threads) < 1 or max(threads) > 256:
