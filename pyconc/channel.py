@@ -96,7 +96,9 @@ async def recv_async(self: Any, timeout: Optional[float] = None) -> Any:
                 pass
             if end is not None and _slice_ns(end) <= 0:
                 raise Timeout(f"recv_async timed out after {limit:g} s")
-            await loop.run_in_executor(None, waiter.wait, end)
+            pending = loop.run_in_executor(None, waiter.wait, end, loop)
+            _watch_exit()  # after the executor exists: see _watch_exit
+            await pending
     finally:
         waiter.finish()
 
@@ -121,6 +123,30 @@ for _f in (try_iter, recv_async, __aiter__, __anext__):
 del _f, try_iter, recv_async, __aiter__, __anext__
 
 
+#: Set when the interpreter starts to exit (see _watch_exit).
+_exiting = threading.Event()
+_watching = False
+
+
+def _watch_exit() -> None:
+    """Have _exiting set when the interpreter starts to shut down, before
+    concurrent.futures joins its worker threads (a worker still waiting
+    for a value nobody awaits any more would hang the exit).  Threading's
+    exit hooks run last-registered first, so this is registered after the
+    executor module registered its own."""
+    global _watching
+    if _watching:
+        return
+    _watching = True
+    register = getattr(threading, "_register_atexit", None)
+    if register is None:  # pragma: no cover - every CPython from 3.9 has it
+        return
+    try:
+        register(_exiting.set)
+    except RuntimeError:  # already shutting down
+        _exiting.set()
+
+
 class _AsyncWaiter:
     """recv_async's worker: waits in C (in an executor thread) until the
     receiver has something to look at, the deadline passes, or the await is
@@ -135,16 +161,23 @@ class _AsyncWaiter:
         self.abandoned = False
         self.done = threading.Event()
 
-    def wait(self, end: Optional[float]) -> None:
+    def wait(self, end: Optional[float], loop: Any) -> None:
         with self.lock:
             if self.abandoned:
                 return
             self.running = True
             self.done.clear()
         try:
-            # One C wait per slice: the loop only looks at `abandoned`
-            # (this runs in an executor thread, where no signal lands).
-            while not self.abandoned:
+            # One C wait per slice; between slices (this runs in an
+            # executor thread, where no signal lands) it looks at whether
+            # anybody still awaits it: not if the await was cancelled, if
+            # its event loop no longer runs (stopped, or closed), or if the
+            # interpreter is shutting down (the executor's threads are
+            # about to be joined, and a worker waiting for ever would hang
+            # the exit).  The coroutine, if it
+            # ever resumes, just waits again.
+            while (not self.abandoned and loop.is_running()
+                   and not _exiting.is_set()):
                 ns = _slice_ns(end)
                 if ns <= 0 or self.rx._wait_ready(ns):
                     return

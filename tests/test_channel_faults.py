@@ -380,3 +380,52 @@ def test_live_values_are_not_collected():
     gc.collect()
     assert ref() is not None
     assert rx.recv() is ref()
+
+
+# ------------------------------------------ an abandoned recv_async (issue 12)
+
+_ABANDONED = r"""
+import asyncio, threading, sys
+import pyconc
+
+tx, rx = pyconc.channel()
+started = threading.Event()
+
+async def waiter():
+    started.set()
+    await rx.recv_async()       # never gets a value
+
+def run_loop(loop):
+    asyncio.set_event_loop(loop)
+    loop.create_task(waiter())
+    {how}
+
+loop = asyncio.new_event_loop()
+t = threading.Thread(target=run_loop, args=(loop,), daemon=True)
+t.start()
+started.wait(10)
+{after}
+print("main done", flush=True)
+"""
+
+
+@pytest.mark.parametrize("how,after", [
+    # the loop runs on in a daemon thread when the main thread ends
+    ("loop.run_forever()", "import time; time.sleep(0.2)"),
+    # the loop is stopped with the coroutine still awaiting
+    ("loop.call_later(0.2, loop.stop); loop.run_forever()", "t.join(10)"),
+], ids=["daemon-loop", "loop-stopped"])
+def test_abandoned_recv_async_does_not_hang_the_exit(how, after):
+    """Issue 12: the executor thread behind a recv_async whose loop is
+    abandoned used to wait for ever, and the interpreter hung at exit."""
+    import subprocess
+    import sys
+
+    code = _ABANDONED.format(how=how, after=after)
+    t0 = time.monotonic()
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "main done" in r.stdout
+    # The worker notices within one wait slice (50 ms); allow for a slow machine.
+    assert time.monotonic() - t0 < 30
