@@ -120,62 +120,8 @@ PC_INLINE void *pc_atomic_py_cell(PyObject *self, int kind)
 /* ------------------------------------------------------------- arguments */
 
 /*
- * Arguments of a METH_FASTCALL|METH_KEYWORDS method, by hand (cheap): fill
- * out[0..n) with the arguments named `names` (borrowed; NULL when not
- * given); the first `required` must be given.  0, or -1 with TypeError.
- */
-static int pc_atomic_py_args_slow(const char *fname, PyObject *const *args,
-                                  Py_ssize_t nargs, PyObject *kwnames,
-                                  const char *const *names, int n, int required,
-                                  PyObject **out)
-{
-    Py_ssize_t i, j, nkw;
-    if (nargs > n) {
-        PyErr_Format(PyExc_TypeError,
-                     "%s() takes at most %d argument%s (%zd given)", fname, n,
-                     n == 1 ? "" : "s", nargs);
-        return -1;
-    }
-    for (i = 0; i < n; i++)
-        out[i] = i < nargs ? args[i] : NULL;
-    nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
-    for (j = 0; j < nkw; j++) {
-        PyObject *key = PyTuple_GET_ITEM(kwnames, j);
-        int found = -1;
-        for (i = 0; i < n; i++) {
-            if (PyUnicode_CompareWithASCIIString(key, names[i]) == 0) {
-                found = (int)i;
-                break;
-            }
-        }
-        if (found < 0) {
-            PyErr_Format(PyExc_TypeError,
-                         "%s() got an unexpected keyword argument '%U'", fname, key);
-            return -1;
-        }
-        if (out[found] != NULL) {
-            PyErr_Format(PyExc_TypeError,
-                         "%s() got multiple values for argument '%s'", fname,
-                         names[found]);
-            return -1;
-        }
-        out[found] = args[nargs + j];
-    }
-    for (i = 0; i < required; i++) {
-        if (out[i] == NULL) {
-            PyErr_Format(PyExc_TypeError,
-                         "%s() missing required argument '%s' (pos %zd)", fname,
-                         names[i], i + 1);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/*
- * Arguments of a METH_FASTCALL|METH_KEYWORDS method, by hand (cheap): fill
- * out[0..n) with the arguments named `names` (borrowed; NULL when not
- * given); the first `required` must be given.  0, or -1 with TypeError.
+ * Arguments of a METH_FASTCALL|METH_KEYWORDS method: a plain positional
+ * call is taken here, inline; keywords and errors go to pc_py_parse_args.
  */
 PC_INLINE int pc_atomic_py_args(const char *fname, PyObject *const *args,
                                 Py_ssize_t nargs, PyObject *kwnames,
@@ -188,7 +134,7 @@ PC_INLINE int pc_atomic_py_args(const char *fname, PyObject *const *args,
             out[i] = i < nargs ? args[i] : NULL;
         return 0;
     }
-    return pc_atomic_py_args_slow(fname, args, nargs, kwnames, names, n, required, out);
+    return pc_py_parse_args(fname, args, nargs, kwnames, names, n, required, out);
 }
 
 static const char *const pc_atomic_py_names_order[] = {"order"};

@@ -169,42 +169,7 @@ static int pc_chan_py_args(const char *fname, PyObject *const *args, Py_ssize_t 
                            PyObject *kwnames, const char *const *names, int nreq,
                            int nmax, PyObject **out)
 {
-    Py_ssize_t i, nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    int k;
-    for (k = 0; k < nmax; k++)
-        out[k] = NULL;
-    if (nargs > nmax) {
-        PyErr_Format(PyExc_TypeError, "%s() takes at most %d argument%s (%zd given)",
-                     fname, nmax, nmax == 1 ? "" : "s", nargs + nkw);
-        return -1;
-    }
-    for (i = 0; i < nargs; i++)
-        out[i] = args[i];
-    for (i = 0; i < nkw; i++) {
-        PyObject *key = PyTuple_GET_ITEM(kwnames, i);
-        for (k = 0; k < nmax; k++)
-            if (PyUnicode_CompareWithASCIIString(key, names[k]) == 0)
-                break;
-        if (k == nmax) {
-            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument %R",
-                         fname, key);
-            return -1;
-        }
-        if (out[k] != NULL) {
-            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'",
-                         fname, names[k]);
-            return -1;
-        }
-        out[k] = args[nargs + i];
-    }
-    for (k = 0; k < nreq; k++) {
-        if (out[k] == NULL) {
-            PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s'",
-                         fname, names[k]);
-            return -1;
-        }
-    }
-    return 0;
+    return pc_py_parse_args(fname, args, nargs, kwnames, names, nmax, nreq, out);
 }
 
 /* ----------------------------------------------------------------- Sender */

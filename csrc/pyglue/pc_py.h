@@ -224,43 +224,6 @@ static inline int pc_py_lock_timeout_ns(PyObject *blocking, PyObject *timeout,
     return pc_py_seconds_ns(timeout, 1, ns);
 }
 
-/* ------------------------------------------------------------ arguments */
-
-/*
- * The one argument of a METH_FASTCALL | METH_KEYWORDS method that takes
- * one, by position or as the keyword `name` (as a Python `def f(self,
- * name)` accepts it): *out is it (borrowed), or NULL if it was not given,
- * which is a TypeError when `required`.  0, or -1 with TypeError set;
- * `fname` names the method in the message.
- */
-static inline int pc_py_one_arg(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
-                                const char *fname, const char *name, int required,
-                                PyObject **out)
-{
-    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
-    *out = NULL;
-    if (nargs + nkw > 1) {
-        PyErr_Format(PyExc_TypeError, "%s() takes at most 1 argument (%zd given)", fname,
-                     nargs + nkw);
-        return -1;
-    }
-    if (nkw == 1) {
-        PyObject *kw = PyTuple_GET_ITEM(kwnames, 0);
-        if (PyUnicode_CompareWithASCIIString(kw, name) != 0) {
-            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument %R",
-                         fname, kw);
-            return -1;
-        }
-    }
-    if (nargs + nkw == 1)
-        *out = args[0];
-    else if (required) {
-        PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s'", fname, name);
-        return -1;
-    }
-    return 0;
-}
-
 /* ------------------------------------------------------------ orderings */
 
 /* Sets of orderings, as bit masks of the PC_* orderings (pc_config.h). */
@@ -427,19 +390,22 @@ static inline pc_status pc_py_wait(void *self, pc_py_try_fn try_, pc_py_park_fn 
 /*
  * Parse the arguments of a METH_FASTCALL | METH_KEYWORDS method by hand
  * (cheaper than PyArg_ParseTupleAndKeywords): up to n arguments, given by
- * position or by the keywords in `names`; out[i] is the i-th argument or
- * NULL when it was not given.  `fname` names the method in the errors
- * ("acquire").  0, or -1 with TypeError set.
+ * position or by the keywords in `names` (a NULL name is positional only);
+ * out[i] is the i-th argument (borrowed) or NULL when it was not given;
+ * the first `required` must be given.  `fname` names the method in the
+ * errors ("acquire").  0, or -1 with TypeError set.  The one parser of
+ * every pyconc type: the families' fast paths test for plain positional
+ * calls themselves and come here for the rest.
  */
 static inline int pc_py_parse_args(const char *fname, PyObject *const *args,
                                    Py_ssize_t nargs, PyObject *kwnames,
                                    const char *const *names, Py_ssize_t n,
-                                   PyObject **out)
+                                   Py_ssize_t required, PyObject **out)
 {
     Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0, i, j;
     if (nargs > n) {
-        PyErr_Format(PyExc_TypeError, "%s() takes at most %zd arguments (%zd given)",
-                     fname, n, nargs);
+        PyErr_Format(PyExc_TypeError, "%s() takes at most %zd argument%s (%zd given)",
+                     fname, n, n == 1 ? "" : "s", nargs + nkw);
         return -1;
     }
     for (i = 0; i < n; i++)
@@ -447,7 +413,7 @@ static inline int pc_py_parse_args(const char *fname, PyObject *const *args,
     for (i = 0; i < nkw; i++) {
         PyObject *key = PyTuple_GET_ITEM(kwnames, i);
         for (j = 0; j < n; j++)
-            if (PyUnicode_CompareWithASCIIString(key, names[j]) == 0)
+            if (names[j] != NULL && PyUnicode_CompareWithASCIIString(key, names[j]) == 0)
                 break;
         if (j == n) {
             PyErr_Format(PyExc_TypeError,
@@ -461,7 +427,29 @@ static inline int pc_py_parse_args(const char *fname, PyObject *const *args,
         }
         out[j] = args[nargs + i];
     }
+    for (i = 0; i < required; i++) {
+        if (out[i] == NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s' (pos %zd)",
+                         fname, names[i] ? names[i] : "?", i + 1);
+            return -1;
+        }
+    }
     return 0;
+}
+
+/*
+ * The one argument of a METH_FASTCALL | METH_KEYWORDS method that takes
+ * one, by position or as the keyword `name` (as a Python `def f(self,
+ * name)` accepts it): *out is it (borrowed), or NULL if it was not given,
+ * which is a TypeError when `required`.  0, or -1 with TypeError set;
+ * `fname` names the method in the message.
+ */
+static inline int pc_py_one_arg(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                                const char *fname, const char *name, int required,
+                                PyObject **out)
+{
+    const char *names[1] = {name};
+    return pc_py_parse_args(fname, args, nargs, kwnames, names, 1, required, out);
 }
 
 /* ------------------------------------------------------- module helpers */

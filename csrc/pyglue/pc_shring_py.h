@@ -237,35 +237,7 @@ static int pc_shring_py_args(const char *name, PyObject *const *args, Py_ssize_t
                              PyObject *kwnames, Py_ssize_t npos, PyObject **out,
                              const char *const *names)
 {
-    Py_ssize_t i, nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    for (i = 0; i < npos; i++)
-        out[i] = NULL;
-    if (nargs > npos) {
-        PyErr_Format(PyExc_TypeError, "%s() takes at most %zd arguments (%zd given)",
-                     name, npos, nargs);
-        return -1;
-    }
-    for (i = 0; i < nargs; i++)
-        out[i] = args[i];
-    for (i = 0; i < nkw; i++) {
-        PyObject *key = PyTuple_GET_ITEM(kwnames, i);
-        Py_ssize_t j;
-        for (j = 0; j < npos; j++)
-            if (names[j] != NULL && PyUnicode_CompareWithASCIIString(key, names[j]) == 0)
-                break;
-        if (j == npos) {
-            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'",
-                         name, key);
-            return -1;
-        }
-        if (out[j] != NULL) {
-            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'",
-                         name, names[j]);
-            return -1;
-        }
-        out[j] = args[nargs + i];
-    }
-    return 0;
+    return pc_py_parse_args(name, args, nargs, kwnames, names, npos, 0, out);
 }
 
 /* send(obj, timeout=None) / try_send(obj) and the _bytes variants. */

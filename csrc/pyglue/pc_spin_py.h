@@ -90,7 +90,7 @@ static int pc_spin_py_parse(PyObject *const *args, Py_ssize_t nargs,
 {
     PyObject *a[2];
     if (pc_py_parse_args("acquire", args, nargs, kwnames, pc_spin_py_acquire_names,
-                         2, a) < 0)
+                         2, 0, a) < 0)
         return -1;
     return pc_py_lock_timeout_ns(a[0], a[1], ns);
 }
@@ -189,7 +189,7 @@ static PyObject *pc_spin_py_from_buffer(PyObject *cls, PyObject *const *args,
     pc_spin_py_robust_t *r;
     Py_buffer view;
     uintptr_t addr;
-    if (pc_py_parse_args("from_buffer", args, nargs, kwnames, names, 2, a) < 0)
+    if (pc_py_parse_args("from_buffer", args, nargs, kwnames, names, 2, 0, a) < 0)
         return NULL;
     buf = a[0];
     off = a[1];
