@@ -1,10 +1,12 @@
-"""Timeouts for blocking calls, and the slices they wait in.
+"""Timeouts in the Python layer, and the slice the C waits use.
 
-A blocking call waits in C with the GIL released, but never for longer than
-SLICE at a time: between slices the thread comes back to the interpreter,
-which runs signal handlers (so Ctrl-C raises KeyboardInterrupt within about
-SLICE) and checks the deadline.  The C waits also return at once when a
-signal interrupts them, so the usual delay is far shorter.
+Every blocking method waits in C (``pc_py_wait`` in csrc/pyglue/pc_py.h),
+which parses its own timeout.  What is left here serves the Python code
+that still computes deadlines: the asyncio waits and pyconc.ipc's batch
+calls.  A C wait never lasts longer than SLICE before it comes back to the
+interpreter, which runs signal handlers (so Ctrl-C raises
+KeyboardInterrupt within about SLICE); the waits also return at once when
+a signal interrupts them, so the usual delay is far shorter.
 """
 
 from __future__ import annotations
@@ -22,24 +24,6 @@ SLICE = SLICE_NS / 1e9
 #: Timeouts from this many seconds up wait without limit (pc_py.h's
 #: PC_PY_TIMEOUT_FOREVER_S: no deadline this far off fits in int64 ns).
 FOREVER_S = 9.0e9  # about 285 years
-
-
-def lock_timeout(blocking: bool, timeout: float) -> Optional[float]:
-    """Validate ``acquire(blocking, timeout)`` arguments as threading does.
-
-    Returns None for "wait forever", else the timeout in seconds.
-    """
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise TypeError(
-            f"timeout must be a number, not {type(timeout).__name__}"
-        )
-    if not blocking:
-        if timeout != -1:
-            raise ValueError("can't specify a timeout for a non-blocking call")
-        return 0.0
-    if timeout == -1:
-        return None
-    return seconds(timeout)
 
 
 def seconds(timeout: float) -> float:
