@@ -415,7 +415,7 @@ print("main done", flush=True)
     # the loop is stopped with the coroutine still awaiting
     ("loop.call_later(0.2, loop.stop); loop.run_forever()", "t.join(10)"),
 ], ids=["daemon-loop", "loop-stopped"])
-def test_abandoned_recv_async_does_not_hang_the_exit(how, after):
+def test_abandoned_recv_async_does_not_hang_the_exit(how, after, tmp_path):
     """Issue 12: the executor thread behind a recv_async whose loop is
     abandoned used to wait for ever, and the interpreter hung at exit."""
     import subprocess
@@ -423,8 +423,10 @@ def test_abandoned_recv_async_does_not_hang_the_exit(how, after):
 
     code = _ABANDONED.format(how=how, after=after)
     t0 = time.monotonic()
+    # Run from an empty folder, so that the child imports the pyconc this
+    # test runs against (installed or editable), not a source tree in cwd.
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       timeout=60)
+                       timeout=60, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "main done" in r.stdout
     # The worker notices within one wait slice (50 ms); allow for a slow machine.
