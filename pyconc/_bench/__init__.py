@@ -385,8 +385,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "and the peer packages, side by side in one run.",
     )
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true", help="small sizes, under a minute (default)")
-    mode.add_argument("--full", action="store_true", help="5x the sizes and 5 repeats")
+    mode.add_argument("--quick", action="store_true", help="small sizes, 5 rounds, one to two minutes (default)")
+    mode.add_argument("--full", action="store_true", help="5x the sizes and 7 rounds")
     parser.add_argument("--only", metavar="PATTERN", help="only the scenario groups whose name, or one of whose implementations' names, matches (regex)")
     parser.add_argument("--threads", default=None, metavar="N,N,...",
                         help="thread counts for the scaling scenarios (default 1,2,4, "
