@@ -34,14 +34,18 @@
 #define PC_CACHELINE 64
 #endif
 
+/* PC_COLD: a slow path kept out of line, so that the fast path it leaves
+ * is a small function (no frame to build for the common call). */
 #if defined(_MSC_VER) && !defined(__clang__)
 #define PC_ALIGNED(n) __declspec(align(n))
 #define PC_INLINE static __forceinline
+#define PC_COLD static __declspec(noinline)
 #define PC_LIKELY(x) (x)
 #define PC_UNLIKELY(x) (x)
 #else
 #define PC_ALIGNED(n) __attribute__((aligned(n)))
 #define PC_INLINE static inline __attribute__((always_inline))
+#define PC_COLD static __attribute__((noinline, cold))
 #define PC_LIKELY(x) __builtin_expect(!!(x), 1)
 #define PC_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #endif
