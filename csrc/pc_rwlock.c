@@ -292,6 +292,26 @@ void pc_rwlock_write_unlock(pc_rwlock_t *rw, bool poison)
         wake_writer_or_readers(rw, s);
 }
 
+void pc_rwlock_downgrade(pc_rwlock_t *rw)
+{
+    /*
+     * One subtraction turns WRITE_LOCKED (the whole count field) into one
+     * reader and keeps the waiting bits: the count field cannot borrow
+     * from them (MASK - (MASK - 1) = 1).  As Rust's downgrade.  release:
+     * publish the critical section written so far to the readers who join.
+     */
+    uint32_t s = atomic_fetch_sub_explicit(&rw->state, WRITE_LOCKED - READ_LOCKED,
+                                           memory_order_release) -
+                 (WRITE_LOCKED - READ_LOCKED);
+    if (has_readers_waiting(s)) {
+        /* Nobody else clears the bit while we hold the lock.  relaxed: the
+         * woken readers acquire through their own CAS (and, if a writer
+         * waits, set the bit again and go back to sleep). */
+        atomic_fetch_and_explicit(&rw->state, ~READERS_WAITING, memory_order_relaxed);
+        pc_park_wake_all(&rw->state, false);
+    }
+}
+
 bool pc_rwlock_is_poisoned(pc_rwlock_t *rw)
 {
     /* acquire: pairs with clear_poison's release (and shows the data the

@@ -69,6 +69,13 @@ void pc_rwlock_write_abandon(pc_rwlock_t *rw);
 void pc_rwlock_read_unlock(pc_rwlock_t *rw);
 void pc_rwlock_write_unlock(pc_rwlock_t *rw, bool poison);
 
+/*
+ * Turn the caller's write lock into a read lock in one step: no writer can
+ * take the lock in between (Rust's RwLockWriteGuard::downgrade).  Readers
+ * waiting are woken to share it, unless a writer waits (writers first).
+ */
+void pc_rwlock_downgrade(pc_rwlock_t *rw);
+
 bool pc_rwlock_is_poisoned(pc_rwlock_t *rw);
 void pc_rwlock_clear_poison(pc_rwlock_t *rw);
 /* Snapshot: -1 write-locked, else the number of readers. */

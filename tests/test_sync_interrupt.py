@@ -28,6 +28,19 @@ def test_mutex_into_inner():
         pass
 
 
+@pytest.mark.parametrize("make", [Mutex, RwLock], ids=["Mutex", "RwLock"])
+def test_accessors_set_replace_get_cloned(make):
+    lock = make([1])
+    take = lock.lock if isinstance(lock, Mutex) else lock.write
+    with take():
+        assert_interrupts(lambda: lock.set([2]))
+        assert_interrupts(lambda: lock.replace([3]))
+        assert_interrupts(lock.get_cloned)
+    with take() as g:  # nothing was stored, nothing left held
+        assert g.value == [1]
+    assert not lock.is_poisoned()
+
+
 def test_condvar_wait_relocks_before_the_interrupt_propagates():
     m, cv = Mutex(0), Condvar()
     with pytest.raises(KeyboardInterrupt):

@@ -36,6 +36,9 @@ typedef struct {
     PyObject *value;          /* the protected value; NULL once retired */
     PyObject *weakrefs;
     _Atomic uint32_t retired; /* 1 once into_inner() took the value */
+    uint32_t poisons;         /* 1: an exception leaving a with block
+                               * poisons (the default); 0: Mutex(...,
+                               * poison=False).  Read-only after tp_new. */
 } pc_mutex_py_t;
 
 /* A guard's state. */
@@ -200,8 +203,10 @@ static PyObject *pc_mutex_py_guard_exit(PyObject *self, PyObject *const *args,
     }
     prev = pc_mutex_py_guard_take(g, PC_MUTEX_PY_RELEASED);
     if (PC_LIKELY(prev == PC_MUTEX_PY_HELD)) {
-        /* Leaving by an exception poisons the mutex. */
-        pc_mutex_unlock(&g->mutex->lock, nargs > 0 && args[0] != Py_None);
+        /* Leaving by an exception poisons the mutex (unless it was made
+         * with poison=False). */
+        pc_mutex_unlock(&g->mutex->lock,
+                        g->mutex->poisons && nargs > 0 && args[0] != Py_None);
         Py_RETURN_NONE;
     }
     if (prev == PC_MUTEX_PY_LOST)
@@ -365,10 +370,11 @@ static PyType_Spec pc_mutex_py_guard_spec = {
 
 static PyObject *pc_mutex_py_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"value", NULL};
+    static char *kwlist[] = {"value", "poison", NULL};
     PyObject *value = Py_None;
+    int poison = 1;
     pc_mutex_py_t *m;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:Mutex", kwlist, &value))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$p:Mutex", kwlist, &value, &poison))
         return NULL;
     m = (pc_mutex_py_t *)type->tp_alloc(type, 0);
     if (m == NULL)
@@ -377,6 +383,7 @@ static PyObject *pc_mutex_py_new(PyTypeObject *type, PyObject *args, PyObject *k
     Py_INCREF(value);
     m->value = value;
     m->weakrefs = NULL;
+    m->poisons = poison != 0;
     /* relaxed: the mutex is not shared yet. */
     atomic_store_explicit(&m->retired, 0, memory_order_relaxed);
     return (PyObject *)m;
@@ -508,7 +515,126 @@ static PyObject *pc_mutex_py_get_mut(PyObject *self, PyObject *unused)
     v = m->value != NULL ? m->value : Py_None;
     Py_INCREF(v);
     PC_PY_END_CRITICAL();
+    /* As Rust's get_mut: a poisoned mutex gives its value only through
+     * the error.  (A snapshot: nobody else holds the lock, by contract.) */
+    if (pc_mutex_is_poisoned(&m->lock)) {
+        pc_py_raise_value(PC_POISONED, v, pc_mutex_py_poisoned_msg);
+        Py_DECREF(v);
+        return NULL;
+    }
     return v;
+}
+
+/* Lock for an accessor (set, replace, get_cloned), waiting interruptibly:
+ * PC_OK or PC_POISONED with the lock held; else -1 with an error set. */
+static int pc_mutex_py_lock_for(pc_mutex_py_t *m, pc_status *st)
+{
+    if (pc_mutex_py_is_retired(m)) {
+        PyErr_SetString(PyExc_RuntimeError, pc_mutex_py_retired_msg);
+        return -1;
+    }
+    *st = pc_py_wait(m, pc_mutex_py_try, pc_mutex_py_park, PC_PY_FOREVER, 1);
+    if (*st == PC_BUSY) {
+        PyErr_SetString(PyExc_RuntimeError, pc_mutex_py_retired_msg);
+        return -1;
+    }
+    if (*st != PC_OK && *st != PC_POISONED) {
+        pc_py_raise(*st, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* set() and replace(): store value under the lock; the old value, or
+ * NULL with PoisonError holding *value* (not stored) if poisoned. */
+static PyObject *pc_mutex_py_swap_value(pc_mutex_py_t *m, PyObject *value)
+{
+    PyObject *old;
+    pc_status st;
+    if (pc_mutex_py_lock_for(m, &st) < 0)
+        return NULL;
+    if (st == PC_POISONED) {
+        pc_mutex_unlock(&m->lock, false);
+        pc_py_raise_value(PC_POISONED, value, pc_mutex_py_poisoned_msg);
+        return NULL;
+    }
+    Py_INCREF(value);
+    PC_PY_BEGIN_CRITICAL((PyObject *)m);
+    old = m->value;
+    m->value = value;
+    PC_PY_END_CRITICAL();
+    pc_mutex_unlock(&m->lock, false);
+    return old != NULL ? old : Py_NewRef(Py_None);
+}
+
+static PyObject *pc_mutex_py_set(PyObject *self, PyObject *value)
+{
+    PyObject *old = pc_mutex_py_swap_value((pc_mutex_py_t *)self, value);
+    if (old == NULL)
+        return NULL;
+    Py_DECREF(old); /* after the unlock: its __del__ may lock the mutex */
+    Py_RETURN_NONE;
+}
+
+static PyObject *pc_mutex_py_replace(PyObject *self, PyObject *value)
+{
+    return pc_mutex_py_swap_value((pc_mutex_py_t *)self, value);
+}
+
+/* copy.copy(value), called under the lock so that the copy is of one
+ * state (Rust's get_cloned).  A new reference, or NULL. */
+static PyObject *pc_py_copy_of(PyObject *v)
+{
+    PyObject *copy = PyImport_ImportModule("copy"), *r;
+    if (copy == NULL)
+        return NULL;
+    r = PyObject_CallMethod(copy, "copy", "O", v);
+    Py_DECREF(copy);
+    return r;
+}
+
+static PyObject *pc_mutex_py_get_cloned(PyObject *self, PyObject *unused)
+{
+    pc_mutex_py_t *m = (pc_mutex_py_t *)self;
+    PyObject *v, *c;
+    pc_status st;
+    (void)unused;
+    if (pc_mutex_py_lock_for(m, &st) < 0)
+        return NULL;
+    PC_PY_BEGIN_CRITICAL((PyObject *)m);
+    v = m->value != NULL ? m->value : Py_None;
+    Py_INCREF(v);
+    PC_PY_END_CRITICAL();
+    c = pc_py_copy_of(v);
+    pc_mutex_unlock(&m->lock, false); /* a failed copy does not poison */
+    Py_DECREF(v);
+    if (c != NULL && st == PC_POISONED) {
+        pc_py_raise_value(PC_POISONED, c, pc_mutex_py_poisoned_msg);
+        Py_CLEAR(c);
+    }
+    return c;
+}
+
+/* `with m:` -- a Mutex is not a context manager: its guard is. */
+static const char pc_mutex_py_not_cm[] =
+    "a Mutex is not itself a context manager: write `with m.lock() as g:` "
+    "and use g.value";
+
+static PyObject *pc_mutex_py_enter(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    PyErr_SetString(PyExc_TypeError, pc_mutex_py_not_cm);
+    return NULL;
+}
+
+static PyObject *pc_mutex_py_exit(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    (void)args;
+    (void)nargs;
+    PyErr_SetString(PyExc_TypeError, pc_mutex_py_not_cm);
+    return NULL;
 }
 
 static PyObject *pc_mutex_py_repr(PyObject *self)
@@ -575,7 +701,29 @@ static PyMethodDef pc_mutex_py_methods[] = {
      "get_mut($self, /)\n--\n\n"
      "The value, without locking: for a thread that knows no other\n"
      "thread can reach the mutex (Rust's ``get_mut``, which the borrow\n"
-     "checker proves; here it is the caller's promise)."},
+     "checker proves; here it is the caller's promise).  If the mutex is\n"
+     "poisoned, raise PoisonError whose ``into_inner()`` is the value."},
+    {"set", pc_mutex_py_set, METH_O,
+     "set($self, value, /)\n--\n\n"
+     "Lock, replace the value with *value*, unlock (Rust's ``Mutex::set``).\n"
+     "The old value is dropped after the unlock.  If the mutex is poisoned,\n"
+     "store nothing and raise PoisonError whose ``into_inner()`` is *value*."},
+    {"replace", pc_mutex_py_replace, METH_O,
+     "replace($self, value, /)\n--\n\n"
+     "Lock, replace the value with *value*, unlock, and return the old\n"
+     "value (Rust's ``Mutex::replace``).  If the mutex is poisoned, store\n"
+     "nothing and raise PoisonError whose ``into_inner()`` is *value*."},
+    {"get_cloned", pc_mutex_py_get_cloned, METH_NOARGS,
+     "get_cloned($self, /)\n--\n\n"
+     "``copy.copy()`` of the value, made under the lock, so that it is of\n"
+     "one state (Rust's ``Mutex::get_cloned``).  If the mutex is poisoned,\n"
+     "raise PoisonError whose ``into_inner()`` is the copy (Rust's carries\n"
+     "nothing; a Python caller may want to look).  A copy that raises\n"
+     "does not poison the mutex."},
+    {"__enter__", pc_mutex_py_enter, METH_NOARGS,
+     "__enter__($self, /)\n--\n\nTypeError: lock with ``with m.lock() as g:``."},
+    {"__exit__", (PyCFunction)(void (*)(void))pc_mutex_py_exit, METH_FASTCALL,
+     "__exit__($self, /, *exc_info)\n--\n\nTypeError (see __enter__)."},
     {"__reduce__", pc_py_no_copy, METH_NOARGS, NULL},
     {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS,
      "Mutex[T]: the type of a Mutex that holds a T (for type hints)."},
@@ -594,7 +742,7 @@ static PyType_Slot pc_mutex_py_slots[] = {
     {Py_tp_methods, pc_mutex_py_methods},
     {Py_tp_members, pc_mutex_py_members},
     {Py_tp_doc,
-     (void *)"Mutex(value=None)\n--\n\n"
+     (void *)"Mutex(value=None, *, poison=True)\n--\n\n"
              "A mutual-exclusion lock that owns *value*, as Rust's\n"
              "``std::sync::Mutex<T>``::\n\n"
              "    counter = Mutex(0)\n"
@@ -613,6 +761,10 @@ static PyType_Slot pc_mutex_py_slots[] = {
              "        with e.into_inner() as g:\n"
              "            g.value = repaired(g.value)\n"
              "        m.clear_poison()\n\n"
+             "With ``poison=False`` an exception leaving the block only unlocks\n"
+             "(parking_lot's Mutex, Rust's ``std::sync::nonpoison``): for code\n"
+             "whose blocks raise routinely (a KeyError from a lookup) and leave\n"
+             "the value consistent.  Just as fast.\n\n"
              "Not reentrant: a thread that locks a Mutex it holds deadlocks "
              "(until\nits timeout).  A guard that is dropped without its block "
              "(a signal\nbetween lock() and the block, a dropped PoisonError) "

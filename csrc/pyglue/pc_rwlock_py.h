@@ -34,13 +34,25 @@ typedef struct {
     pc_rwlock_t lock;
     PyObject *value;    /* strong; NULL only after a GC clear */
     PyObject *weakrefs;
+    uint32_t poisons;   /* 1: an exception leaving a write block poisons
+                         * (the default); 0: RwLock(..., poison=False).
+                         * Read-only after tp_new. */
 } pc_rwlock_py_t;
 
 typedef struct {
     PyObject_HEAD
     pc_rwlock_py_t *rw; /* strong, for the guard's whole life (NULL: cleared) */
-    _Atomic int held;   /* 1 while the guard holds its lock */
+    _Atomic int held;   /* PC_RWLOCK_PY_* */
 } pc_rwlock_py_guard_t;
+
+/* A guard's `held`. */
+enum {
+    PC_RWLOCK_PY_RELEASED = 0,  /* its block is over: using it raises */
+    PC_RWLOCK_PY_HELD = 1,      /* it holds its lock */
+    PC_RWLOCK_PY_DOWNGRADED = 2 /* a write guard that gave its lock to a
+                                 * read guard (downgrade()): leaving its
+                                 * block is silent */
+};
 
 static PyTypeObject *pc_rwlock_py_type;
 static PyTypeObject *pc_rwlock_py_read_type;
@@ -103,14 +115,16 @@ static PyObject *pc_rwlock_py_guard(pc_rwlock_py_t *rw, PyTypeObject *tp)
 }
 
 /* Release the guard's lock if it still holds it (poisoning a write lock
- * if asked).  1 if it did, 0 if the guard was already released. */
+ * if asked and the RwLock poisons).  1 if it did or the guard was
+ * downgraded, 0 if the guard was already released. */
 static int pc_rwlock_py_release(pc_rwlock_py_guard_t *g, int poison)
 {
-    /* acq_rel: exactly one caller sees 1 and unlocks. */
-    if (!atomic_exchange_explicit(&g->held, 0, memory_order_acq_rel))
-        return 0;
+    /* acq_rel: exactly one caller sees HELD and unlocks. */
+    int prev = atomic_exchange_explicit(&g->held, PC_RWLOCK_PY_RELEASED, memory_order_acq_rel);
+    if (prev != PC_RWLOCK_PY_HELD)
+        return prev == PC_RWLOCK_PY_DOWNGRADED;
     if (pc_rwlock_py_is_write((PyObject *)g))
-        pc_rwlock_write_unlock(&g->rw->lock, poison != 0);
+        pc_rwlock_write_unlock(&g->rw->lock, poison != 0 && g->rw->poisons);
     else
         pc_rwlock_read_unlock(&g->rw->lock); /* readers never poison (Rust) */
     return 1;
@@ -119,7 +133,8 @@ static int pc_rwlock_py_release(pc_rwlock_py_guard_t *g, int poison)
 static int pc_rwlock_py_live(pc_rwlock_py_guard_t *g)
 {
     /* relaxed: a check made by the holder's own thread. */
-    if (g->rw == NULL || !atomic_load_explicit(&g->held, memory_order_relaxed)) {
+    if (g->rw == NULL ||
+        atomic_load_explicit(&g->held, memory_order_relaxed) != PC_RWLOCK_PY_HELD) {
         PyErr_SetString(PyExc_RuntimeError, pc_rwlock_py_stale);
         return 0;
     }
@@ -223,7 +238,8 @@ static PyObject *pc_rwlock_py_guard_repr(PyObject *self)
     const char *name = pc_rwlock_py_is_write(self) ? "RwLockWriteGuard" : "RwLockReadGuard";
     PyObject *v, *r;
     /* relaxed: a snapshot for repr(). */
-    if (g->rw == NULL || !atomic_load_explicit(&g->held, memory_order_relaxed))
+    if (g->rw == NULL ||
+        atomic_load_explicit(&g->held, memory_order_relaxed) != PC_RWLOCK_PY_HELD)
         return PyUnicode_FromFormat("<released pyconc.%s at %p>", name, self);
     PC_PY_BEGIN_CRITICAL((PyObject *)g->rw);
     v = g->rw->value != NULL ? g->rw->value : Py_None;
@@ -233,6 +249,56 @@ static PyObject *pc_rwlock_py_guard_repr(PyObject *self)
     Py_DECREF(v);
     return r;
 }
+
+/* write_guard.downgrade(): the read guard that now holds the lock. */
+static PyObject *pc_rwlock_py_downgrade(PyObject *self, PyObject *unused)
+{
+    pc_rwlock_py_guard_t *g = (pc_rwlock_py_guard_t *)self, *r;
+    int expected = PC_RWLOCK_PY_HELD;
+    (void)unused;
+    if (!pc_rwlock_py_live(g))
+        return NULL;
+    /* Made first, so that nothing can fail once the lock is handed on. */
+    r = pc_rwlock_py_guard_alloc(pc_rwlock_py_read_type);
+    if (r == NULL)
+        return NULL;
+    r->rw = NULL;
+    atomic_store_explicit(&r->held, PC_RWLOCK_PY_RELEASED, memory_order_relaxed);
+    /* acq_rel: as pc_rwlock_py_release's exchange; only one of a downgrade
+     * and an exit racing on one guard wins the lock. */
+    if (!atomic_compare_exchange_strong_explicit(&g->held, &expected, PC_RWLOCK_PY_DOWNGRADED,
+                                                 memory_order_acq_rel,
+                                                 memory_order_relaxed)) {
+        Py_DECREF(r);
+        PyErr_SetString(PyExc_RuntimeError, pc_rwlock_py_stale);
+        return NULL;
+    }
+    pc_rwlock_downgrade(&g->rw->lock);
+    Py_INCREF(g->rw);
+    r->rw = g->rw;
+    /* relaxed: the new guard is not shared yet. */
+    atomic_store_explicit(&r->held, PC_RWLOCK_PY_HELD, memory_order_relaxed);
+    PyObject_GC_Track((PyObject *)r);
+    return (PyObject *)r;
+}
+
+static PyMethodDef pc_rwlock_py_write_guard_methods[] = {
+    {"__enter__", pc_rwlock_py_guard_enter, METH_NOARGS,
+     "__enter__($self, /)\n--\n\nThe guard itself (RuntimeError once released)."},
+    {"__exit__", (PyCFunction)(void (*)(void))pc_rwlock_py_guard_exit, METH_FASTCALL,
+     "__exit__($self, /, *exc_info)\n--\n\nRelease the lock; leaving a write "
+     "block by an exception poisons it (unless the RwLock was made with "
+     "poison=False, or the guard was downgraded)."},
+    {"downgrade", pc_rwlock_py_downgrade, METH_NOARGS,
+     "downgrade($self, /)\n--\n\n"
+     "Turn the write lock into a read lock, atomically: no writer can take\n"
+     "the lock in between (Rust's ``RwLockWriteGuard::downgrade``).  Return\n"
+     "the read guard that now holds it (``with w.downgrade() as r:``); this\n"
+     "guard is then dead, and leaving its block is silent (and does not\n"
+     "poison).  Readers waiting are let in, unless a writer waits."},
+    PC_PY_NO_COPY_METHODS,
+    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
+    {NULL, NULL, 0, NULL}};
 
 static PyMethodDef pc_rwlock_py_guard_methods[] = {
     {"__enter__", pc_rwlock_py_guard_enter, METH_NOARGS,
@@ -294,7 +360,7 @@ static PyType_Slot pc_rwlock_py_write_slots[] = {
     {Py_tp_dealloc, (void *)pc_rwlock_py_guard_dealloc},
     {Py_tp_traverse, (void *)pc_rwlock_py_guard_traverse},
     {Py_tp_clear, (void *)pc_rwlock_py_guard_clear},
-    {Py_tp_methods, pc_rwlock_py_guard_methods},
+    {Py_tp_methods, pc_rwlock_py_write_guard_methods},
     {Py_tp_getset, pc_rwlock_py_write_getset},
     {Py_tp_repr, (void *)pc_rwlock_py_guard_repr},
     {Py_tp_doc, (void *)pc_rwlock_py_write_doc},
@@ -411,10 +477,11 @@ static PyObject *pc_rwlock_py_result(pc_rwlock_py_t *rw, int write, pc_status st
 
 static PyObject *pc_rwlock_py_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"value", NULL};
+    static char *kwlist[] = {"value", "poison", NULL};
     PyObject *value = Py_None;
+    int poison = 1;
     pc_rwlock_py_t *rw;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:RwLock", kwlist, &value))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$p:RwLock", kwlist, &value, &poison))
         return NULL;
     rw = (pc_rwlock_py_t *)tp->tp_alloc(tp, 0);
     if (rw == NULL)
@@ -423,6 +490,7 @@ static PyObject *pc_rwlock_py_new(PyTypeObject *tp, PyObject *args, PyObject *kw
     Py_INCREF(value);
     rw->value = value;
     rw->weakrefs = NULL;
+    rw->poisons = poison != 0;
     return (PyObject *)rw;
 }
 
@@ -572,6 +640,110 @@ static PyObject *pc_rwlock_py_into_inner(PyObject *self, PyObject *unused)
     return value;
 }
 
+/* The value reference (new), read in the critical section; None if cleared. */
+static PyObject *pc_rwlock_py_value(pc_rwlock_py_t *rw)
+{
+    PyObject *v;
+    PC_PY_BEGIN_CRITICAL((PyObject *)rw);
+    v = rw->value != NULL ? rw->value : Py_None;
+    Py_INCREF(v);
+    PC_PY_END_CRITICAL();
+    return v;
+}
+
+static PyObject *pc_rwlock_py_get_mut(PyObject *self, PyObject *unused)
+{
+    pc_rwlock_py_t *rw = (pc_rwlock_py_t *)self;
+    PyObject *v = pc_rwlock_py_value(rw);
+    (void)unused;
+    /* As Rust's get_mut: a poisoned lock gives its value only through the
+     * error. */
+    if (pc_rwlock_is_poisoned(&rw->lock)) {
+        pc_py_raise_value(PC_POISONED, v, pc_rwlock_py_poisoned);
+        Py_DECREF(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* set() and replace(): store value under the write lock; the old value, or
+ * NULL with PoisonError holding *value* (not stored) if poisoned. */
+static PyObject *pc_rwlock_py_swap_value(pc_rwlock_py_t *rw, PyObject *value)
+{
+    PyObject *old;
+    pc_status st = pc_rwlock_py_take(rw, 1, PC_PY_FOREVER);
+    if (st != PC_OK && st != PC_POISONED)
+        return pc_py_raise(st, NULL);
+    if (st == PC_POISONED) {
+        pc_rwlock_write_unlock(&rw->lock, false);
+        pc_py_raise_value(PC_POISONED, value, pc_rwlock_py_poisoned);
+        return NULL;
+    }
+    Py_INCREF(value);
+    PC_PY_BEGIN_CRITICAL((PyObject *)rw);
+    old = rw->value;
+    rw->value = value;
+    PC_PY_END_CRITICAL();
+    pc_rwlock_write_unlock(&rw->lock, false);
+    return old != NULL ? old : Py_NewRef(Py_None);
+}
+
+static PyObject *pc_rwlock_py_set(PyObject *self, PyObject *value)
+{
+    PyObject *old = pc_rwlock_py_swap_value((pc_rwlock_py_t *)self, value);
+    if (old == NULL)
+        return NULL;
+    Py_DECREF(old); /* after the unlock: its __del__ may take the lock */
+    Py_RETURN_NONE;
+}
+
+static PyObject *pc_rwlock_py_replace(PyObject *self, PyObject *value)
+{
+    return pc_rwlock_py_swap_value((pc_rwlock_py_t *)self, value);
+}
+
+static PyObject *pc_rwlock_py_get_cloned(PyObject *self, PyObject *unused)
+{
+    pc_rwlock_py_t *rw = (pc_rwlock_py_t *)self;
+    PyObject *v, *copy, *c;
+    pc_status st = pc_rwlock_py_take(rw, 0, PC_PY_FOREVER);
+    (void)unused;
+    if (st != PC_OK && st != PC_POISONED)
+        return pc_py_raise(st, NULL);
+    v = pc_rwlock_py_value(rw);
+    copy = PyImport_ImportModule("copy");
+    c = copy != NULL ? PyObject_CallMethod(copy, "copy", "O", v) : NULL;
+    pc_rwlock_read_unlock(&rw->lock);
+    Py_XDECREF(copy);
+    Py_DECREF(v);
+    if (c != NULL && st == PC_POISONED) {
+        pc_py_raise_value(PC_POISONED, c, pc_rwlock_py_poisoned);
+        Py_CLEAR(c);
+    }
+    return c;
+}
+
+static const char pc_rwlock_py_not_cm[] =
+    "an RwLock is not itself a context manager: write `with rw.read() as g:` "
+    "or `with rw.write() as g:`";
+
+static PyObject *pc_rwlock_py_enter(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    PyErr_SetString(PyExc_TypeError, pc_rwlock_py_not_cm);
+    return NULL;
+}
+
+static PyObject *pc_rwlock_py_exit(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    (void)args;
+    (void)nargs;
+    PyErr_SetString(PyExc_TypeError, pc_rwlock_py_not_cm);
+    return NULL;
+}
+
 static PyObject *pc_rwlock_py_repr(PyObject *self)
 {
     pc_rwlock_py_t *rw = (pc_rwlock_py_t *)self;
@@ -626,6 +798,31 @@ static PyMethodDef pc_rwlock_py_methods[] = {
      "The value, taken under a write lock (waiting for it, interruptibly);\n"
      "the RwLock keeps it no longer (later guards see None).  Raises\n"
      "PoisonError, whose ``into_inner()`` is the value, if poisoned."},
+    {"get_mut", pc_rwlock_py_get_mut, METH_NOARGS,
+     "get_mut($self, /)\n--\n\n"
+     "The value, without locking: for a thread that knows no other thread\n"
+     "can reach the lock (Rust's ``get_mut``; here the caller's promise).\n"
+     "PoisonError, whose ``into_inner()`` is the value, if poisoned."},
+    {"set", pc_rwlock_py_set, METH_O,
+     "set($self, value, /)\n--\n\n"
+     "Replace the value under the write lock (Rust's ``RwLock::set``); the\n"
+     "old value is dropped after the unlock.  If poisoned, store nothing and\n"
+     "raise PoisonError whose ``into_inner()`` is *value*."},
+    {"replace", pc_rwlock_py_replace, METH_O,
+     "replace($self, value, /)\n--\n\n"
+     "Replace the value under the write lock and return the old one\n"
+     "(Rust's ``RwLock::replace``).  If poisoned, store nothing and raise\n"
+     "PoisonError whose ``into_inner()`` is *value*."},
+    {"get_cloned", pc_rwlock_py_get_cloned, METH_NOARGS,
+     "get_cloned($self, /)\n--\n\n"
+     "``copy.copy()`` of the value, made under a read lock (Rust's\n"
+     "``RwLock::get_cloned``).  If poisoned, raise PoisonError whose\n"
+     "``into_inner()`` is the copy."},
+    {"__enter__", pc_rwlock_py_enter, METH_NOARGS,
+     "__enter__($self, /)\n--\n\nTypeError: use ``with rw.read() as g:`` or "
+     "``with rw.write() as g:``."},
+    {"__exit__", (PyCFunction)(void (*)(void))pc_rwlock_py_exit, METH_FASTCALL,
+     "__exit__($self, /, *exc_info)\n--\n\nTypeError (see __enter__)."},
     PC_PY_NO_COPY_METHODS,
     {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
     {NULL, NULL, 0, NULL}};
@@ -643,14 +840,15 @@ static PyType_Slot pc_rwlock_py_slots[] = {
     {Py_tp_members, pc_rwlock_py_members},
     {Py_tp_repr, (void *)pc_rwlock_py_repr},
     {Py_tp_doc,
-     (void *)"RwLock(value=None)\n--\n\n"
+     (void *)"RwLock(value=None, *, poison=True)\n--\n\n"
              "A reader-writer lock that owns *value*, as Rust's\n"
              "``std::sync::RwLock<T>``: many readers at once (``with rw.read() as\n"
              "g:``) or one writer (``with rw.write() as g:``).  Writers are\n"
              "preferred: once a writer waits, new readers wait behind it, so a\n"
              "stream of readers cannot starve it.  An exception leaving a write\n"
              "block poisons the lock; read()/write() then raise PoisonError\n"
-             "holding the (locked) guard.\n\n"
+             "holding the (locked) guard; with ``poison=False`` it only unlocks\n"
+             "(parking_lot's choice, Rust's ``std::sync::nonpoison``).\n\n"
              "read()/write() wait (with an optional *timeout*, raising\n"
              "pyconc.Timeout), try_read()/try_write() raise WouldBlock instead.\n"
              "Waits release the GIL and are interruptible by Ctrl-C: a call\n"

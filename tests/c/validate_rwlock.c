@@ -9,7 +9,9 @@
  * other writer: counted on entry), readers see a consistent pair of plain
  * fields written by writers, the writers' plain counter is exact, readers
  * do get in while writers keep coming, and the state word ends at zero
- * (no stray waiting bit).  Then a poison hand-over: a writer poisons, the
+ * (no stray waiting bit).  Every third write is downgraded to a read
+ * (pc_rwlock_downgrade) and checked: no writer gets in before its read
+ * unlock.  Then a poison hand-over: a writer poisons, the
  * next reader and writer see it and the value it wrote.
  */
 #include "harness.h"
@@ -25,7 +27,7 @@ static long a, b;               /* plain: written by writers, a == b always */
 static _Atomic int readers_in;  /* readers inside */
 static _Atomic int writers_in;  /* writers inside */
 static long iterations;
-static _Atomic long reads, gave_up, busy_slices;
+static _Atomic long reads, gave_up, busy_slices, downgrades;
 
 /* Stay inside a moment, so that the others pile up and wait. */
 static void hold(void)
@@ -95,6 +97,22 @@ static void body(int t, void *arg)
             hold();
             b++;
             atomic_fetch_sub_explicit(&writers_in, 1, memory_order_relaxed);
+            if (i % 3 == 2) {
+                /* Downgrade: keep reading what we wrote; no writer may get
+                 * in before our read unlock (their a++ would show). */
+                long x = a;
+                atomic_fetch_add_explicit(&readers_in, 1, memory_order_relaxed);
+                pc_rwlock_downgrade(&rw);
+                PC_CHECK(pc_rwlock_holders(&rw) >= 1, "downgraded but holders = %lld",
+                         (long long)pc_rwlock_holders(&rw));
+                hold();
+                PC_CHECK(a == x && b == x, "a writer got in during a downgrade: %ld/%ld, want %ld",
+                         a, b, x);
+                atomic_fetch_sub_explicit(&readers_in, 1, memory_order_relaxed);
+                atomic_fetch_add_explicit(&downgrades, 1, memory_order_relaxed);
+                pc_rwlock_read_unlock(&rw);
+                continue;
+            }
             pc_rwlock_write_unlock(&rw, false);
         } else {
             int r = read_lock(t, i);
@@ -187,8 +205,9 @@ int main(void)
     PC_CHECK(atomic_load(&rw.state) == 0, "state word left at %#x", atomic_load(&rw.state));
 
     printf("validate_rwlock: OK (%d writers + %d readers x %ld; %ld reads, %ld busy slices, "
-           "%ld writers gave up; %ld poison hand-overs)\n",
+           "%ld writers gave up, %ld downgrades; %ld poison hand-overs)\n",
            WRITERS, THREADS - WRITERS, iterations, (long)atomic_load(&reads),
-           (long)atomic_load(&busy_slices), (long)atomic_load(&gave_up), rounds);
+           (long)atomic_load(&busy_slices), (long)atomic_load(&gave_up),
+           (long)atomic_load(&downgrades), rounds);
     return 0;
 }
