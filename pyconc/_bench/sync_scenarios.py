@@ -45,9 +45,9 @@ def _lock_loop_threading(threads: int, n: int) -> Callable[[], float]:
     return run
 
 
-def _lock_loop_mutex(threads: int, n: int) -> Callable[[], float]:
+def _lock_loop_mutex(threads: int, n: int, poison: bool = True) -> Callable[[], float]:
     def run() -> float:
-        m = pyconc.Mutex(0)
+        m = pyconc.Mutex(0, poison=poison)
 
         def body(_: int) -> None:
             for _ in range(n):
@@ -270,6 +270,13 @@ def scenarios(threads: List[int], scale: float = 1.0) -> List[Scenario]:
         out.append(dict(group=g, name="with pyconc.Mutex.lock() as g: g.value += 1",
                         baseline=False, ops=per * t, threads=t, run=_lock_loop_mutex(t, per),
                         goal=("with threading.Lock(): x += 1", 0.8) if t == 1 else None))
+        if t == 1:
+            # Issue 14: the non-poisoning Mutex at the same speed (within
+            # this machine's round-to-round noise, 10%).
+            out.append(dict(group=g, name="with pyconc.Mutex(poison=False).lock() as g: ...",
+                            baseline=False, ops=per, threads=1,
+                            run=_lock_loop_mutex(1, per, poison=False),
+                            goal=("with pyconc.Mutex.lock() as g: g.value += 1", 1.1)))
     items = int(100_000 * scale)
     g = f"bounded buffer, {BUFFER_SLOTS} slots, 1 producer + 1 consumer"
     out.append(dict(group=g, name="threading.Lock + 2 threading.Condition", baseline=True,
