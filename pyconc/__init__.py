@@ -8,7 +8,7 @@ wait keep the GIL, calls that wait release it and stay interruptible.
 
 from pyconc._native import lib as _lib  # fails loudly if the core is missing
 from pyconc._ordering import ACQ_REL, ACQUIRE, RELAXED, RELEASE, SEQ_CST, Ordering
-from pyconc.atomic import AtomicBool, AtomicInt, AtomicUInt, fence
+from pyconc.atomic import AtomicBool, AtomicInt, AtomicRef, AtomicUInt, fence
 from pyconc.spinlock import SpinLock
 from pyconc.channel import Receiver, Sender, channel, sync_channel
 from pyconc.sync import Barrier, Condvar, Mutex, Once, OnceLock, RwLock
@@ -43,6 +43,7 @@ __all__ = [
     "AtomicInt",
     "AtomicUInt",
     "AtomicBool",
+    "AtomicRef",
     "fence",
     "SpinLock",
     "channel",

@@ -16,6 +16,11 @@ Thread safety without the GIL: every access to a cell is a C11 atomic
 operation, and nothing else in an atomic changes after construction (the
 types are immutable, ``__init__`` changes nothing), so free-threaded builds
 need no lock.
+
+``AtomicRef`` (``csrc/pyglue/pc_atomicref_py.h``) is an atomic reference to
+a Python object: load, store, swap, compare_exchange by identity and
+fetch_update, each one step under the GIL or, on free-threaded builds, the
+object's critical section (see ``docs/free-threading.md``).
 """
 
 from __future__ import annotations
@@ -25,13 +30,14 @@ from pyconc._core import (  # type: ignore[attr-defined]
     AtomicBoolView,
     AtomicInt,
     AtomicIntView,
+    AtomicRef,
     AtomicUInt,
     AtomicUIntView,
     fence,
 )
 from pyconc._ordering import Ordering  # noqa: F401  (the signatures' defaults name it)
 
-__all__ = ["AtomicInt", "AtomicUInt", "AtomicBool", "fence"]
+__all__ = ["AtomicInt", "AtomicUInt", "AtomicBool", "AtomicRef", "fence"]
 
 #: The types from_buffer() returns (pyconc.ipc's shared atomics subclass them).
 VIEW_TYPES = {AtomicInt: AtomicIntView, AtomicUInt: AtomicUIntView, AtomicBool: AtomicBoolView}

@@ -6,7 +6,7 @@ import tracemalloc
 import pytest
 
 import pyconc
-from pyconc import AtomicBool, AtomicInt, AtomicUInt, SpinLock
+from pyconc import AtomicBool, AtomicInt, AtomicRef, AtomicUInt, SpinLock
 
 from conftest import scaled
 
@@ -53,8 +53,9 @@ def _growth(churn, n, warm):
         lambda i: AtomicBool(i & 1),
         lambda i: SpinLock(),
         lambda i: AtomicInt.from_buffer(bytearray(16), 8),
+        lambda i: AtomicRef([i]),
     ],
-    ids=["AtomicInt", "AtomicUInt", "AtomicBool", "SpinLock", "from_buffer"],
+    ids=["AtomicInt", "AtomicUInt", "AtomicBool", "SpinLock", "from_buffer", "AtomicRef"],
 )
 def test_create_and_drop_many(make):
     n = scaled(200_000)

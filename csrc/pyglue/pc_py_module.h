@@ -17,6 +17,7 @@
 #include "pc_chan_py.h"
 #include "pc_bcast_py.h"
 #include "pc_atomic_py.h"
+#include "pc_atomicref_py.h"
 #include "pc_rwlock_py.h"
 #include "pc_barrier_py.h"
 #include "pc_once_py.h"
@@ -26,6 +27,7 @@
 typedef int (*pc_py_family_init)(PyObject *m);
 static const pc_py_family_init pc_py_families[] = {
     pc_atomic_py_init,
+    pc_atomicref_py_init, /* AtomicRef */
     pc_rwlock_py_init,
     pc_barrier_py_init,
     pc_once_py_init,

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from pyconc import AtomicInt, SpinLock
+from pyconc import AtomicInt, AtomicRef, SpinLock
 from pyconc._bench._util import check, run_threads
 from pyconc._native import lib
 
@@ -122,6 +122,56 @@ def _atomic_groups(n: int, peers: Dict[str, Optional[Callable[[], Any]]]) -> Lis
     return out
 
 
+def _ref_op(make: Callable[[Any], Any], op: str, n: int) -> Callable[[], float]:
+    """One AtomicRef operation n times in one thread, the referent unchanged."""
+
+    def run() -> float:
+        obj = object()
+        r = make(obj)
+        t0 = time.perf_counter()
+        # Each loop spells its call out, so no extra Python frame is timed.
+        if op == "load":
+            for _ in range(n):
+                r.load()
+        elif op == "get":
+            for _ in range(n):
+                r.get()
+        elif op == "compare_exchange":
+            for _ in range(n):
+                r.compare_exchange(obj, obj)
+        else:
+            for _ in range(n):
+                r.compare_and_set(obj, obj)
+        t = time.perf_counter() - t0
+        got = r.load() if op in ("load", "compare_exchange") else r.get()
+        check(got is obj, f"{type(r).__name__} lost its referent after {op}")
+        return t
+
+    return run
+
+
+def _ref_groups(n: int) -> List[Scenario]:
+    """AtomicRef against cereggii's (issue 14: load <= 1.0x its get,
+    compare_exchange <= 1.0x its compare_and_set)."""
+    try:
+        import cereggii
+    except ImportError:
+        return []
+    out: List[Scenario] = []
+    for g, ours, theirs in [
+        ("atomic reference load, 1 thread", ("pyconc AtomicRef.load()", "load"),
+         ("cereggii AtomicRef.get()", "get")),
+        ("atomic reference compare-exchange, 1 thread",
+         ("pyconc AtomicRef.compare_exchange(o, o)", "compare_exchange"),
+         ("cereggii AtomicRef.compare_and_set(o, o)", "compare_and_set")),
+    ]:
+        out.append(dict(group=g, name=theirs[0], baseline=True, ops=n, threads=1,
+                        run=_ref_op(cereggii.AtomicRef, theirs[1], n)))
+        out.append(dict(group=g, name=ours[0], baseline=False, ops=n, threads=1,
+                        run=_ref_op(AtomicRef, ours[1], n), goal=(theirs[0], 1.0)))
+    return out
+
+
 def _lock_loop(make: Callable[[], Any], threads: int, n: int) -> Callable[[], float]:
     def run() -> float:
         lock = make()
@@ -206,6 +256,7 @@ def scenarios(threads: List[int], scale: float = 1.0) -> List[Scenario]:
             ("cereggii AtomicInt64.increment_and_get(1)", 0.5),
             ("with threading.Lock: x += 1", 0.35)]
     out += _atomic_groups(n, peers)
+    out += _ref_groups(n)
     for t in (1, 2):
         per = max(1, n // t)
         g = f"lock/unlock, {'uncontended' if t == 1 else f'{t} threads'}"
