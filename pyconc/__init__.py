@@ -12,7 +12,7 @@ from pyconc.atomic import AtomicBool, AtomicInt, AtomicRef, AtomicUInt, fence
 from pyconc.spinlock import SpinLock
 from pyconc.channel import Receiver, Sender, channel, sync_channel
 from pyconc.sync import Barrier, Condvar, Mutex, Once, OnceLock, RwLock
-from pyconc.thread import Builder, JoinHandle, scope, spawn
+from pyconc.thread import Builder, JoinHandle, Parker, Unparker, scope, spawn
 from pyconc.broadcast import broadcast
 from pyconc.errors import (
     PyconcError,
@@ -45,6 +45,8 @@ __all__ = [
     "AtomicBool",
     "AtomicRef",
     "fence",
+    "Parker",
+    "Unparker",
     "SpinLock",
     "channel",
     "sync_channel",

@@ -3,7 +3,12 @@
 A thread's result comes back through ``join()``; an exception it raised
 comes back too, as ``pyconc.Panic`` whose ``__cause__`` is the exception
 (never printed and forgotten, as ``threading`` does).  Joining waits on a
-C futex word (``pc_once_t``) with the GIL released, interruptibly.
+C futex word (a SpinLock's) with the GIL released, interruptibly.
+
+``park(timeout=None)`` and ``current().unpark()`` / ``handle.thread().unpark()``
+are Rust's ``thread::park``: every thread has a token (a ``pyconc.Parker``,
+made for it on first use, or at spawn for pyconc's threads) that an
+``unpark()`` makes available and ``park()`` consumes.
 """
 
 from __future__ import annotations
@@ -11,18 +16,118 @@ from __future__ import annotations
 import itertools
 import threading
 import warnings
-from typing import Any, Callable, Generic, List, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Generic, List, Optional, TypeVar
 
 from pyconc import _timeout
 from pyconc.errors import Timeout
 from pyconc.spinlock import SpinLock
 from pyconc.errors import Panic
 
-__all__ = ["spawn", "JoinHandle", "scope", "Scope", "Builder", "current"]
+if TYPE_CHECKING:
+
+    class Unparker:
+        """The waking half of a Parker."""
+
+        def unpark(self) -> None: ...
+        def clone(self) -> "Unparker": ...
+
+    class Parker:
+        """Parker(): a token one thread parks for (crossbeam's Parker)."""
+
+        def park(self, timeout: Optional[float] = None) -> bool: ...
+        def unparker(self) -> Unparker: ...
+        def unpark(self) -> None: ...
+
+else:
+    from pyconc._core import Parker, Unparker
+
+__all__ = ["spawn", "JoinHandle", "scope", "Scope", "Builder", "current", "park", "Thread",
+           "Parker", "Unparker"]
 
 T = TypeVar("T")
 
 _counter = itertools.count(1)
+
+
+class Thread:
+    """A handle to a running thread, as Rust's ``std::thread::Thread``:
+    ``name``, ``ident``, ``native`` (the ``threading.Thread``) and
+    ``unpark()``, which makes the thread's park token available.  From
+    ``pyconc.thread.current()`` or ``JoinHandle.thread()``.
+
+    Thread safety without the GIL: every field is set at creation; unpark
+    is the Unparker's one atomic exchange.
+    """
+
+    __slots__ = ("_native", "_unparker", "__weakref__")
+
+    def __init__(self, native: threading.Thread, unparker: Unparker) -> None:
+        self._native = native
+        self._unparker = unparker
+
+    @property
+    def name(self) -> str:
+        """The thread's name."""
+        return self._native.name
+
+    @property
+    def ident(self) -> Optional[int]:
+        """The thread's identifier (``threading.get_ident()`` inside it)."""
+        return self._native.ident
+
+    @property
+    def native(self) -> threading.Thread:
+        """The ``threading.Thread`` object of the thread."""
+        return self._native
+
+    def unpark(self) -> None:
+        """unpark()
+
+        Make the thread's token available: its next (or current)
+        ``pyconc.thread.park()`` returns.  Never waits; several unparks
+        before a park make one token.
+        """
+        self._unparker.unpark()
+
+    def __repr__(self) -> str:
+        return f"<pyconc.thread.Thread {self.name!r}>"
+
+
+#: Each thread's parker and handle, made on first use (or by spawn).
+_local = threading.local()
+
+
+def _install(parker: Parker, handle: Thread) -> None:
+    _local.parker = parker
+    _local.thread = handle
+
+
+def _parker() -> Parker:
+    p = getattr(_local, "parker", None)
+    if p is None:
+        p = Parker()
+        _install(p, Thread(threading.current_thread(), p.unparker()))
+    return p
+
+
+def park(timeout: Optional[float] = None) -> bool:
+    """park(timeout=None) -> bool
+
+    Block the calling thread until its token is available, and consume it
+    (Rust's ``thread::park`` and ``park_timeout``).  Returns True once the
+    token is taken, False if *timeout* seconds passed first.  An unpark
+    made before the park is not lost.  The wait releases the GIL and is
+    interruptible by Ctrl-C.
+    """
+    return bool(_parker().park(timeout))
+
+
+def current() -> Thread:
+    """current() -> Thread: the calling thread's handle (Rust's
+    ``thread::current()``), whose ``unpark()`` wakes its ``park()``.
+    (``.native`` is the ``threading.Thread``.)"""
+    _parker()
+    return _local.thread
 
 
 class JoinHandle(Generic[T]):
@@ -42,7 +147,8 @@ class JoinHandle(Generic[T]):
     the wait is the lock's: in C, the GIL released, interruptible.
     """
 
-    __slots__ = ("_thread", "_done", "_result", "_error", "_observed", "__weakref__")
+    __slots__ = ("_thread", "_done", "_result", "_error", "_observed", "_parker", "_handle",
+                 "__weakref__")
 
     def __init__(self, fn: Callable[..., T], args: tuple, kwargs: dict,
                  name: Optional[str], daemon: Optional[bool]) -> None:
@@ -57,8 +163,12 @@ class JoinHandle(Generic[T]):
         self._thread = threading.Thread(
             target=self._run, args=(fn, args, kwargs), name=name, daemon=daemon
         )
+        # Made now, so that an unpark before the thread parks is kept.
+        self._parker = Parker()
+        self._handle = Thread(self._thread, self._parker.unparker())
 
     def _run(self, fn: Callable[..., T], args: tuple, kwargs: dict) -> None:
+        _install(self._parker, self._handle)
         try:
             self._result = fn(*args, **kwargs)
         except BaseException as exc:  # a panic: kept for join(), not printed
@@ -75,6 +185,11 @@ class JoinHandle(Generic[T]):
     def ident(self) -> Optional[int]:
         """The thread's identifier (``threading.get_ident()`` inside it)."""
         return self._thread.ident
+
+    def thread(self) -> Thread:
+        """thread() -> Thread: the thread's handle (``unpark()``, ``name``),
+        as Rust's ``JoinHandle::thread``."""
+        return self._handle
 
     def is_finished(self) -> bool:
         """is_finished() -> bool
@@ -173,12 +288,6 @@ def spawn(fn: Callable[..., T], *args: Any, **kwargs: Any) -> JoinHandle[T]:
     a name, use ``pyconc.Builder().name(...).spawn(...)``.
     """
     return _spawn(fn, args, kwargs, None, None)
-
-
-def current() -> threading.Thread:
-    """current() -> threading.Thread: the calling thread (Rust's
-    ``thread::current()``)."""
-    return threading.current_thread()
 
 
 class Scope:

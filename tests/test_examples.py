@@ -161,3 +161,7 @@ def test_chat_slow_client_is_told_it_lagged():
             server.close()
 
     asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_block_on():
+    assert "answer: 42, total: 4950" in run("block_on.py")

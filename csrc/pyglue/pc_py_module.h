@@ -20,6 +20,7 @@
 #include "pc_atomicref_py.h"
 #include "pc_rwlock_py.h"
 #include "pc_barrier_py.h"
+#include "pc_parker_py.h"
 #include "pc_once_py.h"
 #include "pc_shring_py.h"
 
@@ -30,6 +31,7 @@ static const pc_py_family_init pc_py_families[] = {
     pc_atomicref_py_init, /* AtomicRef */
     pc_rwlock_py_init,
     pc_barrier_py_init,
+    pc_parker_py_init, /* Parker, Unparker */
     pc_once_py_init,
     pc_shring_py_init, /* pyconc.ipc's channel and segments: IpcHandle */
     pc_spin_py_init,  /* SpinLock, _RobustSpinLock */

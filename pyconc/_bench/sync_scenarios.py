@@ -258,6 +258,34 @@ def _spawn_join_pyconc(n: int) -> Callable[[], float]:
     return run
 
 
+def _token_event(n: int) -> Callable[[], float]:
+    def run() -> float:
+        e = threading.Event()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            e.set()
+            e.wait()
+            e.clear()  # a park consumes its token: the same round trip
+        return time.perf_counter() - t0
+
+    return run
+
+
+def _token_parker(n: int) -> Callable[[], float]:
+    def run() -> float:
+        p = pyconc.Parker()
+        u = p.unparker()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            u.unpark()
+            p.park()
+        t = time.perf_counter() - t0
+        check(p.park(0) is False, "Parker kept a token it should not have")
+        return t
+
+    return run
+
+
 def scenarios(threads: List[int], scale: float = 1.0) -> List[Scenario]:
     out: List[Scenario] = []
     n = int(200_000 * scale)
@@ -277,6 +305,14 @@ def scenarios(threads: List[int], scale: float = 1.0) -> List[Scenario]:
                             baseline=False, ops=per, threads=1,
                             run=_lock_loop_mutex(1, per, poison=False),
                             goal=("with pyconc.Mutex.lock() as g: g.value += 1", 1.1)))
+    tokens = int(200_000 * scale)
+    g = "unpark + park (token there), 1 thread"
+    out.append(dict(group=g, name="threading.Event: set(); wait(); clear()", baseline=True,
+                    ops=tokens, threads=1, run=_token_event(tokens)))
+    # Issue 14: at most 0.5x the Event round trip.
+    out.append(dict(group=g, name="pyconc.Parker: unpark(); park()", baseline=False,
+                    ops=tokens, threads=1, run=_token_parker(tokens),
+                    goal=("threading.Event: set(); wait(); clear()", 0.5)))
     items = int(100_000 * scale)
     g = f"bounded buffer, {BUFFER_SLOTS} slots, 1 producer + 1 consumer"
     out.append(dict(group=g, name="threading.Lock + 2 threading.Condition", baseline=True,
