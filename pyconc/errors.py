@@ -91,7 +91,9 @@ class Timeout(PyconcError, TimeoutError):
 
 
 class Closed(Disconnected):
-    """A broadcast receiver has read everything, and every sender is gone."""
+    """The other side closed: a broadcast receiver has read everything and
+    every sender is gone, or a Semaphore was closed (tokio's
+    ``AcquireError``)."""
 
 
 class Lagged(ChannelError):

@@ -21,6 +21,7 @@
 #include "pc_rwlock_py.h"
 #include "pc_barrier_py.h"
 #include "pc_parker_py.h"
+#include "pc_sem_py.h"
 #include "pc_once_py.h"
 #include "pc_shring_py.h"
 
@@ -32,6 +33,7 @@ static const pc_py_family_init pc_py_families[] = {
     pc_rwlock_py_init,
     pc_barrier_py_init,
     pc_parker_py_init, /* Parker, Unparker */
+    pc_sem_py_init,    /* Semaphore, SemaphorePermit */
     pc_once_py_init,
     pc_shring_py_init, /* pyconc.ipc's channel and segments: IpcHandle */
     pc_spin_py_init,  /* SpinLock, _RobustSpinLock */

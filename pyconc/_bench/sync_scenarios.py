@@ -286,6 +286,18 @@ def _token_parker(n: int) -> Callable[[], float]:
     return run
 
 
+def _with_semaphore(make: Callable[[], Any], n: int) -> Callable[[], float]:
+    def run() -> float:
+        sem = make()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            with sem:
+                pass
+        return time.perf_counter() - t0
+
+    return run
+
+
 def scenarios(threads: List[int], scale: float = 1.0) -> List[Scenario]:
     out: List[Scenario] = []
     n = int(200_000 * scale)
@@ -305,6 +317,14 @@ def scenarios(threads: List[int], scale: float = 1.0) -> List[Scenario]:
                             baseline=False, ops=per, threads=1,
                             run=_lock_loop_mutex(1, per, poison=False),
                             goal=("with pyconc.Mutex.lock() as g: g.value += 1", 1.1)))
+    sems = int(200_000 * scale)
+    g = "with semaphore: pass (4 permits), 1 thread"
+    out.append(dict(group=g, name="threading.Semaphore(4)", baseline=True, ops=sems,
+                    threads=1, run=_with_semaphore(lambda: threading.Semaphore(4), sems)))
+    # Issue 14: at most 0.8x threading.Semaphore's with block.
+    out.append(dict(group=g, name="pyconc.Semaphore(4)", baseline=False, ops=sems, threads=1,
+                    run=_with_semaphore(lambda: pyconc.Semaphore(4), sems),
+                    goal=("threading.Semaphore(4)", 0.8)))
     tokens = int(200_000 * scale)
     g = "unpark + park (token there), 1 thread"
     out.append(dict(group=g, name="threading.Event: set(); wait(); clear()", baseline=True,
