@@ -42,6 +42,7 @@
 #include "pc_barrier.h"
 #include "pc_parker.h"
 #include "pc_sem.h"
+#include "pc_waitgroup.h"
 #include "pc_bcast.h"
 #include "pc_ipc.h"
 #include "pc_rspin.h"

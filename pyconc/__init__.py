@@ -11,7 +11,7 @@ from pyconc._ordering import ACQ_REL, ACQUIRE, RELAXED, RELEASE, SEQ_CST, Orderi
 from pyconc.atomic import AtomicBool, AtomicInt, AtomicRef, AtomicUInt, fence
 from pyconc.spinlock import SpinLock
 from pyconc.channel import Receiver, Sender, channel, sync_channel
-from pyconc.sync import Barrier, Condvar, Mutex, Once, OnceLock, RwLock, Semaphore
+from pyconc.sync import Barrier, Condvar, Mutex, Once, OnceLock, RwLock, Semaphore, WaitGroup
 from pyconc.thread import Builder, JoinHandle, Parker, Unparker, scope, spawn
 from pyconc.broadcast import broadcast
 from pyconc.errors import (
@@ -48,6 +48,7 @@ __all__ = [
     "Parker",
     "Unparker",
     "Semaphore",
+    "WaitGroup",
     "SpinLock",
     "channel",
     "sync_channel",

@@ -29,6 +29,7 @@ __all__ = [
     "OnceLock",
     "Semaphore",
     "SemaphorePermit",
+    "WaitGroup",
 ]
 
 T = TypeVar("T")
@@ -168,6 +169,15 @@ if TYPE_CHECKING:
         def __enter__(self) -> "Semaphore": ...
         def __exit__(self, *exc_info: object) -> None: ...
 
+    class WaitGroup:
+        """WaitGroup(): wait until every member (clone) is done (crossbeam's)."""
+
+        def clone(self) -> "WaitGroup": ...
+        def done(self) -> None: ...
+        def wait(self, timeout: Optional[float] = None) -> None: ...
+        def __enter__(self) -> "WaitGroup": ...
+        def __exit__(self, *exc_info: object) -> None: ...
+
     class Barrier:
         """Barrier(n): makes *n* threads wait for each other."""
 
@@ -207,3 +217,4 @@ else:
     OnceLock = _core.OnceLock
     Semaphore = _core.Semaphore
     SemaphorePermit = _core.SemaphorePermit
+    WaitGroup = _core.WaitGroup

@@ -157,6 +157,8 @@ READY = {
     "pyconc.Mutex": lambda: __import__("pyconc").Mutex([1]),
     "pyconc.RwLock": lambda: __import__("pyconc").RwLock([1]),
     "pyconc.Barrier": lambda: __import__("pyconc").Barrier(1),
+    "pyconc.Semaphore": lambda: __import__("pyconc").Semaphore(5),
+    "pyconc.AtomicRef": lambda: __import__("pyconc").AtomicRef([1]),
     "pyconc.JoinHandle": _joined,
     "pyconc.Sender": _pair(_chan, "tx"),
     "pyconc.Receiver": _pair(_chan, "rx"),

@@ -6,7 +6,7 @@ import tracemalloc
 import pytest
 
 import pyconc
-from pyconc import AtomicBool, AtomicInt, AtomicRef, AtomicUInt, SpinLock
+from pyconc import AtomicBool, AtomicInt, AtomicRef, AtomicUInt, Parker, Semaphore, SpinLock, WaitGroup
 
 from conftest import scaled
 
@@ -54,8 +54,12 @@ def _growth(churn, n, warm):
         lambda i: SpinLock(),
         lambda i: AtomicInt.from_buffer(bytearray(16), 8),
         lambda i: AtomicRef([i]),
+        lambda i: Parker().unparker(),
+        lambda i: Semaphore(2).acquire(),
+        lambda i: WaitGroup().clone(),
     ],
-    ids=["AtomicInt", "AtomicUInt", "AtomicBool", "SpinLock", "from_buffer", "AtomicRef"],
+    ids=["AtomicInt", "AtomicUInt", "AtomicBool", "SpinLock", "from_buffer", "AtomicRef",
+         "Parker", "Semaphore", "WaitGroup"],
 )
 def test_create_and_drop_many(make):
     n = scaled(200_000)

@@ -22,6 +22,7 @@
 #include "pc_barrier_py.h"
 #include "pc_parker_py.h"
 #include "pc_sem_py.h"
+#include "pc_waitgroup_py.h"
 #include "pc_once_py.h"
 #include "pc_shring_py.h"
 
@@ -34,6 +35,7 @@ static const pc_py_family_init pc_py_families[] = {
     pc_barrier_py_init,
     pc_parker_py_init, /* Parker, Unparker */
     pc_sem_py_init,    /* Semaphore, SemaphorePermit */
+    pc_waitgroup_py_init, /* WaitGroup */
     pc_once_py_init,
     pc_shring_py_init, /* pyconc.ipc's channel and segments: IpcHandle */
     pc_spin_py_init,  /* SpinLock, _RobustSpinLock */
