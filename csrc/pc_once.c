@@ -59,3 +59,28 @@ uint32_t pc_once_wait(pc_once_t *o, int64_t timeout_ns)
             return atomic_load_explicit(&o->state, memory_order_acquire);
     }
 }
+
+static inline bool pc_once_done(uint32_t s, bool ignore_poison)
+{
+    return s == PC_ONCE_COMPLETE || (!ignore_poison && s == PC_ONCE_POISONED);
+}
+
+uint32_t pc_once_wait_done(pc_once_t *o, int64_t timeout_ns, bool ignore_poison)
+{
+    int64_t deadline = pc_now_ns() + (timeout_ns > 0 ? timeout_ns : 0);
+    /* acquire: as pc_once_state. */
+    PC_HANDOFF_SPIN_UNTIL(pc_once_done(atomic_load_explicit(&o->state, memory_order_acquire),
+                                       ignore_poison),
+                          deadline);
+    for (;;) {
+        int64_t left = deadline - pc_now_ns();
+        /* acquire: as pc_once_state. */
+        uint32_t s = atomic_load_explicit(&o->state, memory_order_acquire);
+        if (pc_once_done(s, ignore_poison) || left <= 0)
+            return s;
+        /* Asleep on whatever state it is (INCOMPLETE, RUNNING, POISONED):
+         * only pc_once_finish ends one, and it wakes every sleeper. */
+        if (pc_park_wait(&o->state, s, left, false) == PC_PARK_INTERRUPTED)
+            return atomic_load_explicit(&o->state, memory_order_acquire);
+    }
+}

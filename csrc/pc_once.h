@@ -47,4 +47,10 @@ void pc_once_finish(pc_once_t *o, uint32_t state);
  * the GIL.  Returns the state seen last. */
 uint32_t pc_once_wait(pc_once_t *o, int64_t timeout_ns);
 
+/* Sleep until the state is COMPLETE (or POISONED, unless ignore_poison:
+ * then a later initialiser may still complete it), for at most
+ * timeout_ns; call without the GIL.  Returns the state seen last.  Every
+ * pc_once_finish wakes it, whatever state it went to sleep on. */
+uint32_t pc_once_wait_done(pc_once_t *o, int64_t timeout_ns, bool ignore_poison);
+
 #endif /* PC_ONCE_H */

@@ -184,7 +184,8 @@ READY = {
 WAITS = {"wait", "wait_while", "recv", "recv_many", "acquire", "lock", "read", "write",
          "join", "send", "get_or_init", "call_once", "call_once_force", "into_inner",
          "__enter__", "send_timeout", "recv_bytes", "send_bytes", "wait_timeout",
-         "wait_timeout_while", "__next__", "park", "acquire_many"}
+         "wait_timeout_while", "__next__", "park", "acquire_many", "wait_force",
+         "get_or_try_init"}
 
 #: Never called on an instance: Python's machinery, not the object's API.
 NOT_CALLED = {"__class__", "__del__", "__delattr__", "__setattr__", "__getattribute__",

@@ -189,7 +189,8 @@ WAITING_METHODS = {
     "acquire", "lock", "read", "write", "wait", "wait_while", "wait_timeout",
     "wait_timeout_while", "recv", "recv_many", "recv_bytes", "send", "send_many",
     "send_bytes", "send_timeout", "join", "get_or_init", "call_once", "call_once_force",
-    "into_inner", "set", "replace", "get_cloned", "park", "acquire_many", "__enter__",
+    "into_inner", "set", "replace", "get_cloned", "park", "acquire_many", "wait_force",
+    "get_or_try_init", "__enter__",
     "__next__", "__iter__",
     "tp_iternext", "wait_recv",
 }

@@ -86,6 +86,73 @@ static int pc_once_py_wait_running(pc_once_t *o, _Atomic unsigned long *runner,
     return 0;
 }
 
+/* Waiting for completion (Once.wait, wait_force, OnceLock.wait). */
+typedef struct {
+    pc_once_t *once;
+    bool ignore_poison;
+} pc_once_py_done_t;
+
+static pc_status pc_once_py_done_status(uint32_t s, bool ignore_poison)
+{
+    if (s == PC_ONCE_COMPLETE)
+        return PC_OK;
+    return s == PC_ONCE_POISONED && !ignore_poison ? PC_POISONED : PC_AGAIN;
+}
+
+static pc_status pc_once_py_done_try(void *self)
+{
+    pc_once_py_done_t *d = self;
+    return pc_once_py_done_status(pc_once_state(d->once), d->ignore_poison);
+}
+
+static pc_status pc_once_py_done_park(void *self, int64_t slice_ns)
+{
+    pc_once_py_done_t *d = self;
+    return pc_once_py_done_status(pc_once_wait_done(d->once, slice_ns, d->ignore_poison),
+                                  d->ignore_poison);
+}
+
+/* Wait until o completes (timeout= as every wait): PC_OK, or -1 with the
+ * error set (Timeout, PoisonError, KeyboardInterrupt).  A wait from inside
+ * the cell's own initialiser raises RuntimeError. */
+static int pc_once_py_wait_done(pc_once_t *o, _Atomic unsigned long *runner, int ignore_poison,
+                                PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                                const char *what, const char *poisoned)
+{
+    PyObject *timeout = NULL;
+    int64_t ns = PC_PY_FOREVER;
+    pc_once_py_done_t d = {o, ignore_poison != 0};
+    pc_status st;
+    if (nargs != 0 || kwnames != NULL) {
+        if (pc_py_one_arg(args, nargs, kwnames, "wait", "timeout", 0, &timeout) < 0)
+            return -1;
+        if (timeout == Py_None)
+            timeout = NULL;
+        if (pc_py_timeout_ns(timeout, &ns) < 0)
+            return -1;
+    }
+    st = pc_once_py_done_try(&d);
+    if (st == PC_AGAIN &&
+        atomic_load_explicit(runner, memory_order_relaxed) == PyThread_get_thread_ident()) {
+        PyErr_Format(PyExc_RuntimeError,
+                     "%s called from inside the cell's own initialiser (it would wait "
+                     "for itself for ever)",
+                     what);
+        return -1;
+    }
+    if (st == PC_AGAIN)
+        st = pc_py_wait(&d, pc_once_py_done_try, pc_once_py_done_park, ns, 1);
+    if (st == PC_OK)
+        return 0;
+    if (st == PC_POISONED)
+        pc_py_raise_value(PC_POISONED, Py_None, poisoned);
+    else if (st == PC_TIMEOUT)
+        PyErr_Format(pc_py_exc[PC_TIMEOUT], "%s timed out after %R s", what, timeout);
+    else
+        pc_py_raise(st, NULL);
+    return -1;
+}
+
 /* Call fn(arg) (fn() if arg is NULL) as the initialiser of word o, which
  * the caller has just made RUNNING. */
 static PyObject *pc_once_py_run(_Atomic unsigned long *runner, PyObject *fn, PyObject *arg)
@@ -252,6 +319,26 @@ static PyObject *pc_once_py_call_once_force(PyObject *self, PyObject *const *arg
     return pc_once_py_call((pc_once_py_t *)self, fn, 1);
 }
 
+static PyObject *pc_once_py_wait(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                                 PyObject *kwnames)
+{
+    pc_once_py_t *o = (pc_once_py_t *)self;
+    if (pc_once_py_wait_done(&o->once, &o->runner, 0, args, nargs, kwnames, "Once.wait()",
+                             "Once poisoned: its initialiser raised") < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *pc_once_py_wait_force(PyObject *self, PyObject *const *args,
+                                       Py_ssize_t nargs, PyObject *kwnames)
+{
+    pc_once_py_t *o = (pc_once_py_t *)self;
+    if (pc_once_py_wait_done(&o->once, &o->runner, 1, args, nargs, kwnames,
+                             "Once.wait_force()", NULL) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyObject *pc_once_py_is_completed(PyObject *self, PyObject *unused)
 {
     (void)unused;
@@ -284,6 +371,17 @@ static PyMethodDef pc_once_py_methods[] = {
      "``state.is_poisoned()`` whether an earlier call raised."},
     {"is_completed", pc_once_py_is_completed, METH_NOARGS,
      "is_completed($self, /)\n--\n\nTrue once a call has completed."},
+    {"wait", (PyCFunction)(void (*)(void))pc_once_py_wait, METH_FASTCALL | METH_KEYWORDS,
+     "wait($self, /, timeout=None)\n--\n\n"
+     "Wait until a call has completed, without running anything (Rust's\n"
+     "``Once::wait``).  Raises PoisonError if the Once is (or becomes)\n"
+     "poisoned, pyconc.Timeout after *timeout* seconds (None, or any huge\n"
+     "value: no limit).  Releases the GIL; interruptible by Ctrl-C."},
+    {"wait_force", (PyCFunction)(void (*)(void))pc_once_py_wait_force,
+     METH_FASTCALL | METH_KEYWORDS,
+     "wait_force($self, /, timeout=None)\n--\n\n"
+     "As wait(), ignoring poison: a poisoned Once is waited on until a\n"
+     "call_once_force completes it (Rust's ``Once::wait_force``)."},
     PC_PY_NO_COPY_METHODS,
     {NULL, NULL, 0, NULL}};
 
@@ -318,8 +416,9 @@ static PyType_Spec pc_once_py_spec = {
 static PyObject *pc_oncelock_py_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
 {
     pc_oncelock_py_t *self;
-    static char *kwlist[] = {NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kw, ":OnceLock", kwlist))
+    static char *kwlist[] = {"value", NULL};
+    PyObject *value = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:OnceLock", kwlist, &value))
         return NULL;
     self = (pc_oncelock_py_t *)tp->tp_alloc(tp, 0);
     if (self == NULL)
@@ -329,6 +428,11 @@ static PyObject *pc_oncelock_py_new(PyTypeObject *tp, PyObject *args, PyObject *
     atomic_store_explicit(&self->runner, 0, memory_order_relaxed);
     self->value = NULL;
     self->weakrefs = NULL;
+    if (value != NULL) { /* OnceLock(value): Rust's From<T>, set from the start */
+        self->value = Py_NewRef(value);
+        /* relaxed: not shared yet. */
+        atomic_store_explicit(&self->once.state, PC_ONCE_COMPLETE, memory_order_relaxed);
+    }
     return (PyObject *)self;
 }
 
@@ -485,6 +589,23 @@ static PyObject *pc_oncelock_py_take(PyObject *self, PyObject *unused)
     return old;
 }
 
+static PyObject *pc_oncelock_py_wait(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                                     PyObject *kwnames)
+{
+    pc_oncelock_py_t *c = (pc_oncelock_py_t *)self;
+    PyObject *v;
+    for (;;) {
+        /* A OnceLock is never poisoned: a failed initialiser leaves it
+         * INCOMPLETE, and the wait goes on. */
+        if (pc_once_py_wait_done(&c->once, &c->runner, 1, args, nargs, kwnames,
+                                 "OnceLock.wait()", NULL) < 0)
+            return NULL;
+        if ((v = pc_oncelock_py_value(c)) != NULL)
+            return v;
+        /* taken meanwhile: wait for the next value */
+    }
+}
+
 static PyObject *pc_oncelock_py_repr(PyObject *self)
 {
     PyObject *v = pc_oncelock_py_value((pc_oncelock_py_t *)self), *r;
@@ -513,10 +634,25 @@ static PyMethodDef pc_oncelock_py_methods[] = {
      "interruptible by Ctrl-C).  If *fn* raises, the exception propagates\n"
      "and the cell stays unset (the next caller tries again).  Calling it\n"
      "again from inside *fn* raises RuntimeError."},
+    {"get_or_try_init", (PyCFunction)(void (*)(void))pc_oncelock_py_get_or_init,
+     METH_FASTCALL | METH_KEYWORDS,
+     "get_or_try_init($self, /, fn)\n--\n\n"
+     "The same as get_or_init: a *fn* that raises leaves the cell unset and\n"
+     "its exception propagates.  (Rust separates the two because its\n"
+     "closures return errors as values; in Python any function may raise.)"},
+    {"wait", (PyCFunction)(void (*)(void))pc_oncelock_py_wait, METH_FASTCALL | METH_KEYWORDS,
+     "wait($self, /, timeout=None)\n--\n\n"
+     "The value, waiting until some thread sets it (Rust's\n"
+     "``OnceLock::wait``).  pyconc.Timeout after *timeout* seconds.  Releases\n"
+     "the GIL; interruptible by Ctrl-C."},
     {"take", pc_oncelock_py_take, METH_NOARGS,
      "take($self, /)\n--\n\n"
      "Empty the cell and return what it held (None if unset).  Meant for\n"
      "when no other thread uses the cell (Rust's ``&mut self``)."},
+    {"into_inner", pc_oncelock_py_take, METH_NOARGS,
+     "into_inner($self, /)\n--\n\n"
+     "The value (None if unset), leaving the cell empty: Rust's\n"
+     "``into_inner``, which consumes the cell; here it is take()."},
     PC_PY_NO_COPY_METHODS,
     {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
     {NULL, NULL, 0, NULL}};
@@ -534,13 +670,14 @@ static PyType_Slot pc_oncelock_py_slots[] = {
     {Py_tp_members, pc_oncelock_py_members},
     {Py_tp_repr, (void *)pc_oncelock_py_repr},
     {Py_tp_doc,
-     (void *)"OnceLock()\n--\n\n"
+     (void *)"OnceLock(value=<unset>)\n--\n\n"
              "A cell written once, as Rust's ``std::sync::OnceLock<T>``:\n"
              "``get()`` returns the value or None if unset; ``set(value)`` stores\n"
              "it if unset and says whether it did; ``get_or_init(fn)`` returns the\n"
              "value, calling *fn()* to make it if unset (exactly one thread runs\n"
              "*fn*; the others wait for its result).  If *fn* raises, the\n"
-             "exception propagates and the cell stays unset.\n\n"
+             "exception propagates and the cell stays unset.  ``OnceLock(v)`` starts\n"
+             "set; ``wait()`` blocks until some thread sets it.\n\n"
              "Thread safety without the GIL: a C once-word (``pc_once_t``) decides\n"
              "which thread writes; the value is written before the word is set\n"
              "to complete (release) and read after it is seen complete (acquire),\n"

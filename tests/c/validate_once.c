@@ -63,6 +63,46 @@ static void body(int t, void *arg)
         run_cell(t, c);
 }
 
+/* Waiters for completion (pc_once_wait_done): thread 0 fails once
+ * (POISONED), then completes with ignore_poison; the others wait, those
+ * with ignore_poison through the poison.  Each round a fresh word. */
+static pc_once_t done_word;
+static long done_data;            /* plain: written by the initialiser */
+static _Atomic long done_round, done_seen, done_poisoned;
+static long done_rounds;
+
+static void done_body(int t, void *arg)
+{
+    (void)arg;
+    for (long r = 1; r <= done_rounds; r++) {
+        if (t == 0) {
+            pc_once_init(&done_word);
+            done_data = 0;
+            atomic_store_explicit(&done_round, r, memory_order_release);
+            PC_CHECK(pc_once_try_begin(&done_word, false) == PC_ONCE_INCOMPLETE, "begin");
+            pc_once_finish(&done_word, PC_ONCE_POISONED);
+            PC_CHECK(pc_once_try_begin(&done_word, true) == PC_ONCE_POISONED, "force");
+            done_data = r;
+            pc_once_finish(&done_word, PC_ONCE_COMPLETE);
+            while (atomic_load_explicit(&done_seen, memory_order_acquire) != r * 3)
+                pc_thread_yield();
+        } else {
+            bool force = t % 2 == 0;
+            uint32_t s;
+            while (atomic_load_explicit(&done_round, memory_order_acquire) != r)
+                pc_thread_yield();
+            while ((s = pc_once_wait_done(&done_word, 2000000, force)) != PC_ONCE_COMPLETE &&
+                   !(s == PC_ONCE_POISONED && !force))
+                ;
+            if (s == PC_ONCE_COMPLETE)
+                PC_CHECK(done_data == r, "round %ld: the initialiser's write not seen", r);
+            else
+                atomic_fetch_add_explicit(&done_poisoned, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&done_seen, 1, memory_order_release);
+        }
+    }
+}
+
 int main(void)
 {
     cells = pc_scaled(20000);
@@ -91,9 +131,13 @@ int main(void)
     pc_once_finish(&o, PC_ONCE_COMPLETE);
     PC_CHECK(pc_once_try_begin(&o, true) == PC_ONCE_COMPLETE, "ran a complete once");
 
+    done_rounds = pc_scaled(2000);
+    pc_run_threads(4, done_body, NULL);
+
     printf("validate_once: OK (%d threads x %ld cells, runs exact; %ld waits on a runner, "
-           "%ld poisoned sightings)\n",
-           THREADS, cells, (long)atomic_load(&waits), (long)atomic_load(&told_poisoned));
+           "%ld poisoned sightings; %ld rounds of completion waiters, %ld saw the poison)\n",
+           THREADS, cells, (long)atomic_load(&waits), (long)atomic_load(&told_poisoned),
+           done_rounds, (long)atomic_load(&done_poisoned));
     free(once);
     free(data);
     free(runs);
