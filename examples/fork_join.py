@@ -21,8 +21,8 @@ def main(paths):
     for path, h in handles:  # join
         try:
             lines, words = h.join()
-        except pyconc.Panic as e:  # the thread's exception is the cause
-            print(f"{path}: error: {e.__cause__}")
+        except OSError as e:  # the thread's exception, re-raised by join()
+            print(f"{path}: error: {e}")
             continue
         print(f"{path}: {lines} lines, {words} words")
         total_lines += lines

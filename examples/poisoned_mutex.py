@@ -20,8 +20,8 @@ def main():
 
     try:
         pyconc.spawn(transfer, 80).join()
-    except pyconc.Panic as e:
-        print(f"worker panicked: {e.__cause__}")
+    except ValueError as e:  # the worker's exception, re-raised by join()
+        print(f"worker panicked: {e}")
     print(f"poisoned: {accounts.is_poisoned()}")
 
     try:

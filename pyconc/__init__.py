@@ -26,7 +26,6 @@ from pyconc.errors import (
     Timeout,
     Closed,
     Lagged,
-    Panic,
     PoisonError,
     WouldBlock,
 )
@@ -77,7 +76,6 @@ __all__ = [
     "broadcast",
     "WouldBlock",
     "PoisonError",
-    "Panic",
     "Lagged",
     "Closed",
     "ipc",

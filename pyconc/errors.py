@@ -35,7 +35,6 @@ __all__ = [
     "Lagged",
     "WouldBlock",
     "PoisonError",
-    "Panic",
     "OwnerDied",
 ]
 
@@ -126,10 +125,6 @@ class PoisonError(PyconcError, Generic[T]):
     def into_inner(self) -> T:
         """Return the guard, held, despite the poisoning."""
         return self._guard
-
-
-class Panic(PyconcError):
-    """A spawned thread raised.  ``__cause__`` is the exception it raised."""
 
 
 class OwnerDied(PyconcError):

@@ -1,8 +1,11 @@
 """Rust's std::thread for Python: spawn, JoinHandle, scope, Builder.
 
 A thread's result comes back through ``join()``; an exception it raised
-comes back too, as ``pyconc.Panic`` whose ``__cause__`` is the exception
-(never printed and forgotten, as ``threading`` does).  Joining waits on a
+comes back too, re-raised by ``join()`` itself with its traceback from the
+thread and a note naming the thread, as ``Future.result()`` does (never
+printed and forgotten, as ``threading`` does).  Rust wraps it in ``Err``; in
+Python, ``except ValueError:`` around ``join()`` catches a ValueError raised
+in the thread.  ``scope()`` raises an ``ExceptionGroup`` of every failure.  Joining waits on a
 C futex word (a SpinLock's) with the GIL released, interruptibly.
 
 ``park(timeout=None)`` and ``current().unpark()`` / ``handle.thread().unpark()``
@@ -14,14 +17,21 @@ made for it on first use, or at spawn for pyconc's threads) that an
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, Generic, List, Optional, TypeVar
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Callable, Generic, List, Optional, ParamSpec, TypeVar
+
+if sys.version_info >= (3, 11):
+    from builtins import BaseExceptionGroup
+else:  # pragma: no cover - the backport, a dependency on 3.10
+    from exceptiongroup import BaseExceptionGroup
+
 
 from pyconc import _timeout
 from pyconc.errors import Timeout
 from pyconc.spinlock import SpinLock
-from pyconc.errors import Panic
 
 if TYPE_CHECKING:
 
@@ -45,6 +55,7 @@ __all__ = ["spawn", "JoinHandle", "scope", "Scope", "Builder", "current", "park"
            "Parker", "Unparker"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 _counter = itertools.count(1)
 
@@ -134,8 +145,9 @@ class JoinHandle(Generic[T]):
     """The handle of a thread started by ``pyconc.spawn`` (or a scope).
 
     ``join(timeout=None)`` waits for the thread and returns its function's
-    result, or raises ``Panic`` (``__cause__``: the exception the thread
-    raised).  ``join`` may be called again; it gives the same outcome.
+    result, or re-raises the exception the thread raised (with the
+    thread's traceback and a note naming it).  ``join`` may be called
+    again; it gives the same outcome.
     ``is_finished()`` never waits.  ``name`` and ``ident`` describe the
     thread.  A handle dropped unjoined after its thread raised emits a
     RuntimeWarning, so the exception is never lost silently.
@@ -147,8 +159,8 @@ class JoinHandle(Generic[T]):
     the wait is the lock's: in C, the GIL released, interruptible.
     """
 
-    __slots__ = ("_thread", "_done", "_result", "_error", "_observed", "_parker", "_handle",
-                 "__weakref__")
+    __slots__ = ("_thread", "_done", "_result", "_error", "_tb", "_observed", "_parker",
+                 "_handle", "__weakref__")
 
     def __init__(self, fn: Callable[..., T], args: tuple, kwargs: dict,
                  name: Optional[str], daemon: Optional[bool]) -> None:
@@ -156,6 +168,7 @@ class JoinHandle(Generic[T]):
         self._done.acquire()  # held until the thread's function ends
         self._result: Any = None
         self._error: Optional[BaseException] = None
+        self._tb: Optional[TracebackType] = None
         self._observed = False
         if name is None:  # as threading names them, but after fn, not _run
             what = getattr(fn, "__qualname__", None) or type(fn).__name__
@@ -172,6 +185,12 @@ class JoinHandle(Generic[T]):
         try:
             self._result = fn(*args, **kwargs)
         except BaseException as exc:  # a panic: kept for join(), not printed
+            note = f"(raised in thread {self._thread.name!r}, re-raised by its join())"
+            if hasattr(exc, "add_note"):
+                exc.add_note(note)
+            else:  # 3.10: shown by the exceptiongroup backport's traceback
+                exc.__notes__ = [*getattr(exc, "__notes__", ()), note]  # type: ignore[attr-defined]
+            self._tb = exc.__traceback__  # the thread's frames, kept for every join
             self._error = exc
         finally:
             self._done.release()
@@ -203,8 +222,10 @@ class JoinHandle(Generic[T]):
         """join(timeout=None) -> result
 
         Wait for the thread to finish and return its function's result.
-        If the function raised, raise ``pyconc.Panic`` from that exception
-        (``__cause__``).  With *timeout* (seconds), raise ``pyconc.Timeout``
+        If the function raised, raise that same exception here, with its
+        traceback from the thread and a note naming the thread (as
+        ``concurrent.futures.Future.result()``): ``except ValueError:``
+        around ``join()`` catches a ValueError the thread raised.  With *timeout* (seconds), raise ``pyconc.Timeout``
         (a TimeoutError) if the thread is still running after that long; a
         huge timeout waits without limit.  The wait releases the GIL
         and is interruptible by Ctrl-C.  A thread cannot join itself
@@ -219,7 +240,9 @@ class JoinHandle(Generic[T]):
         self._thread.join()  # the thread is past its function: returns at once
         self._observed = True
         if self._error is not None:
-            raise Panic(f"thread {self.name!r} panicked: {self._error!r}") from self._error
+            # The thread's traceback each time, so that joining twice does
+            # not pile up the joiner's frames.
+            raise self._error.with_traceback(self._tb)
         return self._result
 
     def __del__(self) -> None:
@@ -266,7 +289,7 @@ class Builder:
         self._daemon = bool(daemon)
         return self
 
-    def spawn(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> JoinHandle[T]:
+    def spawn(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> JoinHandle[T]:
         """spawn(fn, *args, **kwargs) -> JoinHandle: start the thread."""
         return _spawn(fn, args, kwargs, self._name, self._daemon)
 
@@ -280,11 +303,12 @@ def _spawn(fn: Callable[..., T], args: tuple, kwargs: dict,
     return h
 
 
-def spawn(fn: Callable[..., T], *args: Any, **kwargs: Any) -> JoinHandle[T]:
+def spawn(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> JoinHandle[T]:
     """spawn(fn, *args, **kwargs) -> JoinHandle
 
     Start a thread running ``fn(*args, **kwargs)`` and return its handle;
-    ``handle.join()`` returns the result or raises ``pyconc.Panic``.  For
+    ``handle.join()`` returns the result or re-raises the thread's
+    exception.  (mypy checks *args* and *kwargs* against *fn*.)  For
     a name, use ``pyconc.Builder().name(...).spawn(...)``.
     """
     return _spawn(fn, args, kwargs, None, None)
@@ -305,12 +329,12 @@ class Scope:
         self._lock = threading.Lock()
         self._open = True
 
-    def spawn(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> JoinHandle[T]:
+    def spawn(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> JoinHandle[T]:
         """spawn(fn, *args, **kwargs) -> JoinHandle
 
         Start a thread that the scope joins at its end.  Its handle may be
-        joined earlier; a Panic observed that way is not raised again by
-        the scope.  Raises RuntimeError once the scope has ended.
+        joined earlier; an exception observed that way is not raised again
+        by the scope.  Raises RuntimeError once the scope has ended.
         """
         with self._lock:
             if not self._open:
@@ -319,22 +343,26 @@ class Scope:
             self._handles.append(h)
         return h
 
-    def _join_all(self) -> Optional[Panic]:
-        first: Optional[Panic] = None
+    def _join_all(self) -> List[BaseException]:
+        """Join every thread; the exceptions of those whose failure nobody
+        observed by joining, in spawn order."""
+        failures: List[BaseException] = []
         i = 0
         while True:
             with self._lock:
                 if i == len(self._handles):
                     self._open = False
-                    return first
+                    return failures
                 h = self._handles[i]
             i += 1
             observed = h._observed
             try:
                 h.join()
-            except Panic as p:
-                if first is None and not observed:
-                    first = p
+            except BaseException as exc:
+                if h._error is not exc:
+                    raise  # not the thread's: Ctrl-C during the join
+                if not observed:
+                    failures.append(exc)
 
 
 class scope:
@@ -343,11 +371,14 @@ class scope:
     ``with pyconc.scope() as s:`` - threads spawned with ``s.spawn(fn,
     ...)`` are all joined when the block ends, as with Rust's
     ``thread::scope``, so they may use the block's local objects freely.
-    If any of them raised (and its handle was not joined by hand), the
-    first such ``Panic`` (in spawn order) is raised after all are joined;
-    an exception from the block itself takes precedence.  Threads may
-    spawn more threads in the same scope.  Ctrl-C interrupts the final
-    joins (the threads keep running).
+    If any of them raised (and its handle was not joined by hand), an
+    ``ExceptionGroup`` of their exceptions, in spawn order, is raised once
+    all are joined (a ``BaseExceptionGroup`` if one is not an Exception),
+    as ``asyncio.TaskGroup`` does; catch one kind with ``except*``.  If the
+    block itself raised an Exception too, it is the group's first member;
+    a block left by KeyboardInterrupt or SystemExit propagates as is.
+    Threads may spawn more threads in the same scope.  Ctrl-C interrupts
+    the final joins (the threads keep running).
 
     Thread safety without the GIL: see Scope (its list has a lock).
     """
@@ -361,6 +392,13 @@ class scope:
         return self._scope
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        panic = self._scope._join_all()
-        if exc_type is None and panic is not None:
-            raise panic
+        failures = self._scope._join_all()
+        if not failures:
+            return
+        if exc is not None:
+            if not isinstance(exc, Exception):
+                return  # KeyboardInterrupt, SystemExit: let it through
+            failures.insert(0, exc)
+        n = len(failures)
+        raise BaseExceptionGroup(
+            f"{n} failure{'s' if n > 1 else ''} in a pyconc.scope", failures)

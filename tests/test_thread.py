@@ -1,13 +1,17 @@
 """pyconc.spawn, JoinHandle, scope, Builder."""
 
+import sys
 import threading
+import traceback
 import time
 
 import pytest
 
 import pyconc
-from pyconc import Panic
 from conftest import scaled
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup, ExceptionGroup
 
 
 def test_join_returns_the_result():
@@ -17,28 +21,48 @@ def test_join_returns_the_result():
     assert h.is_finished()
 
 
-def test_join_raises_panic_with_cause_and_prints_nothing(capsys):
+def test_join_reraises_the_threads_exception_and_prints_nothing(capsys):
+    """As Future.result(): the exception itself, with the thread's
+    traceback and a note naming the thread (issue 14)."""
     def boom():
         raise KeyError("k")
 
-    h = pyconc.spawn(boom)
-    with pytest.raises(Panic) as info:
+    h = pyconc.Builder().name("worker-7").spawn(boom)
+    with pytest.raises(KeyError) as info:
         h.join()
-    assert isinstance(info.value.__cause__, KeyError)
-    assert info.value.__cause__.args == ("k",)
-    with pytest.raises(Panic):
+    assert info.value.args == ("k",)
+    assert info.value is h._error
+    assert any("worker-7" in n for n in info.value.__notes__)
+    frames = [f.name for f in traceback.extract_tb(info.value.__traceback__)]
+    assert "boom" in frames  # the thread's frames are kept
+    with pytest.raises(KeyError) as again:
         h.join()
+    # Joining again neither piles up frames nor adds another note.
+    assert len(traceback.extract_tb(again.value.__traceback__)) == len(frames)
+    assert len(again.value.__notes__) == 1
     out, err = capsys.readouterr()
     assert "KeyError" not in err and "Traceback" not in err
 
 
-def test_base_exceptions_are_panics_too():
+def test_except_valueerror_around_join_catches_it():
+    def parse():
+        return int("x")
+
+    try:
+        pyconc.spawn(parse).join()
+    except ValueError as e:
+        assert "invalid literal" in str(e)
+    else:
+        raise AssertionError("join() returned")
+
+
+def test_base_exceptions_come_back_too():
     def leave():
         raise SystemExit(3)
 
-    with pytest.raises(Panic) as info:
+    with pytest.raises(SystemExit) as info:
         pyconc.spawn(leave).join()
-    assert isinstance(info.value.__cause__, SystemExit)
+    assert info.value.code == 3
 
 
 def test_join_timeout_and_is_finished():
@@ -107,7 +131,7 @@ def test_scope_joins_everything_and_borrows_locals():
     assert sum(sums) == sum(data)
 
 
-def test_scope_raises_the_first_panic_after_joining_all():
+def test_scope_raises_an_exception_group_after_joining_all():
     finished = []
 
     def slow_ok():
@@ -117,27 +141,71 @@ def test_scope_raises_the_first_panic_after_joining_all():
     def bad(tag):
         raise ValueError(tag)
 
-    with pytest.raises(Panic) as info:
+    with pytest.raises(ExceptionGroup) as info:
         with pyconc.scope() as s:
             s.spawn(slow_ok)
             s.spawn(bad, "first")
+            s.spawn(lambda: {}["k"])
             s.spawn(bad, "second")
     assert finished == ["slow"]
-    assert info.value.__cause__.args == ("first",)
+    assert [type(e) for e in info.value.exceptions] == [ValueError, KeyError, ValueError]
+    assert [e.args for e in info.value.exceptions] == [("first",), ("k",), ("second",)]
+    assert "3 failures" in str(info.value)
 
 
-def test_scope_manual_join_observes_the_panic():
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="except* is 3.11 syntax")
+def test_scope_except_star_splits_the_failures():
+    code = """
+caught = []
+try:
     with pyconc.scope() as s:
-        h = s.spawn(lambda: 1 / 0)
-        with pytest.raises(Panic):
-            h.join()
-    # No Panic from the scope: it was handled.
+        s.spawn(lambda: int("x"))
+        s.spawn(lambda: {}["k"])
+except* ValueError as eg:
+    caught.append(("value", len(eg.exceptions)))
+except* KeyError as eg:
+    caught.append(("key", len(eg.exceptions)))
+"""
+    ns = {"pyconc": pyconc}
+    exec(code, ns)  # compiled here, so that 3.10 can import this file
+    assert ns["caught"] == [("value", 1), ("key", 1)]
 
 
-def test_scope_body_exception_wins():
-    with pytest.raises(KeyError):
+def test_scope_one_failure_is_a_group_too():
+    with pytest.raises(ExceptionGroup) as info:
         with pyconc.scope() as s:
             s.spawn(lambda: 1 / 0)
+    assert [type(e) for e in info.value.exceptions] == [ZeroDivisionError]
+
+
+def test_scope_base_exception_group():
+    with pytest.raises(BaseExceptionGroup) as info:
+        with pyconc.scope() as s:
+            s.spawn(sys.exit, 4)
+    assert not isinstance(info.value, ExceptionGroup)
+    assert info.value.exceptions[0].code == 4
+
+
+def test_scope_manual_join_observes_the_failure():
+    with pyconc.scope() as s:
+        h = s.spawn(lambda: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            h.join()
+    # Nothing from the scope: it was handled.
+
+
+def test_scope_body_exception_joins_the_group():
+    with pytest.raises(ExceptionGroup) as info:
+        with pyconc.scope() as s:
+            s.spawn(lambda: 1 / 0)
+            raise KeyError("body")
+    assert [type(e) for e in info.value.exceptions] == [KeyError, ZeroDivisionError]
+
+
+def test_scope_body_exception_alone_propagates_as_is():
+    with pytest.raises(KeyError):
+        with pyconc.scope() as s:
+            s.spawn(lambda: None)
             raise KeyError
 
 
@@ -175,7 +243,7 @@ def test_joined_panic_does_not_warn():
     import warnings
 
     h = pyconc.spawn(lambda: 1 / 0)
-    with pytest.raises(Panic):
+    with pytest.raises(ZeroDivisionError):
         h.join()
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -91,7 +91,7 @@ def test_thread_dying_with_a_member_ends_it():
         raise ValueError("boom")
 
     h = pyconc.spawn(dies, wg.clone())
-    with pytest.raises(pyconc.Panic):
+    with pytest.raises(ValueError, match="boom"):
         h.join()
     del h
     gc.collect()
