@@ -14,6 +14,7 @@ import gc
 import os
 import sys
 import threading
+import time
 
 import pytest
 
@@ -382,3 +383,51 @@ def test_ctrl_c_once_call_once_force_and_broadcast_iteration():
     assert_interrupts(lambda: next(iter(rx)))
     tx.send(1)
     assert next(iter(rx)) == 1
+
+
+@posix_only
+def test_fork_with_a_semaphore_permit_and_a_parked_waitgroup():
+    """A child inherits copies (issue 14's types): the permits another
+    parent thread holds stay taken in the child's copy, the child's own use
+    of its copies works and changes nothing in the parent."""
+    import threading
+
+    from pyconc import Parker, Semaphore, WaitGroup
+
+    sem, wg, parker = Semaphore(2), WaitGroup(), Parker()
+    member = wg.clone()
+    done = threading.Event()
+
+    def holder():
+        with sem.acquire():
+            done.wait(10)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    while sem.available_permits() != 1:
+        time.sleep(0.001)
+
+    def child():
+        assert sem.available_permits() == 1  # the holder's permit is not back
+        with sem.acquire(timeout=1):
+            with pytest.raises(WouldBlock):
+                sem.try_acquire()
+        with pytest.raises(TimeoutError):
+            wg.wait(timeout=0.05)  # the parent's member is alive in the copy
+        member.done()
+        wg.wait(timeout=1)
+        parker.unpark()
+        assert parker.park(0)
+        _fresh_primitives_work()
+
+    try:
+        assert _in_child(child) == 0
+    finally:
+        done.set()
+        t.join()
+    assert sem.available_permits() == 2
+    assert not parker.park(0)  # the child's unpark was its own
+    with pytest.raises(TimeoutError):
+        wg.wait(timeout=0.01)  # the parent's member is still alive here
+    member.done()
+    wg.wait(timeout=1)
