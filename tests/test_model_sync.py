@@ -147,7 +147,13 @@ class MutexModel(RuleBasedStateMachine):
     @precondition(lambda self: not self.retired)
     @rule()
     def get_mut(self):
-        assert self.m.get_mut() == self.value
+        """Rust's get_mut: the value, or (poisoned) PoisonError holding it."""
+        if self.poisoned:
+            with pytest.raises(PoisonError) as e:
+                self.m.get_mut()
+            assert e.value.into_inner() == self.value
+        else:
+            assert self.m.get_mut() == self.value
 
     @invariant()
     def state(self):
