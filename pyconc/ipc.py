@@ -99,11 +99,13 @@ import time
 import types
 import weakref
 from multiprocessing import resource_tracker, util
+from types import GenericAlias
 from typing import Any, Iterable, Iterator, List, Optional, Set
 
 from pyconc import _core, _procs, _timeout
 from pyconc._buffer import cell_in_buffer
 from pyconc._closing import Closing
+from pyconc._generic import subscriptable
 from pyconc._native import lib
 from pyconc._ordering import RELAXED
 from pyconc.atomic import VIEW_TYPES, AtomicBool, AtomicInt, AtomicUInt
@@ -638,6 +640,11 @@ class ReceiverGone(SendError, Disconnected):
     """
 
 
+def _class_getitem(cls: type, item: Any) -> GenericAlias:
+    """Sender[T], Receiver[T]: a generic alias, for type hints (PEP 585)."""
+    return GenericAlias(cls, item)
+
+
 #: Live Senders of this process (for fork and exit).
 _senders: "weakref.WeakSet[Sender]" = weakref.WeakSet()
 _receivers: "weakref.WeakSet[Receiver]" = weakref.WeakSet()
@@ -686,6 +693,10 @@ def channel(capacity_bytes: int = 1 << 20) -> "tuple[Sender, Receiver]":
     return tx, rx
 
 
+# ipc.channel[int](): the item is for type checkers (pyconc/_generic.py).
+channel = subscriptable(channel)
+
+
 def _open_ring(seg: _Segment) -> Any:
     try:
         return seg.ring()
@@ -732,6 +743,8 @@ class Sender(Closing):
     """
 
     __slots__ = ("_seg", "_c", "_slot", "_pid", "_inheritable", "__weakref__")
+
+    __class_getitem__ = classmethod(_class_getitem)
 
     @classmethod
     def _new(cls, seg: _Segment, c: Any) -> "Sender":
@@ -1043,6 +1056,8 @@ class Receiver(Closing):
     """
 
     __slots__ = ("_seg", "_c", "_pid", "_moved", "_live", "_lent", "__weakref__")
+
+    __class_getitem__ = classmethod(_class_getitem)
 
     _BATCH = 256
 
