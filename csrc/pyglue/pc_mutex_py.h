@@ -323,7 +323,8 @@ static PyMethodDef pc_mutex_py_guard_methods[] = {
     {"__exit__", (PyCFunction)(void (*)(void))pc_mutex_py_guard_exit, METH_FASTCALL,
      "__exit__($self, /, *exc_info)\n--\n\n"
      "Unlock the mutex; leaving by an exception also poisons it."},
-    {"__reduce__", pc_py_no_copy, METH_NOARGS, NULL},
+    {"__reduce__", pc_py_no_copy, METH_NOARGS, PC_PY_REDUCE_DOC},
+    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, PC_PY_CLASS_GETITEM_DOC},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef pc_mutex_py_guard_getset[] = {
@@ -576,8 +577,9 @@ static PyMethodDef pc_mutex_py_methods[] = {
      "The value, without locking: for a thread that knows no other\n"
      "thread can reach the mutex (Rust's ``get_mut``, which the borrow\n"
      "checker proves; here it is the caller's promise)."},
-    {"__reduce__", pc_py_no_copy, METH_NOARGS, NULL},
+    {"__reduce__", pc_py_no_copy, METH_NOARGS, PC_PY_REDUCE_DOC},
     {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS,
+     "__class_getitem__($cls, item, /)\n--\n\n"
      "Mutex[T]: the type of a Mutex that holds a T (for type hints)."},
     {NULL, NULL, 0, NULL}};
 
@@ -919,7 +921,7 @@ static PyMethodDef pc_condvar_py_methods[] = {
      "Needs no lock; costs no system call when nobody waits."},
     {"notify_all", pc_condvar_py_notify_all, METH_NOARGS,
      "notify_all($self, /)\n--\n\nWake every thread waiting on this Condvar."},
-    {"__reduce__", pc_py_no_copy, METH_NOARGS, NULL},
+    {"__reduce__", pc_py_no_copy, METH_NOARGS, PC_PY_REDUCE_DOC},
     {NULL, NULL, 0, NULL}};
 
 static PyMemberDef pc_condvar_py_members[] = {

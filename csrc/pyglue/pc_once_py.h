@@ -518,7 +518,7 @@ static PyMethodDef pc_oncelock_py_methods[] = {
      "Empty the cell and return what it held (None if unset).  Meant for\n"
      "when no other thread uses the cell (Rust's ``&mut self``)."},
     PC_PY_NO_COPY_METHODS,
-    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
+    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, PC_PY_CLASS_GETITEM_DOC},
     {NULL, NULL, 0, NULL}};
 
 static PyMemberDef pc_oncelock_py_members[] = {

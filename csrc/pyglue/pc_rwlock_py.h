@@ -241,7 +241,7 @@ static PyMethodDef pc_rwlock_py_guard_methods[] = {
      "__exit__($self, /, *exc_info)\n--\n\nRelease the lock; leaving a write "
      "block by an exception poisons it."},
     PC_PY_NO_COPY_METHODS,
-    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
+    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, PC_PY_CLASS_GETITEM_DOC},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef pc_rwlock_py_read_getset[] = {
@@ -627,7 +627,7 @@ static PyMethodDef pc_rwlock_py_methods[] = {
      "the RwLock keeps it no longer (later guards see None).  Raises\n"
      "PoisonError, whose ``into_inner()`` is the value, if poisoned."},
     PC_PY_NO_COPY_METHODS,
-    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
+    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, PC_PY_CLASS_GETITEM_DOC},
     {NULL, NULL, 0, NULL}};
 
 static PyMemberDef pc_rwlock_py_members[] = {

@@ -16,7 +16,7 @@ else:  # pragma: no cover - 3.10
 import pyconc
 from pyconc import ipc
 from pyconc.broadcast import BroadcastReceiver, BroadcastSender
-from pyconc.sync import RwLockReadGuard, RwLockWriteGuard
+from pyconc.sync import MutexGuard, RwLockReadGuard, RwLockWriteGuard
 
 
 def check_channels() -> None:
@@ -76,5 +76,6 @@ def check_ipc() -> None:
 def check_runtime_subscripts() -> None:
     # What annotations evaluated at runtime need.
     for t in (pyconc.Sender, pyconc.Receiver, BroadcastSender, BroadcastReceiver,
-              ipc.Sender, ipc.Receiver, pyconc.Mutex, pyconc.RwLock, pyconc.OnceLock, RwLockReadGuard, RwLockWriteGuard):
+              ipc.Sender, ipc.Receiver, pyconc.Mutex, pyconc.RwLock, pyconc.OnceLock, MutexGuard, RwLockReadGuard,
+              RwLockWriteGuard):
         assert getattr(t[int], "__origin__") is t
