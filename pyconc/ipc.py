@@ -63,7 +63,8 @@ child runs leaves the receiving side to it (as closing a pickled Receiver
 does under ``spawn``).  The decision is taken in the parent, as
 ``Process.start()`` forks (the fork hook finds the Process object in
 ``multiprocessing``'s fork ``Popen``), so no count can drop to zero in
-between.  A child of a bare ``os.fork()`` has no Process object: it keeps
+between; the walk looks at 100,000 objects at most, and a child whose
+Process reaches more keeps every Sender it inherits.  A child of a bare ``os.fork()`` has no Process object: it keeps
 every Sender it inherits, as it keeps file descriptors; close those it does
 not use.
 
@@ -1337,8 +1338,12 @@ _fork_pid = [0]
 
 def _before_fork() -> None:
     _fork_pid[0] = _procs.pid
-    proc = _process_being_forked()
-    passed = None if proc is None else _handles_reachable(proc)
+    _fork_passed[0] = None
+    try:
+        proc = _process_being_forked()
+        passed = None if proc is None else _handles_reachable(proc)
+    except Exception:  # pragma: no cover - never fail a fork for it: keep all
+        proc, passed = None, None
     _fork_passed[0] = passed
     # References for the child's copies, taken before the child exists so
     # that no count can reach zero in between; the child moves them to its
@@ -1391,11 +1396,13 @@ def _at_exit() -> None:
             _unlink(name)
 
 
-def _handles_reachable(root: object, limit: int = 100000) -> Set[int]:
+def _handles_reachable(root: object, limit: int = 100000) -> Optional[Set[int]]:
     """The ids of the Senders and Receivers reachable from *root* (a
     multiprocessing Process) the way pickling would reach them: through
     tuples, lists, sets, dicts, functools.partial, bound methods and the
-    attributes of objects.  At most *limit* objects are looked at."""
+    attributes of objects.  None if more than *limit* objects would have
+    to be looked at (the child then keeps every Sender, as a bare fork
+    does, rather than miss one it was passed)."""
     found: Set[int] = set()
     seen: Set[int] = set()
     stack: List[object] = [root]
@@ -1435,6 +1442,8 @@ def _handles_reachable(root: object, limit: int = 100000) -> Set[int]:
                                 stack.append(value)
         except Exception:  # an object that will not be looked into: skip it
             continue
+    if stack:
+        return None  # the limit was reached
     return found
 
 

@@ -206,3 +206,20 @@ def test_a_receiver_passed_to_a_fork_child_survives_the_parents_close():
     tx.close()
     assert out.get(timeout=60) == list(range(10))
     assert join_all([p]) == [0]
+
+
+def test_the_walk_finds_handles_as_pickling_would_and_gives_up_past_its_limit():
+    import functools
+
+    from pyconc.ipc import _handles_reachable
+
+    tx, rx = ipc.channel()
+    other, orx = ipc.channel()
+    holder = kids.Holder(tx)
+    found = _handles_reachable(({"k": [functools.partial(print, holder)]}, frozenset([rx])))
+    assert found == {id(tx), id(rx)}
+    assert id(other) not in found
+    # Too much to look at: None, the child then keeps every Sender.
+    assert _handles_reachable([list(range(100)), tx], limit=50) is None
+    for h in (tx, rx, other, orx):
+        h.close()
