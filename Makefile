@@ -82,6 +82,7 @@ comma := ,
 # Types: mypy over the package (stubs included); pyflakes-level lint with ruff.
 typecheck: install-test
 	$(PY) -m mypy
+	$(PY) -m mypy tests/typing/generics.py
 	$(PIP) install ruff
 	$(PY) -m ruff check --isolated --select F,E9 pyconc tests bench examples build.py setup.py
 

@@ -24,6 +24,7 @@ import functools
 from typing import Any, Tuple
 
 from pyconc import _core
+from pyconc._generic import subscriptable
 from pyconc.errors import Closed, Empty, Lagged
 
 __all__ = ["broadcast", "BroadcastSender", "BroadcastReceiver"]
@@ -104,3 +105,7 @@ for _f in (recv_async, __aiter__, __anext__):
     _f.__qualname__ = "BroadcastReceiver." + _f.__name__
     setattr(BroadcastReceiver, _f.__name__, _f)
 del _f, recv_async, __aiter__, __anext__
+
+
+# broadcast[int](n): the item is for type checkers (pyconc/_generic.py).
+broadcast = subscriptable(broadcast)

@@ -2,7 +2,7 @@
 # types of the compiled module (csrc/pyglue/pc_bcast_py.h); the asyncio
 # methods are Python functions attached at import; hence this stub.
 from types import GenericAlias, TracebackType
-from typing import Any, Generic, Iterator, NoReturn, Optional, Tuple, Type, TypeVar
+from typing import Any, Callable, Generic, Iterator, NoReturn, Optional, Tuple, Type, TypeVar, overload
 
 T = TypeVar("T")
 
@@ -49,4 +49,17 @@ class BroadcastReceiver(Generic[T]):
     def __deepcopy__(self, memo: Any, /) -> NoReturn: ...
     def __class_getitem__(cls, item: Any, /) -> GenericAlias: ...
 
-def broadcast(capacity: int) -> Tuple[BroadcastSender[Any], BroadcastReceiver[Any]]: ...
+# broadcast is subscriptable (pyconc/_generic.py): broadcast[int](n) is a
+# Tuple[BroadcastSender[int], BroadcastReceiver[int]].
+class _BroadcastFactory:
+    def __call__(self, capacity: int) -> Tuple[BroadcastSender[Any], BroadcastReceiver[Any]]: ...
+    @overload
+    def __getitem__(
+        self, item: Type[T], /
+    ) -> Callable[[int], Tuple[BroadcastSender[T], BroadcastReceiver[T]]]: ...
+    @overload
+    def __getitem__(
+        self, item: Any, /
+    ) -> Callable[[int], Tuple[BroadcastSender[Any], BroadcastReceiver[Any]]]: ...
+
+broadcast: _BroadcastFactory

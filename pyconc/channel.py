@@ -35,6 +35,7 @@ import threading
 from typing import Any, Iterator, Optional
 
 from pyconc import _core, _timeout
+from pyconc._generic import subscriptable
 from pyconc.errors import Disconnected, Empty, Timeout
 
 __all__ = ["channel", "sync_channel", "Sender", "Receiver"]
@@ -232,3 +233,9 @@ def sync_channel(bound: int) -> "tuple[Sender, Receiver]":
     if bound == 0:
         return _new_channel(_RENDEZVOUS, 1)
     return _new_channel(_BOUNDED, bound)
+
+
+# channel[int]() and sync_channel[int](n): the item is for type checkers
+# (see pyconc/_generic.py and channel.pyi).
+channel = subscriptable(channel)
+sync_channel = subscriptable(sync_channel)

@@ -2,7 +2,20 @@
 # module (csrc/pyglue/pc_chan_py.h); try_iter and the asyncio methods are
 # Python functions attached to Receiver at import; hence this stub.
 from types import GenericAlias, TracebackType
-from typing import Any, Generic, Iterable, Iterator, List, NoReturn, Optional, Tuple, Type, TypeVar
+from typing import (
+    Any,
+    Callable,
+    Generic,
+    Iterable,
+    Iterator,
+    List,
+    NoReturn,
+    Optional,
+    Tuple,
+    Type,
+    TypeVar,
+    overload,
+)
 
 _T = TypeVar("_T")
 
@@ -53,5 +66,23 @@ class Receiver(Generic[_T]):
     def __deepcopy__(self, memo: Any, /) -> NoReturn: ...
     def __class_getitem__(cls, item: Any, /) -> GenericAlias: ...
 
-def channel() -> Tuple[Sender[Any], Receiver[Any]]: ...
-def sync_channel(bound: int) -> Tuple[Sender[Any], Receiver[Any]]: ...
+# channel and sync_channel are subscriptable (pyconc/_generic.py):
+# channel[int]() is a Tuple[Sender[int], Receiver[int]].
+class _ChannelFactory:
+    def __call__(self) -> Tuple[Sender[Any], Receiver[Any]]: ...
+    @overload
+    def __getitem__(self, item: Type[_T], /) -> Callable[[], Tuple[Sender[_T], Receiver[_T]]]: ...
+    @overload
+    def __getitem__(self, item: Any, /) -> Callable[[], Tuple[Sender[Any], Receiver[Any]]]: ...
+
+class _SyncChannelFactory:
+    def __call__(self, bound: int) -> Tuple[Sender[Any], Receiver[Any]]: ...
+    @overload
+    def __getitem__(
+        self, item: Type[_T], /
+    ) -> Callable[[int], Tuple[Sender[_T], Receiver[_T]]]: ...
+    @overload
+    def __getitem__(self, item: Any, /) -> Callable[[int], Tuple[Sender[Any], Receiver[Any]]]: ...
+
+channel: _ChannelFactory
+sync_channel: _SyncChannelFactory

@@ -3,8 +3,8 @@
 Everything here lives in a POSIX shared-memory segment (``shm_open``; the
 files in /dev/shm on Linux) that the object creates, and moves to another
 process by pickling, which sends only the segment's name: pass the objects
-to ``multiprocessing`` children as arguments, under the ``fork`` and the
-``spawn`` start methods alike (a ``fork`` child inherits them directly).
+to ``multiprocessing`` children as arguments, under the ``fork``, ``forkserver`` and
+``spawn`` start methods alike (see "Fork children" below).
 
 - ``SharedAtomicInt``, ``SharedAtomicUInt``, ``SharedAtomicBool``: the
   atomics of ``pyconc.atomic`` (same methods and orderings), in their own
@@ -43,6 +43,44 @@ Receiver raises ``HandleClosed`` (the rule of ``pyconc.errors``).  The
 channel's ends keep their mapping in a ``pyconc._core.IpcHandle``, a C
 type that exposes no address.
 
+Fork children.  A ``multiprocessing`` child gets the same handles under
+every start method: those ``spawn`` would send it, i.e. the Senders and
+Receivers reachable from its Process object (``target``, ``args``,
+``kwargs``, attributes of a Process subclass, through tuples, lists,
+dicts, sets, ``functools.partial``, bound methods and objects'
+attributes).  Under ``fork`` the child inherits every object of its
+parent, but a Sender it was not passed is *dormant* there: it holds no
+handle, so it does not keep the channel open (``closed`` is True, and
+sending, cloning or pickling it raises HandleClosed saying what to do).
+That is what makes a pipeline written as for ``spawn`` work under
+``fork``: the middle stage of ``a -> b -> c`` inherits the parent's
+Sender of its own input, which would otherwise keep that input connected
+for ever.  To let fork children use a Sender they reach another way (a
+module global, a closure), mark it in the parent before starting them:
+``tx.set_inheritable(True)``.  A Receiver passed to a fork child moves to
+it on the child's first receive; closing the parent's copy while that
+child runs leaves the receiving side to it (as closing a pickled Receiver
+does under ``spawn``).  The decision is taken in the parent, as
+``Process.start()`` forks (the fork hook finds the Process object in
+``multiprocessing``'s fork ``Popen``), so no count can drop to zero in
+between; the walk looks at 100,000 objects at most, and a child whose
+Process reaches more keeps every Sender it inherits.  A child of a bare ``os.fork()`` has no Process object: it keeps
+every Sender it inherits, as it keeps file descriptors; close those it does
+not use.
+
+Several consumer processes.  ``channel()`` has one receiving side, held
+by one process at a time (it moves with a pickled Receiver, or to a fork
+child on its first receive).  The ring itself would hand each record to
+exactly one receiver (receives are serialised by a receive lock in shared
+memory), but the rest of the protocol is single-consumer: the Senders
+watch one receiving process (``rx_pid``) for liveness and see the channel
+gone when it closes or dies, the consumer's eventcount wakes one waiter,
+and a consumer that dies holding the receive lock is recovered by the
+next one to receive as the *same* receiving side.  For a pool of consumer
+processes, give each worker a channel of its own and let the producer (or
+one dispatcher process reading the shared channel) choose, or use
+``multiprocessing.Queue``, which is multi-consumer.
+
 POSIX only (Linux, macOS).  Process ids name the owners of locks and the
 ends of channels; the limits of that (pid reuse, pid namespaces) are
 described in ``csrc/pc_ipc.h``.
@@ -52,18 +90,23 @@ from __future__ import annotations
 
 import atexit
 import errno
+import functools
 import mmap
 import os
 import secrets
+import sys
 import threading
 import time
+import types
 import weakref
 from multiprocessing import resource_tracker, util
-from typing import Any, Iterable, Iterator, List, Optional
+from types import GenericAlias
+from typing import Any, Iterable, Iterator, List, Optional, Set
 
 from pyconc import _core, _procs, _timeout
 from pyconc._buffer import cell_in_buffer
 from pyconc._closing import Closing
+from pyconc._generic import subscriptable
 from pyconc._native import lib
 from pyconc._ordering import RELAXED
 from pyconc.atomic import VIEW_TYPES, AtomicBool, AtomicInt, AtomicUInt
@@ -598,6 +641,11 @@ class ReceiverGone(SendError, Disconnected):
     """
 
 
+def _class_getitem(cls: type, item: Any) -> GenericAlias:
+    """Sender[T], Receiver[T]: a generic alias, for type hints (PEP 585)."""
+    return GenericAlias(cls, item)
+
+
 #: Live Senders of this process (for fork and exit).
 _senders: "weakref.WeakSet[Sender]" = weakref.WeakSet()
 _receivers: "weakref.WeakSet[Receiver]" = weakref.WeakSet()
@@ -646,6 +694,10 @@ def channel(capacity_bytes: int = 1 << 20) -> "tuple[Sender, Receiver]":
     return tx, rx
 
 
+# ipc.channel[int](): the item is for type checkers (pyconc/_generic.py).
+channel = subscriptable(channel)
+
+
 def _open_ring(seg: _Segment) -> Any:
     try:
         return seg.ring()
@@ -673,8 +725,11 @@ class Sender(Closing):
 
     Each Sender holds one handle, counted in a slot of the ring for its
     process; ``clone()`` makes another, pickling carries one to the process
-    that unpickles it, and a ``fork`` child gets its own for each Sender it
-    inherits.  ``with tx:`` closes it at the end.  A handle in a pickle
+    that unpickles it, and a ``multiprocessing`` child started by ``fork``
+    gets its own for each Sender it is passed (or that is marked with
+    ``set_inheritable(True)``); the others it inherits are dormant there
+    (see "Fork children" in the module's documentation).  ``with tx:``
+    closes it at the end.  A handle in a pickle
     counts for the pickling process until it is unpickled, so that the
     receiver does not see the channel disconnected while a ``spawn`` child
     is starting; the price is that a pickle that is never unpickled (a
@@ -688,7 +743,9 @@ class Sender(Closing):
     closed flag is atomic, so a send racing with ``close()`` fails cleanly.
     """
 
-    __slots__ = ("_seg", "_c", "_slot", "_pid", "__weakref__")
+    __slots__ = ("_seg", "_c", "_slot", "_pid", "_inheritable", "__weakref__")
+
+    __class_getitem__ = classmethod(_class_getitem)
 
     @classmethod
     def _new(cls, seg: _Segment, c: Any) -> "Sender":
@@ -696,6 +753,7 @@ class Sender(Closing):
         self._seg = seg
         self._c = c
         self._pid = _procs.pid
+        self._inheritable = False
         self._slot = c.register(self._pid)
         if self._slot < 0:
             self._seg = None
@@ -722,9 +780,11 @@ class Sender(Closing):
     def _fork_child(self, old_pid: int) -> None:
         c = self._c
         old_slot = self._slot
+        self._pid = _procs.pid
+        if old_slot < 0:
+            return  # dormant in the parent: dormant here too
         slot = c.register(_procs.pid)
         c.handles_add(old_slot, old_pid, -1)
-        self._pid = _procs.pid
         if slot < 0:  # pragma: no cover - every slot held by a live process
             c.close()
             with _state:
@@ -733,6 +793,39 @@ class Sender(Closing):
                 seg.release()
         else:
             self._slot = slot
+
+    def _kept_by_child(self, passed: Optional[Set[int]]) -> bool:
+        """Whether a fork child keeps a handle of this Sender: always for a
+        bare os.fork() (passed is None); for a multiprocessing child, if it
+        is passed the Sender, or the Sender is inheritable."""
+        return passed is None or self._inheritable or id(self) in passed
+
+    def _make_dormant(self) -> None:
+        """In a fork child that inherited this Sender without being passed
+        it: no handle here (none was taken for it before the fork)."""
+        self._slot = -1
+        self._pid = _procs.pid
+        if not isinstance(self._c, _DormantHandle):
+            self._c = _DormantHandle(self._c)
+
+    def set_inheritable(self, inheritable: bool) -> None:
+        """set_inheritable(inheritable) -> None
+
+        Whether a ``multiprocessing`` child started with ``fork`` keeps this
+        Sender, as a handle that holds the channel open, even when it is not
+        passed to the child (in the Process's target, args, kwargs or
+        attributes, the way ``spawn`` would carry it).  False by default:
+        such an inherited copy is *dormant* in the child (it does not hold
+        the channel open; sending on it raises HandleClosed).  Set it, in
+        the parent before starting the child, for a Sender the children
+        reach another way (a module global, a closure).  A child of a bare
+        ``os.fork()`` keeps every Sender it inherits, whatever this says.
+        """
+        self._inheritable = bool(inheritable)
+
+    def get_inheritable(self) -> bool:
+        """get_inheritable() -> bool: see set_inheritable()."""
+        return self._inheritable
 
     @property
     def name(self) -> str:
@@ -746,12 +839,16 @@ class Sender(Closing):
 
     @property
     def closed(self) -> bool:
-        return self._seg is None
+        """True after close(), and for a dormant Sender (one a fork child
+        inherited without being passed it: see set_inheritable())."""
+        return self._seg is None or self._slot < 0
 
     def _open_seg(self) -> _Segment:
         seg = self._seg
         if seg is None:
             raise HandleClosed("this Sender is closed")
+        if self._slot < 0:
+            raise HandleClosed(_DORMANT)
         return seg
 
     # -- sending
@@ -831,6 +928,7 @@ class Sender(Closing):
         other = Sender.__new__(Sender)
         other._seg, other._c = seg, c
         other._slot, other._pid = self._slot, self._pid
+        other._inheritable = False
         _senders.add(other)
         return other
 
@@ -847,7 +945,7 @@ class Sender(Closing):
             return
         _senders.discard(self)
         self._c.close()
-        if self._pid == _procs.pid:
+        if self._pid == _procs.pid and self._slot >= 0:
             self._c.handles_add(self._slot, self._pid, -1)
         seg.release()  # the mapping stays while the C handle does
 
@@ -875,6 +973,37 @@ class Sender(Closing):
     def __repr__(self) -> str:
         where = self._seg.name if self._seg else "(closed)"
         return f"<pyconc.ipc.Sender {where}>"
+
+
+_DORMANT = (
+    "this Sender was inherited through fork by a process it was not passed to "
+    "(not in the Process's target, args, kwargs or attributes), so it holds no "
+    "handle here and does not keep the channel open: pass it to the Process "
+    "(as spawn requires anyway), or call tx.set_inheritable(True) in the "
+    "parent before starting the process"
+)
+
+
+class _DormantHandle:
+    """Stands in for the C handle of a dormant Sender: sending raises
+    HandleClosed with what to do; closing closes the real handle."""
+
+    __slots__ = ("_real",)
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def _refuse(self, *args: Any) -> Any:
+        raise HandleClosed(_DORMANT)
+
+    send = try_send = send_bytes = try_send_bytes = _refuse
+    handles_add = register = _refuse
+
+    def close(self) -> None:
+        self._real.close()
+
+    def max_payload(self) -> int:
+        return self._real.max_payload()
 
 
 def _rebuild_sender(name: str, slot: int, pid: int) -> Sender:
@@ -927,7 +1056,9 @@ class Receiver(Closing):
     is under the module's bookkeeping lock.
     """
 
-    __slots__ = ("_seg", "_c", "_pid", "_moved", "_live", "__weakref__")
+    __slots__ = ("_seg", "_c", "_pid", "_moved", "_live", "_lent", "__weakref__")
+
+    __class_getitem__ = classmethod(_class_getitem)
 
     _BATCH = 256
 
@@ -939,8 +1070,28 @@ class Receiver(Closing):
         self._pid = _procs.pid
         self._moved = False
         self._live = True  # False: closed, moved, or inherited by fork (see _claim)
+        self._lent: List[Any] = []  # weak references to fork children passed it
         _receivers.add(self)
         return self
+
+    def _lent_to(self, proc: object) -> None:
+        """A multiprocessing child being forked is passed this Receiver."""
+        with _state:
+            self._lent = [r for r in self._lent if r() is not None]
+            self._lent.append(weakref.ref(proc))
+
+    def _lent_out(self) -> bool:
+        """True while a fork child that was passed this Receiver runs: it
+        takes the receiving side on its first receive, so closing our copy
+        must not close the side under it."""
+        for ref in self._lent:
+            proc = ref()
+            try:
+                if proc is not None and proc.is_alive():  # type: ignore[attr-defined]
+                    return True
+            except (AssertionError, ValueError, OSError):  # not our child, or closed
+                continue
+        return False
 
     @classmethod
     def attach(cls, name: str) -> "Receiver":
@@ -1131,7 +1282,8 @@ class Receiver(Closing):
         _receivers.discard(self)
         c = self._c
         c.close()
-        if not self._moved and c.receiver() == _procs.pid == self._pid:
+        if (not self._moved and c.receiver() == _procs.pid == self._pid
+                and not self._lent_out()):
             c.close_receiver()
         seg.release()
 
@@ -1186,14 +1338,25 @@ _fork_pid = [0]
 
 def _before_fork() -> None:
     _fork_pid[0] = _procs.pid
+    _fork_passed[0] = None
+    try:
+        proc = _process_being_forked()
+        passed = None if proc is None else _handles_reachable(proc)
+    except Exception:  # pragma: no cover - never fail a fork for it: keep all
+        proc, passed = None, None
+    _fork_passed[0] = passed
     # References for the child's copies, taken before the child exists so
     # that no count can reach zero in between; the child moves them to its
     # own entries.
     for seg in list(_segments):
         seg.handle.users_add(_procs.pid, 1)
     for tx in list(_senders):
-        if tx._seg is not None:
+        if tx._seg is not None and tx._slot >= 0 and tx._kept_by_child(passed):
             tx._c.handles_add(tx._slot, tx._pid, 1)
+    if proc is not None and passed:
+        for rx in list(_receivers):
+            if id(rx) in passed and rx._seg is not None:
+                rx._lent_to(proc)
 
 
 def _after_fork_child() -> None:
@@ -1202,10 +1365,16 @@ def _after_fork_child() -> None:
     for seg in list(_segments):
         seg.handle.users_add(_procs.pid, 1)
         seg.handle.users_add(old, -1)
+    passed = _fork_passed[0]
     for tx in list(_senders):
-        if tx._seg is not None:
+        if tx._seg is None:
+            continue
+        if tx._kept_by_child(passed):
             tx._fork_child(old)
+        else:
+            tx._make_dormant()
     for rx in list(_receivers):
+        rx._lent = []
         rx._live = False  # the first receive here takes the receiving side
 
 
@@ -1225,6 +1394,80 @@ def _at_exit() -> None:
     for name, creator in list(_created.items()):
         if creator == pid:
             _unlink(name)
+
+
+def _handles_reachable(root: object, limit: int = 100000) -> Optional[Set[int]]:
+    """The ids of the Senders and Receivers reachable from *root* (a
+    multiprocessing Process) the way pickling would reach them: through
+    tuples, lists, sets, dicts, functools.partial, bound methods and the
+    attributes of objects.  None if more than *limit* objects would have
+    to be looked at (the child then keeps every Sender, as a bare fork
+    does, rather than miss one it was passed)."""
+    found: Set[int] = set()
+    seen: Set[int] = set()
+    stack: List[object] = [root]
+    leaves = (str, bytes, bytearray, int, float, complex, type(None), type,
+              types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
+              types.CodeType, mmap.mmap, memoryview, _Segment)
+    while stack and len(seen) < limit:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, (Sender, Receiver)):
+            found.add(id(obj))
+            continue
+        if isinstance(obj, leaves):
+            continue
+        try:
+            if isinstance(obj, (tuple, list, set, frozenset)):
+                stack.extend(obj)
+            elif isinstance(obj, dict):
+                stack.extend(obj.keys())
+                stack.extend(obj.values())
+            elif isinstance(obj, functools.partial):
+                stack.extend((obj.func, obj.args, obj.keywords))
+            elif isinstance(obj, types.MethodType):
+                stack.append(obj.__self__)
+            else:
+                d = getattr(obj, "__dict__", None)
+                if isinstance(d, dict):
+                    stack.extend(d.values())
+                for klass in type(obj).__mro__:
+                    slots = klass.__dict__.get("__slots__", ())
+                    for name in (slots,) if isinstance(slots, str) else slots:
+                        if name not in ("__dict__", "__weakref__"):
+                            value = getattr(obj, name, None)
+                            if value is not None:
+                                stack.append(value)
+        except Exception:  # an object that will not be looked into: skip it
+            continue
+    if stack:
+        return None  # the limit was reached
+    return found
+
+
+def _process_being_forked() -> Optional[object]:
+    """In a fork hook: the multiprocessing Process whose start() is forking
+    this process (found in the frame of multiprocessing's fork Popen that
+    called os.fork()), or None for a bare os.fork()."""
+    try:
+        f = sys._getframe(2)
+    except ValueError:  # pragma: no cover - no caller
+        return None
+    for _ in range(4):
+        if f is None:
+            break
+        code = f.f_code
+        if code.co_name == "_launch" and f.f_globals.get("__name__") == "multiprocessing.popen_fork":
+            return f.f_locals.get("process_obj")
+        f = f.f_back
+    return None
+
+
+#: Set in _before_fork: the ids of the handles the Process being started
+#: is passed (None: a bare os.fork(), every Sender is inherited).
+_fork_passed: List[Optional[Set[int]]] = [None]
 
 
 class _ExitHook:

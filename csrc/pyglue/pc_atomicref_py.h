@@ -248,6 +248,7 @@ static PyMethodDef pc_atomicref_py_methods[] = {
      "store or compare_exchange)."},
     PC_PY_NO_COPY_METHODS,
     {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS,
+     "__class_getitem__($cls, item, /)\n--\n\n"
      "AtomicRef[T]: the type of an AtomicRef to a T (for type hints)."},
     {NULL, NULL, 0, NULL}};
 

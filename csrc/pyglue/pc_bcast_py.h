@@ -655,13 +655,15 @@ static PyObject *pc_bcast_py_get_closed(pc_bcast_py_handle *self, void *unused)
 }
 
 #define PC_BCAST_PY_NO_COPY                                                        \
-    {"__copy__", (PyCFunction)pc_bcast_py_no_copy, METH_NOARGS, NULL},             \
-    {"__deepcopy__", (PyCFunction)pc_bcast_py_no_copy, METH_O, NULL},              \
-    {"__reduce__", (PyCFunction)pc_bcast_py_no_copy, METH_NOARGS, NULL},           \
-    {"__reduce_ex__", (PyCFunction)pc_bcast_py_no_copy, METH_O, NULL},             \
+    {"__copy__", (PyCFunction)pc_bcast_py_no_copy, METH_NOARGS, PC_PY_COPY_DOC},   \
+    {"__deepcopy__", (PyCFunction)pc_bcast_py_no_copy, METH_O, PC_PY_DEEPCOPY_DOC}, \
+    {"__reduce__", (PyCFunction)pc_bcast_py_no_copy, METH_NOARGS, PC_PY_REDUCE_DOC}, \
+    {"__reduce_ex__", (PyCFunction)pc_bcast_py_no_copy, METH_O, PC_PY_REDUCE_EX_DOC}, \
     {"__class_getitem__", (PyCFunction)Py_GenericAlias, METH_O | METH_CLASS,       \
+     "__class_getitem__($cls, item, /)\n--\n\n"                                     \
      "See PEP 585 (BroadcastSender[int] in type hints)."},                         \
-    {"_async_waiting", (PyCFunction)pc_bcast_py_async_waiting, METH_NOARGS, NULL}
+    {"_async_waiting", (PyCFunction)pc_bcast_py_async_waiting, METH_NOARGS,        \
+     "_async_waiting($self, /)\n--\n\nasyncio receivers registered (for tests)."}
 
 static PyMethodDef pc_bcast_py_sender_methods[] = {
     {"send", (PyCFunction)pc_bcast_py_send, METH_O,
@@ -684,8 +686,10 @@ static PyMethodDef pc_bcast_py_sender_methods[] = {
      "close($self, /)\n--\n\nclose() -> None\n\n"
      "Drop this sender (idempotent).  When the last sender is closed,\n"
      "receivers get Closed once they have read every value sent."},
-    {"__enter__", (PyCFunction)pc_bcast_py_enter, METH_NOARGS, NULL},
-    {"__exit__", (PyCFunction)(void (*)(void))pc_bcast_py_sender_exit, METH_FASTCALL, NULL},
+    {"__enter__", (PyCFunction)pc_bcast_py_enter, METH_NOARGS,
+     "__enter__($self, /)\n--\n\nThe sender itself, for ``with tx:``."},
+    {"__exit__", (PyCFunction)(void (*)(void))pc_bcast_py_sender_exit, METH_FASTCALL,
+     "__exit__($self, /, *exc_info)\n--\n\nclose() this sender."},
     PC_BCAST_PY_NO_COPY,
     {NULL, NULL, 0, NULL},
 };
@@ -711,10 +715,14 @@ static PyMethodDef pc_bcast_py_rx_methods[] = {
     {"close", (PyCFunction)pc_bcast_py_rx_close, METH_NOARGS,
      "close($self, /)\n--\n\nclose() -> None\n\n"
      "Drop this receiver (idempotent); senders stop counting it."},
-    {"__enter__", (PyCFunction)pc_bcast_py_enter, METH_NOARGS, NULL},
-    {"__exit__", (PyCFunction)(void (*)(void))pc_bcast_py_rx_exit, METH_FASTCALL, NULL},
-    {"_prepare_async", (PyCFunction)pc_bcast_py_prepare_async, METH_O, NULL},
-    {"_unprepare_async", (PyCFunction)pc_bcast_py_unprepare_async, METH_O, NULL},
+    {"__enter__", (PyCFunction)pc_bcast_py_enter, METH_NOARGS,
+     "__enter__($self, /)\n--\n\nThe receiver itself, for ``with rx:``."},
+    {"__exit__", (PyCFunction)(void (*)(void))pc_bcast_py_rx_exit, METH_FASTCALL,
+     "__exit__($self, /, *exc_info)\n--\n\nclose() this receiver."},
+    {"_prepare_async", (PyCFunction)pc_bcast_py_prepare_async, METH_O,
+     "_prepare_async($self, waker, /)\n--\n\nrecv_async's piece: register waker."},
+    {"_unprepare_async", (PyCFunction)pc_bcast_py_unprepare_async, METH_O,
+     "_unprepare_async($self, waker, /)\n--\n\nrecv_async's piece: unregister waker."},
     PC_BCAST_PY_NO_COPY,
     {NULL, NULL, 0, NULL},
 };
@@ -833,7 +841,9 @@ static PyObject *pc_bcast_py_new(PyObject *module, PyObject *arg)
 }
 
 static PyMethodDef pc_bcast_py_functions[] = {
-    {"_bcast_new", (PyCFunction)pc_bcast_py_new, METH_O, NULL},
+    {"_bcast_new", (PyCFunction)pc_bcast_py_new, METH_O,
+     "_bcast_new(capacity, /)\n--\n\n(BroadcastSender, BroadcastReceiver) of a new channel;\n"
+     "pyconc/broadcast.py checks the argument."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1216,11 +1216,12 @@ static PyObject *pc_chan_py_rx_no_copy(PyObject *self, PyObject *unused)
 }
 
 #define PC_CHAN_PY_NO_COPY(fn)                                                     \
-    {"__copy__", (PyCFunction)(fn), METH_NOARGS, NULL},                            \
-    {"__deepcopy__", (PyCFunction)(fn), METH_O, NULL},                             \
-    {"__reduce__", (PyCFunction)(fn), METH_NOARGS, NULL},                          \
-    {"__reduce_ex__", (PyCFunction)(fn), METH_O, NULL},                            \
+    {"__copy__", (PyCFunction)(fn), METH_NOARGS, PC_PY_COPY_DOC},                  \
+    {"__deepcopy__", (PyCFunction)(fn), METH_O, PC_PY_DEEPCOPY_DOC},               \
+    {"__reduce__", (PyCFunction)(fn), METH_NOARGS, PC_PY_REDUCE_DOC},              \
+    {"__reduce_ex__", (PyCFunction)(fn), METH_O, PC_PY_REDUCE_EX_DOC},             \
     {"__class_getitem__", (PyCFunction)Py_GenericAlias, METH_O | METH_CLASS,       \
+     "__class_getitem__($cls, item, /)\n--\n\n"                                     \
      "See PEP 585 (Sender[int] in type hints)."}
 
 static PyMethodDef pc_chan_py_sender_methods[] = {
@@ -1263,10 +1264,16 @@ static PyMethodDef pc_chan_py_sender_methods[] = {
      "close($self, /)\n--\n\nclose() -> None\n\n"
      "This Sender is done (idempotent).  When the last Sender closes, the\n"
      "Receiver gets what is queued, then Disconnected."},
-    {"__enter__", (PyCFunction)pc_chan_py_enter, METH_NOARGS, NULL},
-    {"__exit__", (PyCFunction)(void (*)(void))pc_chan_py_sender_exit, METH_FASTCALL, NULL},
-    {"_state", (PyCFunction)pc_chan_py_state, METH_NOARGS, NULL},
-    {"_wait_room", (PyCFunction)pc_chan_py_wait_room, METH_O, NULL},
+    {"__enter__", (PyCFunction)pc_chan_py_enter, METH_NOARGS,
+     "__enter__($self, /)\n--\n\nThe Sender itself, for ``with tx:``."},
+    {"__exit__", (PyCFunction)(void (*)(void))pc_chan_py_sender_exit, METH_FASTCALL,
+     "__exit__($self, /, *exc_info)\n--\n\nclose() this Sender."},
+    {"_state", (PyCFunction)pc_chan_py_state, METH_NOARGS,
+     "_state($self, /)\n--\n\n(kind, capacity, senders alive, receiver closed, a thread\n"
+     "is receiving): for tests."},
+    {"_wait_room", (PyCFunction)pc_chan_py_wait_room, METH_O,
+     "_wait_room($self, ns, /)\n--\n\nWait, without the GIL, at most ns for room in a full\n"
+     "bounded channel (True: something changed); for the wake-up tests."},
     PC_CHAN_PY_NO_COPY(pc_chan_py_sender_no_copy),
     {NULL, NULL, 0, NULL},
 };
@@ -1292,14 +1299,24 @@ static PyMethodDef pc_chan_py_rx_methods[] = {
      "close($self, /)\n--\n\nclose() -> None\n\n"
      "Close the receiving end (idempotent): the values queued are released,\n"
      "later sends raise SendError, later receives HandleClosed."},
-    {"__enter__", (PyCFunction)pc_chan_py_enter, METH_NOARGS, NULL},
-    {"__exit__", (PyCFunction)(void (*)(void))pc_chan_py_rx_exit, METH_FASTCALL, NULL},
-    {"_claim", (PyCFunction)pc_chan_py_claim_m, METH_NOARGS, NULL},
-    {"_unclaim", (PyCFunction)pc_chan_py_unclaim_m, METH_NOARGS, NULL},
-    {"_pop", (PyCFunction)pc_chan_py_pop_m, METH_NOARGS, NULL},
-    {"_wait_ready", (PyCFunction)pc_chan_py_wait_ready, METH_O, NULL},
-    {"_interrupt", (PyCFunction)pc_chan_py_interrupt, METH_NOARGS, NULL},
-    {"_state", (PyCFunction)pc_chan_py_state, METH_NOARGS, NULL},
+    {"__enter__", (PyCFunction)pc_chan_py_enter, METH_NOARGS,
+     "__enter__($self, /)\n--\n\nThe Receiver itself, for ``with rx:``."},
+    {"__exit__", (PyCFunction)(void (*)(void))pc_chan_py_rx_exit, METH_FASTCALL,
+     "__exit__($self, /, *exc_info)\n--\n\nclose() this Receiver."},
+    {"_claim", (PyCFunction)pc_chan_py_claim_m, METH_NOARGS,
+     "_claim($self, /)\n--\n\nrecv_async's piece: take the receive claim."},
+    {"_unclaim", (PyCFunction)pc_chan_py_unclaim_m, METH_NOARGS,
+     "_unclaim($self, /)\n--\n\nrecv_async's piece: let go of the receive claim."},
+    {"_pop", (PyCFunction)pc_chan_py_pop_m, METH_NOARGS,
+     "_pop($self, /)\n--\n\nrecv_async's piece: try_recv under the caller's claim."},
+    {"_wait_ready", (PyCFunction)pc_chan_py_wait_ready, METH_O,
+     "_wait_ready($self, ns, /)\n--\n\nrecv_async's piece: wait without the GIL at most ns\n"
+     "for something to look at (True: look)."},
+    {"_interrupt", (PyCFunction)pc_chan_py_interrupt, METH_NOARGS,
+     "_interrupt($self, /)\n--\n\nrecv_async's piece: wake a _wait_ready."},
+    {"_state", (PyCFunction)pc_chan_py_state, METH_NOARGS,
+     "_state($self, /)\n--\n\n(kind, capacity, senders alive, receiver closed, a thread\n"
+     "is receiving): for tests."},
     PC_CHAN_PY_NO_COPY(pc_chan_py_rx_no_copy),
     {NULL, NULL, 0, NULL},
 };
@@ -1438,7 +1455,8 @@ static PyObject *pc_chan_py_new_channel(PyObject *module, PyObject *const *args,
 
 static PyMethodDef pc_chan_py_functions[] = {
     {"_chan_new", (PyCFunction)(void (*)(void))pc_chan_py_new_channel, METH_FASTCALL,
-     NULL},
+     "_chan_new(kind, capacity, /)\n--\n\n(Sender, Receiver) of a new channel; "
+     "pyconc/channel.py checks the arguments."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -328,7 +328,8 @@ static PyMethodDef pc_mutex_py_guard_methods[] = {
     {"__exit__", (PyCFunction)(void (*)(void))pc_mutex_py_guard_exit, METH_FASTCALL,
      "__exit__($self, /, *exc_info)\n--\n\n"
      "Unlock the mutex; leaving by an exception also poisons it."},
-    {"__reduce__", pc_py_no_copy, METH_NOARGS, NULL},
+    {"__reduce__", pc_py_no_copy, METH_NOARGS, PC_PY_REDUCE_DOC},
+    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, PC_PY_CLASS_GETITEM_DOC},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef pc_mutex_py_guard_getset[] = {
@@ -724,8 +725,9 @@ static PyMethodDef pc_mutex_py_methods[] = {
      "__enter__($self, /)\n--\n\nTypeError: lock with ``with m.lock() as g:``."},
     {"__exit__", (PyCFunction)(void (*)(void))pc_mutex_py_exit, METH_FASTCALL,
      "__exit__($self, /, *exc_info)\n--\n\nTypeError (see __enter__)."},
-    {"__reduce__", pc_py_no_copy, METH_NOARGS, NULL},
+    {"__reduce__", pc_py_no_copy, METH_NOARGS, PC_PY_REDUCE_DOC},
     {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS,
+     "__class_getitem__($cls, item, /)\n--\n\n"
      "Mutex[T]: the type of a Mutex that holds a T (for type hints)."},
     {NULL, NULL, 0, NULL}};
 
@@ -1071,7 +1073,7 @@ static PyMethodDef pc_condvar_py_methods[] = {
      "Needs no lock; costs no system call when nobody waits."},
     {"notify_all", pc_condvar_py_notify_all, METH_NOARGS,
      "notify_all($self, /)\n--\n\nWake every thread waiting on this Condvar."},
-    {"__reduce__", pc_py_no_copy, METH_NOARGS, NULL},
+    {"__reduce__", pc_py_no_copy, METH_NOARGS, PC_PY_REDUCE_DOC},
     {NULL, NULL, 0, NULL}};
 
 static PyMemberDef pc_condvar_py_members[] = {

@@ -654,7 +654,7 @@ static PyMethodDef pc_oncelock_py_methods[] = {
      "The value (None if unset), leaving the cell empty: Rust's\n"
      "``into_inner``, which consumes the cell; here it is take()."},
     PC_PY_NO_COPY_METHODS,
-    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
+    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, PC_PY_CLASS_GETITEM_DOC},
     {NULL, NULL, 0, NULL}};
 
 static PyMemberDef pc_oncelock_py_members[] = {
@@ -670,7 +670,8 @@ static PyType_Slot pc_oncelock_py_slots[] = {
     {Py_tp_members, pc_oncelock_py_members},
     {Py_tp_repr, (void *)pc_oncelock_py_repr},
     {Py_tp_doc,
-     (void *)"OnceLock(value=<unset>)\n--\n\n"
+     (void *)"OnceLock(value=...)\n--\n\n"
+             "(*value* omitted: the cell starts unset.)\n"
              "A cell written once, as Rust's ``std::sync::OnceLock<T>``:\n"
              "``get()`` returns the value or None if unset; ``set(value)`` stores\n"
              "it if unset and says whether it did; ``get_or_init(fn)`` returns the\n"

@@ -508,12 +508,31 @@ static inline PyObject *pc_py_no_copy(PyObject *self, PyObject *unused)
     return NULL;
 }
 
+/* Docstrings, with their __text_signature__, of the methods every type
+ * shares: the refusals of pc_py_no_copy and PEP 585's __class_getitem__
+ * (Py_GenericAlias).  inspect.signature reads the first line. */
+#define PC_PY_REDUCE_DOC                                                      \
+    "__reduce__($self, /)\n--\n\nRefused (TypeError): the object owns state "  \
+    "that lives in this process; share the object itself between threads."
+#define PC_PY_REDUCE_EX_DOC                                                   \
+    "__reduce_ex__($self, protocol, /)\n--\n\nRefused (TypeError), as "        \
+    "__reduce__."
+#define PC_PY_COPY_DOC                                                        \
+    "__copy__($self, /)\n--\n\nRefused (TypeError): the object cannot be "     \
+    "copied."
+#define PC_PY_DEEPCOPY_DOC                                                    \
+    "__deepcopy__($self, memo, /)\n--\n\nRefused (TypeError): the object "     \
+    "cannot be copied."
+#define PC_PY_CLASS_GETITEM_DOC                                               \
+    "__class_getitem__($cls, item, /)\n--\n\nType[item]: a generic alias, "    \
+    "for type hints (PEP 585)."
+
 /* The method table entries that refuse pickling and copying with
  * pc_py_no_copy: `PC_PY_NO_COPY_METHODS,` in a type's PyMethodDef list. */
 #define PC_PY_NO_COPY_METHODS                                                 \
-    {"__reduce__", pc_py_no_copy, METH_NOARGS, NULL},                         \
-    {"__reduce_ex__", pc_py_no_copy, METH_O, NULL},                           \
-    {"__copy__", pc_py_no_copy, METH_NOARGS, NULL},                           \
-    {"__deepcopy__", pc_py_no_copy, METH_O, NULL}
+    {"__reduce__", pc_py_no_copy, METH_NOARGS, PC_PY_REDUCE_DOC},             \
+    {"__reduce_ex__", pc_py_no_copy, METH_O, PC_PY_REDUCE_EX_DOC},            \
+    {"__copy__", pc_py_no_copy, METH_NOARGS, PC_PY_COPY_DOC},                 \
+    {"__deepcopy__", pc_py_no_copy, METH_O, PC_PY_DEEPCOPY_DOC}
 
 #endif /* PC_PY_H */

@@ -297,7 +297,7 @@ static PyMethodDef pc_rwlock_py_write_guard_methods[] = {
      "guard is then dead, and leaving its block is silent (and does not\n"
      "poison).  Readers waiting are let in, unless a writer waits."},
     PC_PY_NO_COPY_METHODS,
-    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
+    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, PC_PY_CLASS_GETITEM_DOC},
     {NULL, NULL, 0, NULL}};
 
 static PyMethodDef pc_rwlock_py_guard_methods[] = {
@@ -307,7 +307,7 @@ static PyMethodDef pc_rwlock_py_guard_methods[] = {
      "__exit__($self, /, *exc_info)\n--\n\nRelease the lock; leaving a write "
      "block by an exception poisons it."},
     PC_PY_NO_COPY_METHODS,
-    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
+    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, PC_PY_CLASS_GETITEM_DOC},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef pc_rwlock_py_read_getset[] = {
@@ -824,7 +824,7 @@ static PyMethodDef pc_rwlock_py_methods[] = {
     {"__exit__", (PyCFunction)(void (*)(void))pc_rwlock_py_exit, METH_FASTCALL,
      "__exit__($self, /, *exc_info)\n--\n\nTypeError (see __enter__)."},
     PC_PY_NO_COPY_METHODS,
-    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
+    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, PC_PY_CLASS_GETITEM_DOC},
     {NULL, NULL, 0, NULL}};
 
 static PyMemberDef pc_rwlock_py_members[] = {

@@ -1096,9 +1096,9 @@ static PyMethodDef pc_shring_py_methods[] = {
     {"wait_recv", (PyCFunction)pc_shring_py_wait_recv, METH_O,
      PyDoc_STR("wait_recv($self, timeout, /)\n--\n\n"
                "Tests: one park for a record, GIL released; True if woken.")},
-    {"__reduce__", (PyCFunction)pc_py_no_copy, METH_NOARGS, NULL},
-    {"__copy__", (PyCFunction)pc_py_no_copy, METH_NOARGS, NULL},
-    {"__deepcopy__", (PyCFunction)pc_py_no_copy, METH_O, NULL},
+    {"__reduce__", (PyCFunction)pc_py_no_copy, METH_NOARGS, PC_PY_REDUCE_DOC},
+    {"__copy__", (PyCFunction)pc_py_no_copy, METH_NOARGS, PC_PY_COPY_DOC},
+    {"__deepcopy__", (PyCFunction)pc_py_no_copy, METH_O, PC_PY_DEEPCOPY_DOC},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef pc_shring_py_getset[] = {

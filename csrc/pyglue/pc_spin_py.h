@@ -509,7 +509,7 @@ static PyMethodDef pc_spin_py_methods[] = {
     /* Refuses pickle, copy.copy and copy.deepcopy alike (they all end in
      * __reduce__); a subclass that shares the lock (SharedSpinLock)
      * defines its own. */
-    {"__reduce__", pc_py_no_copy, METH_NOARGS, NULL},
+    {"__reduce__", pc_py_no_copy, METH_NOARGS, PC_PY_REDUCE_DOC},
     {NULL, NULL, 0, NULL}};
 
 static PyMemberDef pc_spin_py_members[] = {
