@@ -223,6 +223,83 @@ async def send_slow(tx: Any, value: Any, timeout: Optional[float]) -> None:
     return None
 
 
+# ------------------------------------------------------------ pyconc.ipc
+#
+# The ring lives in shared memory and its Senders are other processes,
+# which know nothing of this process's event loops: they signal the ring's
+# futex (pc_shring.h), which no event loop can watch.  So, while coroutines
+# of this process await a Receiver, one watcher thread per Receiver (not
+# per await) parks on that futex and, when a record comes, fires the
+# Receiver's waiters, which wakes their loops through their descriptors.
+# An fd that crosses processes instead (an eventfd or FIFO per ring) would
+# have to reach every Sender's process, including those that attach by
+# name or unpickle a Sender later, and be written by each send; the futex
+# is already there and costs a sender nothing while the receiver is awake.
+# While no coroutine waits the watcher parks on a local futex
+# (_AsyncList._wait_armed), so an idle Receiver costs nothing.
+
+#: Seconds the watcher waits on the ring at a time (it stops within this
+#: when the Receiver closes).
+_IPC_SLICE = 0.02
+
+
+class _IpcWatch:
+    __slots__ = ("alist", "stop", "thread", "pid")
+
+
+_ipc: "weakref.WeakKeyDictionary[Any, _IpcWatch]" = weakref.WeakKeyDictionary()
+
+
+def _ipc_watch(c: Any, alist: Any, stop: threading.Event) -> None:
+    slice_ns = _timeout.SLICE_NS
+    while not stop.is_set():
+        if not alist._wait_armed(slice_ns) or stop.is_set():
+            continue
+        if c.wait_recv(_IPC_SLICE) and not stop.is_set():
+            alist._wake(-1)
+
+
+def _ipc_list(rx: Any) -> Any:
+    """The waiters' list of *rx*, and its watcher, started on first use."""
+    w = _ipc.get(rx)
+    if w is None or w.pid != os.getpid():  # none yet, or a fork parent's
+        with _hubs_lock:
+            w = _ipc.get(rx)
+            if w is None or w.pid != os.getpid():
+                w = _IpcWatch()
+                w.alist = _core._AsyncList()
+                w.stop = threading.Event()
+                w.pid = os.getpid()
+                w.thread = threading.Thread(target=_ipc_watch, args=(rx._c, w.alist, w.stop),
+                                            name="pyconc ipc asyncio watcher", daemon=True)
+                w.thread.start()
+                _ipc[rx] = w
+    return w.alist
+
+
+def ipc_stop(rx: Any) -> None:
+    """Stop *rx*'s watcher (before its ring is unmapped) and wake its
+    coroutines, which then find the Receiver closed."""
+    w = _ipc.pop(rx, None)
+    if w is None or w.pid != os.getpid():
+        return
+    w.stop.set()
+    w.alist._poke()
+    w.alist._wake(-1)
+    if w.thread is not threading.current_thread():
+        w.thread.join(5.0)
+
+
+async def ipc_recv(rx: Any, timeout: Optional[float]) -> Any:
+    """pyconc.ipc.Receiver.recv_async."""
+    limit = None if timeout is None else _timeout.seconds(timeout)
+
+    def arm(h: Any, fut: Any) -> Any:
+        return _ipc_list(rx)._arm(h, fut)
+
+    return await wait_for(_recv_attempt(rx), arm, None, limit, "recv_async")
+
+
 _core._async_setup(recv_slow, anext_slow, send_slow)
 # recv_async() and send_async() return this C coroutine: let
 # asyncio.create_task, gather and wait_for take it as one.
