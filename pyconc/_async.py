@@ -246,6 +246,13 @@ _IPC_SLICE = 0.02
 class _IpcWatch:
     __slots__ = ("alist", "stop", "thread", "pid")
 
+    def __init__(self, alist: Any, stop: threading.Event, thread: threading.Thread,
+                 pid: int) -> None:
+        self.alist = alist
+        self.stop = stop
+        self.thread = thread
+        self.pid = pid
+
 
 _ipc: "weakref.WeakKeyDictionary[Any, _IpcWatch]" = weakref.WeakKeyDictionary()
 
@@ -266,13 +273,11 @@ def _ipc_list(rx: Any) -> Any:
         with _hubs_lock:
             w = _ipc.get(rx)
             if w is None or w.pid != os.getpid():
-                w = _IpcWatch()
-                w.alist = _core._AsyncList()
-                w.stop = threading.Event()
-                w.pid = os.getpid()
-                w.thread = threading.Thread(target=_ipc_watch, args=(rx._c, w.alist, w.stop),
-                                            name="pyconc ipc asyncio watcher", daemon=True)
-                w.thread.start()
+                alist, stop = _core._AsyncList(), threading.Event()
+                thread = threading.Thread(target=_ipc_watch, args=(rx._c, alist, stop),
+                                          name="pyconc ipc asyncio watcher", daemon=True)
+                w = _IpcWatch(alist, stop, thread, os.getpid())
+                thread.start()
                 _ipc[rx] = w
     return w.alist
 

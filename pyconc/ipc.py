@@ -75,7 +75,7 @@ from pyconc.errors import (
     Empty,
     OwnerDied,
     SendError,
-    Timeout,
+    Timeout,  # noqa: F401  (re-exported: pyconc.ipc.Timeout)
 )
 from pyconc.spinlock import SpinLock, _RobustSpinLock
 

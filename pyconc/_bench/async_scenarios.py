@@ -100,7 +100,7 @@ def _throughput(impl: str, producers: int, n: int) -> Callable[[], float]:
         elif impl == AIOLOGIC:
             import aiologic
 
-            q = aiologic.SimpleQueue()
+            q: Any = aiologic.SimpleQueue()
 
             def produce(k: int) -> None:
                 put = q.put
@@ -235,7 +235,7 @@ def _ipc_child(tx: Any, ack: Any, samples: int) -> None:
 def _ipc_latency(samples: int) -> Callable[[], float]:
     from pyconc import ipc
 
-    ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    ctx: Any = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
 
     def run() -> float:
         tx, rx = ipc.channel(1 << 16)
