@@ -188,3 +188,14 @@ void pc_async_fd_drain(int kind, intptr_t rfd)
     while (r > 0 || (r < 0 && errno == EINTR));
 #endif
 }
+
+void pc_async_fd_close(intptr_t fd)
+{
+    if (fd < 0)
+        return;
+#ifdef _WIN32
+    closesocket((SOCKET)fd);
+#else
+    close((int)fd);
+#endif
+}

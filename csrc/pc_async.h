@@ -125,4 +125,7 @@ pc_async_rec_t *pc_async_hub_take(pc_async_hub_t *h);
  * callback.  kind as for the hub. */
 void pc_async_fd_drain(int kind, intptr_t rfd);
 
+/* Close a hub's descriptor (a SOCKET on Windows); negative: nothing. */
+void pc_async_fd_close(intptr_t fd);
+
 #endif /* PC_ASYNC_H */

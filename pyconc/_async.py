@@ -36,7 +36,7 @@ import weakref
 from typing import Any, Callable, Optional
 
 from pyconc import _core, _timeout
-from pyconc.errors import Disconnected, Empty, Full, Timeout
+from pyconc.errors import Disconnected, Empty, Timeout
 
 __all__ = ["hub", "wait_for", "AGAIN"]
 
@@ -165,7 +165,8 @@ async def wait_for(attempt: Callable[[], Any], arm: Callable[[Any, Any], Any],
 # ------------------------------------------------------------- channels
 
 
-def _recv_attempt(rx: Any) -> Callable[[], Any]:
+def recv_attempt(rx: Any) -> Callable[[], Any]:
+    """rx.try_recv, with AGAIN for Empty."""
     try_recv = rx.try_recv
 
     def attempt() -> Any:
@@ -180,14 +181,14 @@ def _recv_attempt(rx: Any) -> Callable[[], Any]:
 async def recv_slow(rx: Any, timeout: Optional[float]) -> Any:
     """recv_async's wait (the C fast path found nothing)."""
     limit = _timeout.optional_seconds(timeout)
-    return await wait_for(_recv_attempt(rx), rx._async_arm, rx._async_chain, limit,
+    return await wait_for(recv_attempt(rx), rx._async_arm, rx._async_chain, limit,
                           "recv_async")
 
 
 async def anext_slow(rx: Any) -> Any:
     """``async for``'s wait: recv_async until disconnected."""
     try:
-        return await wait_for(_recv_attempt(rx), rx._async_arm, rx._async_chain, None,
+        return await wait_for(recv_attempt(rx), rx._async_arm, rx._async_chain, None,
                               "recv_async")
     except Disconnected:
         raise StopAsyncIteration from None
@@ -241,6 +242,8 @@ async def send_slow(tx: Any, value: Any, timeout: Optional[float]) -> None:
 #: Seconds the watcher waits on the ring at a time (it stops within this
 #: when the Receiver closes).
 _IPC_SLICE = 0.02
+#: Nanoseconds the idle watcher parks at a time (an arm or a stop wakes it).
+_IPC_IDLE_NS = 1_000_000_000
 
 
 class _IpcWatch:
@@ -258,9 +261,9 @@ _ipc: "weakref.WeakKeyDictionary[Any, _IpcWatch]" = weakref.WeakKeyDictionary()
 
 
 def _ipc_watch(c: Any, alist: Any, stop: threading.Event) -> None:
-    slice_ns = _timeout.SLICE_NS
     while not stop.is_set():
-        if not alist._wait_armed(slice_ns) or stop.is_set():
+        # Idle: parked until a coroutine arms (or ipc_stop pokes).
+        if not alist._wait_armed(_IPC_IDLE_NS) or stop.is_set():
             continue
         if c.wait_recv(_IPC_SLICE) and not stop.is_set():
             alist._wake(-1)
@@ -302,13 +305,10 @@ async def ipc_recv(rx: Any, timeout: Optional[float]) -> Any:
     def arm(h: Any, fut: Any) -> Any:
         return _ipc_list(rx)._arm(h, fut)
 
-    return await wait_for(_recv_attempt(rx), arm, None, limit, "recv_async")
+    return await wait_for(recv_attempt(rx), arm, None, limit, "recv_async")
 
 
 _core._async_setup(recv_slow, anext_slow, send_slow)
 # recv_async() and send_async() return this C coroutine: let
 # asyncio.create_task, gather and wait_for take it as one.
 collections.abc.Coroutine.register(_core._Ready)
-
-# Unused names kept importable for the stubs.
-_ = (Full,)

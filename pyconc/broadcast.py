@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any, Tuple
 
 from pyconc import _async, _core
-from pyconc.errors import Closed, Empty, Lagged
+from pyconc.errors import Closed, Lagged
 
 __all__ = ["broadcast", "BroadcastSender", "BroadcastReceiver"]
 
@@ -59,20 +59,8 @@ async def recv_async(self: Any) -> Any:
     recv() does.  Cancellation is safe (no value is lost: a value is taken
     only when the task resumes).
     """
-    return await _async.wait_for(_attempt(self), self._async_arm, None, None, "recv_async")
-
-
-def _attempt(rx: Any) -> Any:
-    try_recv = rx.try_recv
-    again = _async.AGAIN
-
-    def attempt() -> Any:
-        try:
-            return try_recv()
-        except Empty:
-            return again
-
-    return attempt
+    return await _async.wait_for(_async.recv_attempt(self), self._async_arm, None, None,
+                                 "recv_async")
 
 
 def __aiter__(self: Any) -> Any:

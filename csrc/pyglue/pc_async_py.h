@@ -50,12 +50,6 @@
 
 #include "pc_async.h"
 
-#ifdef _WIN32
-#include <winsock2.h>
-#else
-#include <unistd.h>
-#endif
-
 static PyTypeObject *pc_async_py_Hub;
 static PyTypeObject *pc_async_py_Waiter;
 static PyTypeObject *pc_async_py_Ready;
@@ -77,17 +71,6 @@ typedef struct {
     intptr_t rfd; /* the read end (-1: read by Python, the Proactor loop) */
     intptr_t wfd;
 } pc_async_py_hub;
-
-static void pc_async_py_close_fd(intptr_t fd)
-{
-    if (fd < 0)
-        return;
-#ifdef _WIN32
-    closesocket((SOCKET)fd);
-#else
-    close((int)fd);
-#endif
-}
 
 /* _AsyncHub(rfd, wfd, kind): takes over both descriptors (rfd == wfd for
  * an eventfd; rfd -1 when Python reads the fd). */
@@ -119,9 +102,9 @@ static void pc_async_py_hub_dealloc(pc_async_py_hub *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
     /* No record is left: each holds a reference to its hub. */
-    pc_async_py_close_fd(self->wfd);
+    pc_async_fd_close(self->wfd);
     if (self->rfd != self->wfd)
-        pc_async_py_close_fd(self->rfd);
+        pc_async_fd_close(self->rfd);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
 }
