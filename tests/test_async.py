@@ -75,6 +75,30 @@ def test_recv_async_is_a_coroutine_for_asyncio():
     run(main())
 
 
+def test_asyncio_run_and_the_coroutine_protocol():
+    tx, rx = pyconc.channel()
+    tx.send(5)
+    assert asyncio.run(rx.recv_async()) == 5
+    with pytest.raises(Timeout):
+        asyncio.run(rx.recv_async(timeout=0.01))
+    stx, _ = pyconc.sync_channel(1)
+    assert asyncio.run(stx.send_async(1)) is None
+    with pytest.raises(Timeout) as ei:
+        asyncio.run(stx.send_async(2, timeout=0.01))
+    assert ei.value.value == 2
+    # Thrown into before its first step: raises, takes nothing.
+    tx.send(6)
+    c = rx.recv_async()
+    with pytest.raises(ValueError):
+        c.throw(ValueError("no"))
+    with pytest.raises(RuntimeError):
+        c.send(None)
+    c = rx.recv_async()
+    with pytest.raises(StopIteration) as si:
+        c.send(None)
+    assert si.value.value == 6
+
+
 def test_an_awaitable_never_awaited_takes_nothing():
     tx, rx = pyconc.channel()
     tx.send(1)
