@@ -794,15 +794,30 @@ static bool pc_async_py_tx_ready(pc_chan_t *c)
     return (int64_t)(seq - 2 * tail) >= 0;
 }
 
-/* Receiver._async_arm(hub, future) -> waiter */
+/*
+ * Receiver._async_arm(hub, future) -> waiter.  The re-check that completes
+ * the Dekker pattern is made here, on the variables a push changes with
+ * a seq_cst read-modify-write (the queue's producer end: pc_async_py_rx_ready),
+ * not by the caller's try_recv, which reads what a push publishes with a
+ * release store only (a store that may still sit in the sender's store
+ * buffer when the sender loads `waiting`).  Something there: the waiter
+ * fires itself, as the sender would have, and the coroutine's next try
+ * finds it.
+ */
 static PyObject *pc_async_py_rx_arm(pc_chan_py_handle *self, PyObject *const *args,
                                     Py_ssize_t nargs)
 {
+    pc_async_py_waiter *w;
+    pc_chan_t *c = self->chan;
     if (nargs != 2) {
         PyErr_SetString(PyExc_TypeError, "_async_arm(hub, future)");
         return NULL;
     }
-    return pc_async_py_arm(&self->chan->async_rx, (PyObject *)self, args[0], args[1], NULL);
+    w = (pc_async_py_waiter *)pc_async_py_arm(&c->async_rx, (PyObject *)self, args[0],
+                                              args[1], NULL);
+    if (w != NULL && pc_async_py_rx_ready(c) && pc_async_list_remove(&c->async_rx, &w->rec))
+        pc_async_hub_fire(w->rec.hub, &w->rec); /* the list's reference goes along */
+    return (PyObject *)w;
 }
 
 /* Sender._async_arm(hub, future) -> waiter: as a waiting thread does, raise
