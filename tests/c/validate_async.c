@@ -54,6 +54,15 @@ static void produce(int p)
     pc_chan_unref(chan); /* this sender's reference */
 }
 
+/* As pyglue/pc_async_py.h's pc_async_py_rx_ready. */
+static bool rx_ready(void)
+{
+    bool pending = chan->kind == PC_CHAN_UNBOUNDED ? pc_mpsc_has_pending(&chan->q)
+                                                   : pc_ring_has_pending(&chan->ring);
+    /* seq_cst: after the arm's fence. */
+    return pending || atomic_load_explicit(&chan->senders, memory_order_seq_cst) == 0;
+}
+
 static uint64_t last_seen[PRODUCERS];
 static long received;
 
@@ -97,9 +106,13 @@ static void loop_body(unsigned seed)
                 all_asleep = false;
                 continue;
             }
-            /* Arm, re-check (the Dekker pattern), maybe cancel. */
+            /* Arm and re-check the queue's producer end (the Dekker
+             * pattern, as Receiver._async_arm does: something there and
+             * the record fires itself), try again, maybe cancel. */
             pc_async_list_add(&chan->async_rx, &c->rec);
             c->state = ARMED;
+            if (rx_ready() && pc_async_list_remove(&chan->async_rx, &c->rec))
+                pc_async_hub_fire(&hub, &c->rec);
             seed = seed * 1103515245u + 12345u;
             if ((seed >> 16) % 5 == 0 || coro_try(c)) {
                 if (!pc_async_list_remove(&chan->async_rx, &c->rec)) {
