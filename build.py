@@ -153,7 +153,8 @@ def _compile_args() -> dict[str, list]:
         # MSVC: C11 atomics are behind /experimental:c11atomics (VS 17.5+).
         return {
             "extra_compile_args": ["/std:c11", "/experimental:c11atomics", "/W3"],
-            "libraries": ["Synchronization"],  # WaitOnAddress
+            # WaitOnAddress; Winsock for the asyncio hubs' sockets (pc_async.c)
+            "libraries": ["Synchronization", "ws2_32"],
         }
     args = ["-Wall", "-Wextra", "-O2"]
     if os.environ.get("PYCONC_WERROR"):

@@ -46,6 +46,8 @@ pc_chan_t *pc_chan_new(int kind, uint64_t cap, pc_chan_drop_fn drop)
     atomic_store_explicit(&c->rx_busy, 0, memory_order_relaxed);
     atomic_store_explicit(&c->tx_epoch, 0, memory_order_relaxed);
     atomic_store_explicit(&c->tx_flag, 0, memory_order_relaxed);
+    pc_async_list_init(&c->async_rx);
+    pc_async_list_init(&c->async_tx);
     return c;
 }
 
@@ -75,8 +77,10 @@ void pc_chan_sender_drop(pc_chan_t *c)
     /* seq_cst: release, so the receiver that sees 0 sees our pushes; and the
      * sender's half of the Dekker pattern with the receiver going to sleep,
      * as for a push. */
-    if (atomic_fetch_sub_explicit(&c->senders, 1, memory_order_seq_cst) == 1)
+    if (atomic_fetch_sub_explicit(&c->senders, 1, memory_order_seq_cst) == 1) {
         pc_chan_wake_rx(c);
+        (void)pc_async_notify(&c->async_rx, PC_ASYNC_ALL); /* disconnected */
+    }
 }
 
 void pc_chan_rx_close(pc_chan_t *c)
@@ -89,6 +93,8 @@ void pc_chan_rx_close(pc_chan_t *c)
     pc_park_wake_all(&c->tx_epoch, false);
     /* A thread of ours may be parked in pc_chan_recv_wait. */
     pc_chan_wake_rx(c);
+    (void)pc_async_notify(&c->async_rx, PC_ASYNC_ALL); /* asyncio waiters */
+    (void)pc_async_notify(&c->async_tx, PC_ASYNC_ALL);
 }
 
 void pc_chan_rx_interrupt(pc_chan_t *c)

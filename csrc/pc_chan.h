@@ -39,6 +39,7 @@
 #define PC_CHAN_H
 
 #include "pc_config.h"
+#include "pc_async.h"
 #include "pc_mpsc.h"
 #include "pc_park.h"
 #include "pc_ring.h"
@@ -86,6 +87,14 @@ typedef struct pc_chan {
     PC_ALIGNED(PC_CACHELINE) _Atomic uint32_t tx_epoch;
     _Atomic uint32_t tx_flag;
     char pad_[PC_CACHELINE - 2 * sizeof(uint32_t)];
+
+    /* -- asyncio waiters (pc_async.h; pyglue/pc_async_py.h): coroutines
+     * awaiting a value, and senders awaiting room or delivery.  Per
+     * channel, whatever the number of handles.  Notified by
+     * pc_chan_wake_rx (one per push, all on disconnect and close) and
+     * pc_chan_wake_tx (asyncio senders raise tx_flag as threads do). */
+    PC_ALIGNED(PC_CACHELINE) pc_async_list_t async_rx;
+    PC_ALIGNED(PC_CACHELINE) pc_async_list_t async_tx;
 } pc_chan_t;
 
 /*
@@ -165,7 +174,10 @@ PC_INLINE bool pc_chan_delivered(pc_chan_t *c, uint64_t pos)
 /* Rendezvous: take back the value pushed at pos (see pc_ring_retract). */
 PC_INLINE bool pc_chan_retract(pc_chan_t *c, uint64_t pos)
 {
-    return pc_ring_retract(&c->ring, pos);
+    if (!pc_ring_retract(&c->ring, pos))
+        return false;
+    (void)pc_async_notify(&c->async_tx, 1); /* the slot is free: an asyncio sender */
+    return true;
 }
 
 /* ------------------------------------------------------ inline fast paths */
@@ -181,6 +193,7 @@ PC_INLINE void pc_chan_wake_rx(pc_chan_t *c)
         atomic_exchange_explicit(&c->rx_futex, PC_CHAN_AWAKE,
                                  memory_order_relaxed) == PC_CHAN_SLEEPING)
         pc_park_wake_one(&c->rx_futex, false);
+    (void)pc_async_notify(&c->async_rx, 1); /* asyncio receivers (pc_async.h) */
 }
 
 /* Wake waiting senders, if any raised tx_flag.  Called after a pop. */
@@ -199,6 +212,10 @@ PC_INLINE void pc_chan_wake_tx(pc_chan_t *c)
     if (PC_UNLIKELY(atomic_exchange_explicit(&c->tx_flag, 0, memory_order_acq_rel) != 0)) {
         atomic_fetch_add_explicit(&c->tx_epoch, 1, memory_order_release);
         pc_park_wake_all(&c->tx_epoch, false);
+        /* asyncio senders (pc_async.h): one; raise the flag again for the
+         * others still registered (release: as the waiters' exchange). */
+        if (pc_async_notify(&c->async_tx, 1) != 0)
+            atomic_store_explicit(&c->tx_flag, 1, memory_order_release);
     }
 }
 

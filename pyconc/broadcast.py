@@ -14,18 +14,18 @@ is one C call, a receive of a value already sent one C call that takes no
 lock, and a receive that must wait waits in C (GIL released, Ctrl-C let
 through, deadline on the monotonic clock).  What stays in Python, because
 coroutines are Python's to write: ``recv_async`` and ``async for``,
-attached to the C receiver type below.
+attached to the C receiver type below; they wait without a thread, as the
+channels' do (``pyconc/_async.py``): a send fires every registered
+coroutine from C, waking each one's event loop through its descriptor.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 from typing import Any, Tuple
 
-from pyconc import _core
+from pyconc import _async, _core
 from pyconc._generic import subscriptable
-from pyconc.errors import Closed, Empty, Lagged
+from pyconc.errors import Closed, Lagged
 
 __all__ = ["broadcast", "BroadcastSender", "BroadcastReceiver"]
 
@@ -50,40 +50,18 @@ def broadcast(capacity: int) -> Tuple["BroadcastSender", "BroadcastReceiver"]:
     return _new(capacity)
 
 
-def _resolve(fut: "asyncio.Future[None]") -> None:
-    if not fut.done():
-        fut.set_result(None)
-
-
 async def recv_async(self: Any) -> Any:
     """await recv_async() -> value
 
-    As recv(), for asyncio: the task sleeps, the event loop runs on, and a
-    send from any thread wakes it.  Cancellation is safe (no value is
-    lost).
+    As recv(), for asyncio, without a thread: a value already sent is
+    returned at once; otherwise the task sleeps, the event loop runs on,
+    and a send from any thread wakes it through its event loop (one file
+    descriptor per loop, pyconc/_async.py).  Raises Lagged and Closed as
+    recv() does.  Cancellation is safe (no value is lost: a value is taken
+    only when the task resumes).
     """
-    try:
-        return self.try_recv()
-    except Empty:
-        pass
-    loop = asyncio.get_running_loop()
-    while True:
-        fut: asyncio.Future[None] = loop.create_future()
-        # A send calls the waker (in the sender's thread) once.
-        waker = functools.partial(loop.call_soon_threadsafe, _resolve, fut)
-        self._prepare_async(waker)
-        try:
-            try:
-                return self.try_recv()  # a send may have come before prepare
-            except Empty:
-                pass
-            await fut
-        finally:
-            self._unprepare_async(waker)
-        try:
-            return self.try_recv()
-        except Empty:
-            pass
+    return await _async.wait_for(_async.recv_attempt(self), self._async_arm, None, None,
+                                 "recv_async")
 
 
 def __aiter__(self: Any) -> Any:

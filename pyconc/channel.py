@@ -19,8 +19,12 @@ receiver that is awake costs senders nothing.
 
 What stays in Python, because it is easier here: ``channel()`` and
 ``sync_channel()`` (argument checks, then one C call), ``try_iter`` (a
-generator) and the asyncio methods (``recv_async``, ``async for``), which
-are coroutines; they are attached to the C Receiver type below.
+generator, attached to the C Receiver type below), and the waiting half of
+the asyncio methods (``pyconc/_async.py``).  ``recv_async``, ``send_async``
+and ``async for`` are C (``csrc/pyglue/pc_async_py.h``): a value there is
+taken at once with no Python frame; otherwise the coroutine sleeps,
+taking no thread, until the channel wakes its event loop through a file
+descriptor (one per loop).
 
 Thread safety without the GIL: each handle's state is C atomics (see
 ``pc_chan_py.h``).  The Receiver enforces its single consumer with a claim
@@ -30,13 +34,11 @@ corrupted queue.
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator
 
-from pyconc import _core, _timeout
+from pyconc import _async, _core  # noqa: F401  (_async: the waiting half of recv_async)
 from pyconc._generic import subscriptable
-from pyconc.errors import Disconnected, Empty, Timeout
+from pyconc.errors import Disconnected, Empty
 
 __all__ = ["channel", "sync_channel", "Sender", "Receiver"]
 
@@ -46,8 +48,6 @@ _new_channel = _core._chan_new
 _UNBOUNDED = _core.CHAN_UNBOUNDED
 _BOUNDED = _core.CHAN_BOUNDED
 _RENDEZVOUS = _core.CHAN_RENDEZVOUS
-_slice_ns = _timeout.slice_ns
-_deadline = _timeout.deadline
 
 #: Largest bound accepted by sync_channel (its slots are allocated at once).
 MAX_BOUND = 2**32
@@ -67,142 +67,13 @@ def try_iter(self: Any) -> Iterator[Any]:
             return
 
 
-async def recv_async(self: Any, timeout: Optional[float] = None) -> Any:
-    """await recv_async(timeout=None) -> value
-
-    recv for asyncio: never blocks the event loop.  A value already queued
-    is returned at once; otherwise a worker thread of the loop's default
-    executor waits in C (taking nothing) and the value is taken on the
-    loop's thread, so cancelling the await loses no value.  Raises
-    Disconnected and Timeout as recv does.
-    """
-    limit = _timeout.optional_seconds(timeout)
-    try:
-        return self.try_recv()
-    except Empty:
-        pass
-    loop = asyncio.get_running_loop()
-    self._claim()
-    # The worker waits in C as the claim's holder.  If this coroutine is
-    # cancelled while a worker still waits (up to one slice), the claim is
-    # handed to the worker, which lets go when it returns, so that no other
-    # receive runs beside it.
-    waiter = _AsyncWaiter(self)
-    try:
-        end = _deadline(limit)
-        while True:
-            try:
-                return self._pop()
-            except Empty:
-                pass
-            if end is not None and _slice_ns(end) <= 0:
-                raise Timeout(f"recv_async timed out after {limit:g} s")
-            pending = loop.run_in_executor(None, waiter.wait, end, loop)
-            _watch_exit()  # after the executor exists: see _watch_exit
-            await pending
-    finally:
-        waiter.finish()
-
-
-def __aiter__(self: Any) -> Any:
-    return self
-
-
-async def __anext__(self: Any) -> Any:
-    """``async for value in rx``: recv_async until disconnected."""
-    try:
-        return await self.recv_async()
-    except Disconnected:
-        raise StopAsyncIteration from None
-
-
-# Attached to the C type (a heap type, so its dict takes them): these are
-# generators and coroutines, which are Python's to write.
-for _f in (try_iter, recv_async, __aiter__, __anext__):
-    _f.__qualname__ = "Receiver." + _f.__name__
-    setattr(Receiver, _f.__name__, _f)
-del _f, try_iter, recv_async, __aiter__, __anext__
-
-
-#: Set when the interpreter starts to exit (see _watch_exit).
-_exiting = threading.Event()
-_watching = False
-
-
-def _watch_exit() -> None:
-    """Have _exiting set when the interpreter starts to shut down, before
-    concurrent.futures joins its worker threads (a worker still waiting
-    for a value nobody awaits any more would hang the exit).  Threading's
-    exit hooks run last-registered first, so this is registered after the
-    executor module registered its own."""
-    global _watching
-    if _watching:
-        return
-    _watching = True
-    register = getattr(threading, "_register_atexit", None)
-    if register is None:  # pragma: no cover - every CPython from 3.9 has it
-        return
-    try:
-        register(_exiting.set)
-    except RuntimeError:  # already shutting down
-        _exiting.set()
-
-
-class _AsyncWaiter:
-    """recv_async's worker: waits in C (in an executor thread) until the
-    receiver has something to look at, the deadline passes, or the await is
-    abandoned; and the claim's hand-over between coroutine and worker."""
-
-    __slots__ = ("rx", "lock", "running", "abandoned", "done")
-
-    def __init__(self, rx: Any) -> None:
-        self.rx = rx
-        self.lock = threading.Lock()
-        self.running = False
-        self.abandoned = False
-        self.done = threading.Event()
-
-    def wait(self, end: Optional[float], loop: Any) -> None:
-        with self.lock:
-            if self.abandoned:
-                return
-            self.running = True
-            self.done.clear()
-        try:
-            # One C wait per slice; between slices (this runs in an
-            # executor thread, where no signal lands) it looks at whether
-            # anybody still awaits it: not if the await was cancelled, if
-            # its event loop no longer runs (stopped, or closed), or if the
-            # interpreter is shutting down (the executor's threads are
-            # about to be joined, and a worker waiting for ever would hang
-            # the exit).  The coroutine, if it
-            # ever resumes, just waits again.
-            while (not self.abandoned and loop.is_running()
-                   and not _exiting.is_set()):
-                ns = _slice_ns(end)
-                if ns <= 0 or self.rx._wait_ready(ns):
-                    return
-        finally:
-            with self.lock:
-                self.running = False
-                handed_over = self.abandoned
-            if handed_over:
-                self.rx._unclaim()
-            self.done.set()
-
-    def finish(self) -> None:
-        """The coroutine is done: let go of the claim; if a worker is still
-        waiting (the await was cancelled), wake it and let it go of the
-        claim, waiting a moment for that so that the Receiver is free when
-        this returns."""
-        with self.lock:
-            self.abandoned = True
-            worker_has_it = self.running
-        if not worker_has_it:
-            self.rx._unclaim()
-            return
-        self.rx._interrupt()
-        self.done.wait(_timeout.SLICE * 2)
+# Attached to the C type (a heap type, so its dict takes them): a
+# generator, which is Python's to write.  recv_async, send_async and
+# `async for` are C (pyglue/pc_async_py.h) with their waiting half in
+# pyconc/_async.py.
+try_iter.__qualname__ = "Receiver.try_iter"
+Receiver.try_iter = try_iter
+del try_iter
 
 
 def channel() -> "tuple[Sender, Receiver]":

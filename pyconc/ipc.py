@@ -103,7 +103,7 @@ from multiprocessing import resource_tracker, util
 from types import GenericAlias
 from typing import Any, Iterable, Iterator, List, Optional, Set
 
-from pyconc import _core, _procs, _timeout
+from pyconc import _async, _core, _procs, _timeout
 from pyconc._buffer import cell_in_buffer
 from pyconc._closing import Closing
 from pyconc._generic import subscriptable
@@ -118,7 +118,7 @@ from pyconc.errors import (
     Empty,
     OwnerDied,
     SendError,
-    Timeout,
+    Timeout,  # noqa: F401  (re-exported: pyconc.ipc.Timeout)
 )
 from pyconc.spinlock import SpinLock, _RobustSpinLock
 
@@ -1245,24 +1245,16 @@ class Receiver(Closing):
     async def recv_async(self, timeout: Optional[float] = None) -> Any:
         """recv_async(timeout=None) -> object
 
-        Await the next object without blocking the event loop: polls with
-        try_recv, sleeping from 50 us up to 5 ms between attempts (a shared
-        futex cannot be watched by an event loop).  Cancelling it loses
-        nothing.  Timeout and Disconnected as recv().
+        Await the next object without blocking the event loop, and without
+        polling: while coroutines of this process await this Receiver, one
+        watcher thread (per Receiver, not per await) waits on the ring's
+        shared futex, which the Senders' processes signal, and wakes the
+        coroutines through their event loops' file descriptors
+        (``pyconc/_async.py``).  Cancelling it loses nothing (an object is
+        taken only when the coroutine resumes).  Timeout and Disconnected
+        as recv().
         """
-        import asyncio  # here: it takes longer to import than all of pyconc
-
-        end = _timeout.deadline(None if timeout is None else _timeout.seconds(timeout))
-        nap = 0.00005
-        while True:
-            try:
-                return self.try_recv()
-            except Empty:
-                pass
-            if end is not None and time.monotonic() >= end:
-                raise Timeout("timed out waiting for a record")
-            await asyncio.sleep(nap)
-            nap = min(nap * 2, 0.005)
+        return await _async.ipc_recv(self, timeout)
 
     # -- handles
 
@@ -1280,6 +1272,7 @@ class Receiver(Closing):
         if seg is None:
             return
         _receivers.discard(self)
+        _async.ipc_stop(self)  # its asyncio watcher, before the ring goes
         c = self._c
         c.close()
         if (not self._moved and c.receiver() == _procs.pid == self._pid
@@ -1294,6 +1287,7 @@ class Receiver(Closing):
         self._live = False
         if seg is not None:
             _receivers.discard(self)
+            _async.ipc_stop(self)  # its asyncio watcher, before the ring goes
             self._c.close()
             seg.release()
 

@@ -198,8 +198,9 @@ WAITING_METHODS = {
 
 #: Methods a C type may have in Python, and why: coroutines and generators,
 #: which a C method could only be by writing the frame machinery by hand.
-#: Each waits, when it must, through a C method (issue 13 replaces the
-#: executor wait of recv_async).
+#: Each waits, when it must, without a thread: through its event loop
+#: (pyconc/_async.py).  The channels' recv_async, send_async and __anext__
+#: are C (csrc/pyglue/pc_async_py.h); broadcast's are still Python.
 PYTHON_METHODS = {"recv_async", "__aiter__", "__anext__", "try_iter"}
 
 

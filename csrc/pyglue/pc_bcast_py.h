@@ -21,14 +21,16 @@
  * lock; a receive that must wait registers with pc_bcast_prepare, re-checks
  * its slot and parks on the futex word through pc_py_wait.
  *
- * asyncio receivers (pyconc/broadcast.py) register a waker, a callable,
- * in the state's list; a send that finds asyncio receivers registered
- * (pc_bcast_send_end's ~n) calls every waker once, outside the lock.
+ * asyncio receivers (pyconc/broadcast.py, pyglue/pc_async_py.h) register
+ * in the state's pc_async list (async_rx) and count themselves in
+ * async_waiters; a send that finds asyncio receivers counted
+ * (pc_bcast_send_end's ~n) fires them all, outside the lock, without a
+ * Python call: their event loops are woken through their fds.
  *
  * What protects the state without the GIL (free-threaded builds): the
- * counters, tail and futex word are pc_bcast.h's atomics; the slots and
- * the wakers' list are read and written inside a critical section on the
- * state object (PC_BCAST_PY_BEGIN/END), so that a receiver never takes a
+ * counters, tail and futex word are pc_bcast.h's atomics; the asyncio
+ * list is pc_async.h's (a spin lock); the slots are read and written inside
+ * a critical section on the state object (PC_BCAST_PY_BEGIN/END), so that a receiver never takes a
  * reference to a value a sender is replacing; a receiver's position is its
  * own (one thread at a time), updated inside the same critical section.
  * With the GIL the GIL does all that.
@@ -36,6 +38,7 @@
 #ifndef PC_BCAST_PY_H
 #define PC_BCAST_PY_H
 
+#include "pc_async.h"
 #include "pc_bcast.h"
 
 #include <stdio.h>
@@ -60,7 +63,8 @@ typedef struct {
     pc_bcast_t b;
     uint64_t cap;
     pc_bcast_py_slot *slots;
-    PyObject *wakers; /* list of callables: asyncio receivers waiting */
+    /* -- asyncio receivers waiting (pc_async.h; pyglue/pc_async_py.h) */
+    pc_async_list_t async_rx;
 } pc_bcast_py_state;
 
 typedef struct {
@@ -82,7 +86,6 @@ static int pc_bcast_py_state_traverse(pc_bcast_py_state *self, visitproc visit, 
 {
     uint64_t i;
     Py_VISIT(Py_TYPE(self));
-    Py_VISIT(self->wakers);
     if (self->slots != NULL)
         for (i = 0; i < self->cap; i++)
             Py_VISIT(self->slots[i].value);
@@ -92,7 +95,6 @@ static int pc_bcast_py_state_traverse(pc_bcast_py_state *self, visitproc visit, 
 static int pc_bcast_py_state_clear(pc_bcast_py_state *self)
 {
     uint64_t i;
-    Py_CLEAR(self->wakers);
     if (self->slots != NULL) {
         for (i = 0; i < self->cap; i++) {
             /* Only the collector runs: a slot left without a value reads
@@ -128,31 +130,11 @@ static PyType_Spec pc_bcast_py_state_spec = {
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION,
     pc_bcast_py_state_slots};
 
-/* Call every registered waker once (outside the senders' lock). */
+/* Fire every asyncio receiver registered (outside the senders' lock; no
+ * Python call, no GIL needed: pc_async.h). */
 static void pc_bcast_py_wake_async(pc_bcast_py_state *st)
 {
-    PyObject *wakers, *fresh = PyList_New(0);
-    Py_ssize_t i;
-    if (fresh == NULL) {
-        PyErr_WriteUnraisable((PyObject *)st);
-        return;
-    }
-    PC_BCAST_PY_BEGIN(st);
-    wakers = st->wakers;
-    st->wakers = fresh;
-    PC_BCAST_PY_END();
-    if (wakers == NULL)
-        return;
-    for (i = 0; i < PyList_GET_SIZE(wakers); i++) {
-        PyObject *r = PyObject_CallNoArgs(PyList_GET_ITEM(wakers, i));
-        if (r != NULL)
-            Py_DECREF(r);
-        else if (PyErr_ExceptionMatches(PyExc_RuntimeError))
-            PyErr_Clear(); /* that event loop is closed: nobody waits */
-        else
-            PyErr_WriteUnraisable(PyList_GET_ITEM(wakers, i));
-    }
-    Py_DECREF(wakers);
+    (void)pc_async_list_wake(&st->async_rx, PC_ASYNC_ALL);
 }
 
 /* --------------------------------------------------------------- handles */
@@ -227,12 +209,8 @@ static PyObject *pc_bcast_py_no_new(PyTypeObject *type, PyObject *args, PyObject
 /* _async_waiting() -> int: asyncio receivers registered (for tests). */
 static PyObject *pc_bcast_py_async_waiting(pc_bcast_py_handle *self, PyObject *unused)
 {
-    Py_ssize_t n;
     (void)unused;
-    PC_BCAST_PY_BEGIN(self->st);
-    n = self->st->wakers == NULL ? 0 : PyList_GET_SIZE(self->st->wakers);
-    PC_BCAST_PY_END();
-    return PyLong_FromSsize_t(n);
+    return PyLong_FromUnsignedLong(pc_async_waiting(&self->st->async_rx));
 }
 
 /* ----------------------------------------------------------------- sender */
@@ -562,41 +540,6 @@ static PyObject *pc_bcast_py_iternext(pc_bcast_py_handle *self)
     }
 }
 
-/* _prepare_async(waker), _unprepare_async(waker): recv_async's
- * registration (pyconc/broadcast.py). */
-static PyObject *pc_bcast_py_prepare_async(pc_bcast_py_handle *self, PyObject *waker)
-{
-    int bad;
-    if (!pc_bcast_py_open(self, "receiver"))
-        return NULL;
-    PC_BCAST_PY_BEGIN(self->st);
-    bad = self->st->wakers == NULL ? (PyErr_SetString(PyExc_RuntimeError, "channel cleared"), -1)
-                                   : PyList_Append(self->st->wakers, waker);
-    PC_BCAST_PY_END();
-    if (bad < 0)
-        return NULL;
-    (void)pc_bcast_prepare(&self->st->b, true);
-    Py_RETURN_NONE;
-}
-
-static PyObject *pc_bcast_py_unprepare_async(pc_bcast_py_handle *self, PyObject *waker)
-{
-    PyObject *wakers;
-    Py_ssize_t i;
-    pc_bcast_unprepare(&self->st->b, true);
-    PC_BCAST_PY_BEGIN(self->st);
-    wakers = self->st->wakers;
-    if (wakers != NULL) {
-        for (i = 0; i < PyList_GET_SIZE(wakers); i++) {
-            if (PyList_GET_ITEM(wakers, i) == waker) {
-                (void)PyList_SetSlice(wakers, i, i + 1, NULL);
-                break;
-            }
-        }
-    }
-    PC_BCAST_PY_END();
-    Py_RETURN_NONE;
-}
 
 static Py_ssize_t pc_bcast_py_len(pc_bcast_py_handle *self)
 {
@@ -719,10 +662,6 @@ static PyMethodDef pc_bcast_py_rx_methods[] = {
      "__enter__($self, /)\n--\n\nThe receiver itself, for ``with rx:``."},
     {"__exit__", (PyCFunction)(void (*)(void))pc_bcast_py_rx_exit, METH_FASTCALL,
      "__exit__($self, /, *exc_info)\n--\n\nclose() this receiver."},
-    {"_prepare_async", (PyCFunction)pc_bcast_py_prepare_async, METH_O,
-     "_prepare_async($self, waker, /)\n--\n\nrecv_async's piece: register waker."},
-    {"_unprepare_async", (PyCFunction)pc_bcast_py_unprepare_async, METH_O,
-     "_unprepare_async($self, waker, /)\n--\n\nrecv_async's piece: unregister waker."},
     PC_BCAST_PY_NO_COPY,
     {NULL, NULL, 0, NULL},
 };
@@ -819,10 +758,10 @@ static PyObject *pc_bcast_py_new(PyObject *module, PyObject *arg)
         return NULL;
     pc_bcast_init(&st->b);
     st->cap = (uint64_t)cap;
-    st->wakers = PyList_New(0);
+    pc_async_list_init(&st->async_rx);
     st->slots = (pc_bcast_py_slot *)PyMem_Calloc((size_t)cap, sizeof *st->slots);
     PyObject_GC_Track(st);
-    if (st->wakers == NULL || st->slots == NULL) {
+    if (st->slots == NULL) {
         Py_DECREF(st);
         return PyErr_NoMemory();
     }

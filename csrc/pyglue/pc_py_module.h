@@ -25,6 +25,7 @@
 #include "pc_waitgroup_py.h"
 #include "pc_once_py.h"
 #include "pc_shring_py.h"
+#include "pc_async_py.h"
 
 /* Families, in the order their types are created (one line each). */
 typedef int (*pc_py_family_init)(PyObject *m);
@@ -42,6 +43,7 @@ static const pc_py_family_init pc_py_families[] = {
     pc_mutex_py_init, /* Mutex, MutexGuard, Condvar */
     pc_chan_py_init,  /* Sender, Receiver */
     pc_bcast_py_init, /* broadcast handles */
+    pc_async_py_init, /* asyncio: after the channels and broadcast, which it extends */
     NULL /* end */
 };
 

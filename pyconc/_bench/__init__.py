@@ -42,6 +42,7 @@ SECTIONS = [
     ("channels", "pyconc._bench.channel_scenarios"),
     ("sync types", "pyconc._bench.sync_scenarios"),
     ("across processes", "pyconc._bench.ipc_scenarios"),
+    ("asyncio", "pyconc._bench.async_scenarios"),
     ("memory per object", "pyconc._bench.memory_scenarios"),
 ]
 
@@ -62,7 +63,7 @@ def _machine() -> Dict[str, Any]:
     except OSError:
         pass
     peers = {}
-    for mod in ("cereggii", "atomics", "faster_fifo"):
+    for mod in ("cereggii", "atomics", "faster_fifo", "aiologic", "janus"):
         try:
             peers[mod] = getattr(importlib.import_module(mod), "__version__", "installed")
         except ImportError:
@@ -160,6 +161,12 @@ def run(
         import faster_fifo  # noqa: F401
     except ImportError:
         skipped.append("faster_fifo: not installed")
+    try:
+        from pyconc._bench import async_scenarios
+
+        skipped += [f"{p}: not installed" for p in async_scenarios.skipped_peers()]
+    except ImportError:
+        pass
 
     # Side by side: the implementations of a group take turns, round by
     # round, so that a load spike from elsewhere hits them all alike instead
