@@ -190,6 +190,7 @@ WAITING_METHODS = {
     "wait_timeout_while", "recv", "recv_many", "recv_bytes", "send", "send_many",
     "send_bytes", "send_timeout", "join", "get_or_init", "call_once", "call_once_force",
     "into_inner", "set", "__enter__", "__next__", "__iter__", "tp_iternext", "wait_recv",
+    "select",  # pyconc.select and Select.select (issue 13)
 }
 
 

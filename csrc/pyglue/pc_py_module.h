@@ -16,6 +16,7 @@
 #include "pc_mutex_py.h"
 #include "pc_chan_py.h"
 #include "pc_bcast_py.h"
+#include "pc_select_py.h"
 #include "pc_atomic_py.h"
 #include "pc_rwlock_py.h"
 #include "pc_barrier_py.h"
@@ -34,6 +35,7 @@ static const pc_py_family_init pc_py_families[] = {
     pc_mutex_py_init, /* Mutex, MutexGuard, Condvar */
     pc_chan_py_init,  /* Sender, Receiver */
     pc_bcast_py_init, /* broadcast handles */
+    pc_select_py_init, /* select, Select, Selected */
     NULL /* end */
 };
 
