@@ -312,6 +312,19 @@ PC_CHAN_PY_COLD PyObject *pc_chan_py_send_slow(pc_chan_py_handle *self, PyObject
     return pc_chan_py_send_wait(&op, PC_PY_FOREVER, "send", 0);
 }
 
+static void pc_chan_py_yield_gil(void);
+
+/* send's yield, every PC_CHAN_PY_YIELD_EVERY values (GIL builds). */
+PC_CHAN_PY_COLD void pc_chan_py_send_yield(pc_chan_py_handle *self)
+{
+    self->unyielded = 0;
+    /* relaxed: hints.  A receiver of this channel is inside a blocking
+     * receive, and some thread is on its way back to the GIL. */
+    if (atomic_load_explicit(&self->chan->rx_waiting, memory_order_relaxed) != 0 &&
+        pc_handoff_gil_wanted())
+        pc_chan_py_yield_gil();
+}
+
 /* send(value): queue the value; on a full bounded channel wait for room,
  * on a rendezvous for the receiver to take it. */
 static PyObject *pc_chan_py_send(pc_chan_py_handle *self, PyObject *value)
@@ -322,6 +335,21 @@ static PyObject *pc_chan_py_send(pc_chan_py_handle *self, PyObject *value)
         return NULL;
     Py_INCREF(value); /* the queue's reference */
     r = pc_chan_trysend(self->chan, value, &pos);
+    if (PC_LIKELY(r == PC_CHAN_OK) && PC_LIKELY(self->chan->kind == PC_CHAN_UNBOUNDED)) {
+#ifndef Py_GIL_DISABLED /* no GIL to give; and the count is a plain field */
+        /* As send_many does (see there): a sender on an unbounded channel
+         * never waits, so it would keep the GIL for the whole switch
+         * interval (5 ms) while a woken receiver sleeps in take_gil and
+         * the backlog outgrows the caches (issue 13: unbatched send/recv
+         * measured 0.9x queue.SimpleQueue so).  Every
+         * PC_CHAN_PY_YIELD_EVERY values, if a receiver of this channel is
+         * on its way back to the GIL from its wait, let it have it: one
+         * increment per send otherwise. */
+        if (PC_UNLIKELY(++self->unyielded >= PC_CHAN_PY_YIELD_EVERY))
+            pc_chan_py_send_yield(self);
+#endif
+        Py_RETURN_NONE;
+    }
     if (PC_LIKELY(r == PC_CHAN_OK) && PC_LIKELY(self->chan->kind != PC_CHAN_RENDEZVOUS))
         Py_RETURN_NONE;
     return pc_chan_py_send_slow(self, value, r, pos);
