@@ -153,15 +153,22 @@ static void pc_chan_wake_list(pc_chan_waiter_t *w)
 
 void pc_chan_wake_rx_slow(pc_chan_t *c, bool all)
 {
-    /* release: a sleeper that reads the new epoch sees our push. */
-    atomic_fetch_add_explicit(&c->rx_epoch, 1, memory_order_release);
-    if (all)
-        pc_park_wake_all(&c->rx_epoch, false);
-    else
-        pc_park_wake_one(&c->rx_epoch, false);
-    pc_chan_w_lock(c);
-    pc_chan_wake_list(c->rx_waiters);
-    pc_chan_w_unlock(c);
+    /* seq_cst: as the caller's load (the Dekker pattern); again, to see
+     * who sleeps: threads parked on rx_epoch, selecting threads, or both. */
+    uint32_t sleepers = atomic_load_explicit(&c->rx_sleepers, memory_order_seq_cst);
+    if ((sleepers & PC_CHAN_SLEEPER_MASK) != 0 || all) {
+        /* release: a sleeper that reads the new epoch sees our push. */
+        atomic_fetch_add_explicit(&c->rx_epoch, 1, memory_order_release);
+        if (all)
+            pc_park_wake_all(&c->rx_epoch, false);
+        else
+            pc_park_wake_one(&c->rx_epoch, false);
+    }
+    if (sleepers >= PC_CHAN_SELECTOR) {
+        pc_chan_w_lock(c);
+        pc_chan_wake_list(c->rx_waiters);
+        pc_chan_w_unlock(c);
+    }
 }
 
 void pc_chan_wake_tx_slow(pc_chan_t *c)
@@ -174,59 +181,57 @@ void pc_chan_wake_tx_slow(pc_chan_t *c)
     pc_chan_w_unlock(c);
 }
 
-static void pc_chan_link(pc_chan_waiter_t **list, pc_chan_waiter_t *w)
+/* Link w at the head of *list, under w_lock. */
+static void pc_chan_link(pc_chan_t *c, pc_chan_waiter_t **list, pc_chan_waiter_t *w)
 {
+    pc_chan_w_lock(c);
     w->prev = NULL;
     w->next = *list;
     if (*list != NULL)
         (*list)->prev = w;
     *list = w;
+    pc_chan_w_unlock(c);
 }
 
-static void pc_chan_unlink(pc_chan_waiter_t **list, pc_chan_waiter_t *w)
+/* Unlink w from *list, under w_lock (after which no waker touches it). */
+static void pc_chan_unlink(pc_chan_t *c, pc_chan_waiter_t **list, pc_chan_waiter_t *w)
 {
+    pc_chan_w_lock(c);
     if (w->prev != NULL)
         w->prev->next = w->next;
     else
         *list = w->next;
     if (w->next != NULL)
         w->next->prev = w->prev;
+    pc_chan_w_unlock(c);
 }
 
 void pc_chan_rx_register(pc_chan_t *c, pc_chan_waiter_t *w)
 {
-    pc_chan_w_lock(c);
-    pc_chan_link(&c->rx_waiters, w);
-    pc_chan_w_unlock(c);
+    pc_chan_link(c, &c->rx_waiters, w);
     /* seq_cst: the sleeper's half of the Dekker pattern (the top of
      * pc_chan.h); a sender that sees the count takes w_lock after our
      * link, and wakes us. */
-    atomic_fetch_add_explicit(&c->rx_sleepers, 1, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&c->rx_sleepers, PC_CHAN_SELECTOR, memory_order_seq_cst);
 }
 
 void pc_chan_rx_unregister(pc_chan_t *c, pc_chan_waiter_t *w)
 {
     /* relaxed: the count is only a hint to senders from here on. */
-    atomic_fetch_sub_explicit(&c->rx_sleepers, 1, memory_order_relaxed);
-    pc_chan_w_lock(c);
-    pc_chan_unlink(&c->rx_waiters, w);
-    pc_chan_w_unlock(c);
+    atomic_fetch_sub_explicit(&c->rx_sleepers, PC_CHAN_SELECTOR, memory_order_relaxed);
+    pc_chan_unlink(c, &c->rx_waiters, w);
 }
 
 void pc_chan_tx_register(pc_chan_t *c, pc_chan_waiter_t *w)
 {
-    pc_chan_w_lock(c);
-    pc_chan_link(&c->tx_waiters, w);
-    pc_chan_w_unlock(c);
+    pc_chan_link(c, &c->tx_waiters, w);
     /* acq_rel: as in pc_chan_send_wait (the flag's argument). */
     atomic_exchange_explicit(&c->tx_flag, 1, memory_order_acq_rel);
 }
 
 void pc_chan_tx_unregister(pc_chan_t *c, pc_chan_waiter_t *w)
 {
-    pc_chan_w_lock(c);
-    pc_chan_unlink(&c->tx_waiters, w);
-    pc_chan_w_unlock(c);
+    pc_chan_unlink(c, &c->tx_waiters, w);
 }
 
 void pc_chan_rx_lock_slow(pc_chan_t *c)

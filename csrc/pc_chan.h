@@ -52,8 +52,8 @@
  *     and closing wake them all.
  *   - Selecting threads (pc_select.h) park on a word of their own; they
  *     register a pc_chan_waiter_t with each channel (a short list under
- *     w_lock, counted in rx_sleepers like a sleeper), and a sender that
- *     sees sleepers wakes every registered waiter too.
+ *     w_lock, counted in rx_sleepers's high bits: PC_CHAN_SELECTOR), and
+ *     a sender that sees them wakes every registered waiter too.
  *   - Senders waiting for room (bounded) or for delivery (rendezvous)
  *     raise tx_flag (an exchange) and park on tx_epoch; a receiver, after
  *     a pop, exchanges tx_flag back to 0 and, if it was raised, bumps
@@ -88,6 +88,12 @@ enum {
 };
 
 typedef void (*pc_chan_drop_fn)(void *value);
+
+/* rx_sleepers counts threads parked on rx_epoch in its low 16 bits and
+ * selecting threads registered with the channel above them, so that a
+ * sender wakes only what sleeps (a futex wake, the waiter list, or both). */
+#define PC_CHAN_SELECTOR 0x10000u
+#define PC_CHAN_SLEEPER_MASK 0xffffu
 
 /*
  * A thread waiting on several channels at once (pc_select.h): registered

@@ -58,16 +58,16 @@ def channel() -> Tuple[Sender[Any], Receiver[Any]]: ...
 def sync_channel(bound: int) -> Tuple[Sender[Any], Receiver[Any]]: ...
 
 class Selected(Tuple[int, Any]):
-    """The operation a select completed: ``index, value = result``."""
+    """The operation a select completed: ``index, value = result``; .error
+    is None, Disconnected (a receive) or SendError (a send).  .index is the
+    operation's index (it replaces tuple.index, as crossbeam's
+    SelectedOperation::index)."""
     @property
-    def index(self) -> int: ...
+    def index(self) -> int: ...  # type: ignore[override]
     @property
     def value(self) -> Any: ...
     @property
     def error(self) -> Optional[BaseException]: ...
-    n_fields: int
-    n_sequence_fields: int
-    n_unnamed_fields: int
 
 class Select:
     def __init__(self) -> None: ...

@@ -1093,7 +1093,11 @@ static PyObject *pc_chan_py_wait_ready(pc_chan_py_handle *self, PyObject *arg)
     int r;
     if (ns == -1 && PyErr_Occurred())
         return NULL;
+    /* relaxed: counted as a receiver waiting (a hint for sync_channel(0)'s
+     * try_send, as for recv). */
+    atomic_fetch_add_explicit(&self->chan->rx_waiting, 1, memory_order_relaxed);
     PC_PY_WITHOUT_GIL(r = pc_chan_recv_wait(self->chan, ns > 0 ? ns : 0));
+    atomic_fetch_sub_explicit(&self->chan->rx_waiting, 1, memory_order_relaxed);
     return PyBool_FromLong(r == PC_CHAN_READY);
 }
 

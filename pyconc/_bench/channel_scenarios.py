@@ -207,6 +207,16 @@ def _deque_condition_batched(producers: int, n: int) -> Callable[[], float]:
     return run
 
 
+def _timed_mpmc(threads: int, body: Callable[[int], None],
+                results: List[Tuple[int, int]], n: int, total: int) -> float:
+    """Run body(i) in *threads* threads; check the consumers' (count, sum)
+    pairs in *results*; return the seconds."""
+    elapsed = run_threads(threads, body)
+    check(sum(c for c, _ in results) == n, "values lost or duplicated")
+    check(sum(g for _, g in results) == total, "received values differ from those sent")
+    return elapsed
+
+
 def _mpmc_pyconc(make: Callable[[], Any], producers: int, consumers: int,
                  n: int) -> Callable[[], float]:
     """P producers send, C consumers iterate (``for v in rx``) until the
@@ -236,10 +246,7 @@ def _mpmc_pyconc(make: Callable[[], Any], producers: int, consumers: int,
             with lock:
                 results.append((count, got))
 
-        elapsed = run_threads(producers + consumers, body)
-        check(sum(c for c, _ in results) == n, "values lost or duplicated")
-        check(sum(g for _, g in results) == total, "received values differ from those sent")
-        return elapsed
+        return _timed_mpmc(producers + consumers, body, results, n, total)
 
     return run
 
@@ -279,10 +286,7 @@ def _mpmc_queue(make: Callable[[], Any], producers: int, consumers: int,
             with lock:
                 results.append((count, got))
 
-        elapsed = run_threads(producers + consumers, body)
-        check(sum(c for c, _ in results) == n, "values lost or duplicated")
-        check(sum(g for _, g in results) == total, "received values differ from those sent")
-        return elapsed
+        return _timed_mpmc(producers + consumers, body, results, n, total)
 
     return run
 
