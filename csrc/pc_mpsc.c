@@ -37,7 +37,7 @@ struct pc_mpsc_cache {
     uint32_t next;
 };
 
-static _Thread_local struct pc_mpsc_cache pc_mpsc_cache;
+static PC_THREAD_LOCAL_FAST struct pc_mpsc_cache pc_mpsc_cache;
 
 static pc_mpsc_slab_t *pc_mpsc_spare_take(void);
 

@@ -6,17 +6,6 @@
 #include "pc_backoff.h"
 #include "pc_handoff.h"
 
-/* The generator's state, per thread.  initial-exec: a static TLS slot,
- * read without the __tls_get_addr call that the default model costs in a
- * shared library (8 bytes of the surplus glibc keeps for them). */
-#if defined(_MSC_VER)
-#define PC_SELECT_THREAD_LOCAL __declspec(thread)
-#elif defined(__GNUC__) && defined(__ELF__)
-#define PC_SELECT_THREAD_LOCAL _Thread_local __attribute__((tls_model("initial-exec")))
-#else
-#define PC_SELECT_THREAD_LOCAL _Thread_local
-#endif
-
 bool pc_select_op_ready(pc_select_op_t *op)
 {
     if (!op->is_send)
@@ -82,7 +71,7 @@ int pc_select_wait(pc_select_op_t *ops, size_t n, int64_t timeout_ns)
 
 size_t pc_select_start(size_t n)
 {
-    static PC_SELECT_THREAD_LOCAL uint64_t state;
+    static PC_THREAD_LOCAL_FAST uint64_t state; /* the generator's, per thread */
     uint64_t x = state;
     if (n <= 1)
         return 0;
