@@ -41,13 +41,19 @@ pc_chan_t *pc_chan_new(int kind, uint64_t cap, pc_chan_drop_fn drop)
      * them its handles (thread start, a queue), which orders this. */
     atomic_store_explicit(&c->rx_closed, 0, memory_order_relaxed);
     atomic_store_explicit(&c->senders, 1, memory_order_relaxed);
+    atomic_store_explicit(&c->receivers, 1, memory_order_relaxed);
     atomic_store_explicit(&c->refs, 2, memory_order_relaxed);
-    atomic_store_explicit(&c->rx_futex, PC_CHAN_AWAKE, memory_order_relaxed);
-    atomic_store_explicit(&c->rx_busy, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->rx_sleepers, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->rx_epoch, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->rx_lock, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->rx_waiting, 0, memory_order_relaxed);
     atomic_store_explicit(&c->tx_epoch, 0, memory_order_relaxed);
     atomic_store_explicit(&c->tx_flag, 0, memory_order_relaxed);
     pc_async_list_init(&c->async_rx);
     pc_async_list_init(&c->async_tx);
+    atomic_store_explicit(&c->w_lock, 0, memory_order_relaxed);
+    c->rx_waiters = NULL;
+    c->tx_waiters = NULL;
     return c;
 }
 
@@ -75,12 +81,37 @@ void pc_chan_sender_add(pc_chan_t *c)
 void pc_chan_sender_drop(pc_chan_t *c)
 {
     /* seq_cst: release, so the receiver that sees 0 sees our pushes; and the
-     * sender's half of the Dekker pattern with the receiver going to sleep,
-     * as for a push. */
+     * sender's half of the Dekker pattern with receivers going to sleep, as
+     * for a push.  The last sender wakes every receiver: all of them are to
+     * see the disconnection. */
     if (atomic_fetch_sub_explicit(&c->senders, 1, memory_order_seq_cst) == 1) {
-        pc_chan_wake_rx(c);
+        if (atomic_load_explicit(&c->rx_sleepers, memory_order_seq_cst) != 0)
+            pc_chan_wake_rx_slow(c, true);
         (void)pc_async_notify(&c->async_rx, PC_ASYNC_ALL); /* disconnected */
     }
+}
+
+void pc_chan_receiver_add(pc_chan_t *c)
+{
+    /* relaxed: as in pc_chan_sender_add. */
+    atomic_fetch_add_explicit(&c->receivers, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+}
+
+bool pc_chan_receiver_drop(pc_chan_t *c)
+{
+    /* acq_rel: the last receiver to go sees the others' pops before it
+     * drains. */
+    bool last = atomic_fetch_sub_explicit(&c->receivers, 1, memory_order_acq_rel) == 1;
+    if (last)
+        pc_chan_rx_close(c);
+    else {
+        pc_chan_rx_interrupt(c); /* threads waiting on the handle closed */
+        /* and coroutines (they look again: those of the closed handle
+         * raise, the others arm again) */
+        (void)pc_async_notify(&c->async_rx, PC_ASYNC_ALL);
+    }
+    return last;
 }
 
 void pc_chan_rx_close(pc_chan_t *c)
@@ -89,20 +120,141 @@ void pc_chan_rx_close(pc_chan_t *c)
      * a waiting sender read the epoch before re-checking rx_closed, so
      * either it sees the close or its park finds the epoch changed. */
     atomic_store_explicit(&c->rx_closed, 1, memory_order_seq_cst);
-    atomic_fetch_add_explicit(&c->tx_epoch, 1, memory_order_release);
-    pc_park_wake_all(&c->tx_epoch, false);
-    /* A thread of ours may be parked in pc_chan_recv_wait. */
-    pc_chan_wake_rx(c);
+    pc_chan_wake_tx_slow(c);
+    /* Threads of ours may be parked in pc_chan_recv_wait. */
+    pc_chan_rx_interrupt(c);
     (void)pc_async_notify(&c->async_rx, PC_ASYNC_ALL); /* asyncio waiters */
     (void)pc_async_notify(&c->async_tx, PC_ASYNC_ALL);
 }
 
 void pc_chan_rx_interrupt(pc_chan_t *c)
 {
-    /* relaxed: the futex word itself carries the news; the waiter
-     * re-checks whatever it waits for. */
-    atomic_store_explicit(&c->rx_futex, PC_CHAN_AWAKE, memory_order_relaxed);
-    pc_park_wake_all(&c->rx_futex, false);
+    /* seq_cst: as a sender's load after its push (the close or handle
+     * state the caller changed is its "push"). */
+    if (atomic_load_explicit(&c->rx_sleepers, memory_order_seq_cst) != 0)
+        pc_chan_wake_rx_slow(c, true);
+}
+
+/* The waiter lists' lock: held for a few pointer moves, or for the wake-up
+ * calls of the waiters registered (rare: someone sleeps). */
+static void pc_chan_w_lock(pc_chan_t *c)
+{
+    pc_backoff_t backoff;
+    pc_backoff_init(&backoff);
+    /* acquire: the previous holder's list changes. */
+    while (atomic_exchange_explicit(&c->w_lock, 1, memory_order_acquire) != 0)
+        pc_backoff_snooze(&backoff);
+}
+
+static void pc_chan_w_unlock(pc_chan_t *c)
+{
+    /* release: publishes our list changes. */
+    atomic_store_explicit(&c->w_lock, 0, memory_order_release);
+}
+
+static void pc_chan_wake_list(pc_chan_waiter_t *w)
+{
+    for (; w != NULL; w = w->next) {
+        /* release: the waiter that reads 1 sees what made us wake it. */
+        atomic_store_explicit(w->word, 1, memory_order_release);
+        pc_park_wake_one(w->word, false);
+    }
+}
+
+void pc_chan_wake_rx_slow(pc_chan_t *c, bool all)
+{
+    /* seq_cst: as the caller's load (the Dekker pattern); again, to see
+     * who sleeps: threads parked on rx_epoch, selecting threads, or both. */
+    uint32_t sleepers = atomic_load_explicit(&c->rx_sleepers, memory_order_seq_cst);
+    if ((sleepers & PC_CHAN_SLEEPER_MASK) != 0 || all) {
+        /* release: a sleeper that reads the new epoch sees our push. */
+        atomic_fetch_add_explicit(&c->rx_epoch, 1, memory_order_release);
+        if (all)
+            pc_park_wake_all(&c->rx_epoch, false);
+        else
+            pc_park_wake_one(&c->rx_epoch, false);
+    }
+    if (sleepers >= PC_CHAN_SELECTOR) {
+        pc_chan_w_lock(c);
+        pc_chan_wake_list(c->rx_waiters);
+        pc_chan_w_unlock(c);
+    }
+}
+
+void pc_chan_wake_tx_slow(pc_chan_t *c)
+{
+    /* release on the epoch bump: a woken sender sees the pop. */
+    atomic_fetch_add_explicit(&c->tx_epoch, 1, memory_order_release);
+    pc_park_wake_all(&c->tx_epoch, false);
+    pc_chan_w_lock(c);
+    pc_chan_wake_list(c->tx_waiters);
+    pc_chan_w_unlock(c);
+}
+
+/* Link w at the head of *list, under w_lock. */
+static void pc_chan_link(pc_chan_t *c, pc_chan_waiter_t **list, pc_chan_waiter_t *w)
+{
+    pc_chan_w_lock(c);
+    w->prev = NULL;
+    w->next = *list;
+    if (*list != NULL)
+        (*list)->prev = w;
+    *list = w;
+    pc_chan_w_unlock(c);
+}
+
+/* Unlink w from *list, under w_lock (after which no waker touches it). */
+static void pc_chan_unlink(pc_chan_t *c, pc_chan_waiter_t **list, pc_chan_waiter_t *w)
+{
+    pc_chan_w_lock(c);
+    if (w->prev != NULL)
+        w->prev->next = w->next;
+    else
+        *list = w->next;
+    if (w->next != NULL)
+        w->next->prev = w->prev;
+    pc_chan_w_unlock(c);
+}
+
+void pc_chan_rx_register(pc_chan_t *c, pc_chan_waiter_t *w)
+{
+    pc_chan_link(c, &c->rx_waiters, w);
+    /* seq_cst: the sleeper's half of the Dekker pattern (the top of
+     * pc_chan.h); a sender that sees the count takes w_lock after our
+     * link, and wakes us. */
+    atomic_fetch_add_explicit(&c->rx_sleepers, PC_CHAN_SELECTOR, memory_order_seq_cst);
+}
+
+void pc_chan_rx_unregister(pc_chan_t *c, pc_chan_waiter_t *w)
+{
+    /* relaxed: the count is only a hint to senders from here on. */
+    atomic_fetch_sub_explicit(&c->rx_sleepers, PC_CHAN_SELECTOR, memory_order_relaxed);
+    pc_chan_unlink(c, &c->rx_waiters, w);
+}
+
+void pc_chan_tx_register(pc_chan_t *c, pc_chan_waiter_t *w)
+{
+    pc_chan_link(c, &c->tx_waiters, w);
+    /* acq_rel: as in pc_chan_send_wait (the flag's argument). */
+    atomic_exchange_explicit(&c->tx_flag, 1, memory_order_acq_rel);
+}
+
+void pc_chan_tx_unregister(pc_chan_t *c, pc_chan_waiter_t *w)
+{
+    pc_chan_unlink(c, &c->tx_waiters, w);
+}
+
+void pc_chan_rx_lock_slow(pc_chan_t *c)
+{
+    pc_backoff_t backoff;
+    pc_backoff_init(&backoff);
+    for (;;) {
+        /* relaxed: wait for it to look free before the exchange. */
+        while (atomic_load_explicit(&c->rx_lock, memory_order_relaxed) != 0)
+            pc_backoff_snooze(&backoff);
+        if (pc_chan_rx_trylock(c))
+            return;
+    }
 }
 
 void pc_chan_drain(pc_chan_t *c)
@@ -135,7 +287,9 @@ int pc_chan_foreach(pc_chan_t *c, int (*visit)(void *value, void *arg), void *ar
     int r;
     if (c->kind == PC_CHAN_UNBOUNDED) {
         /* acquire: as in pc_mpsc_trypop (the values linked are visible). */
-        pc_mpsc_node_t *n = atomic_load_explicit(&c->q.tail->next, memory_order_acquire);
+        pc_mpsc_node_t *n = atomic_load_explicit(
+            &atomic_load_explicit(&c->q.tail, memory_order_relaxed)->next,
+            memory_order_acquire);
         for (; n != NULL; n = atomic_load_explicit(&n->next, memory_order_acquire))
             if (n->value != NULL && (r = visit(n->value, arg)) != 0)
                 return r;
@@ -247,21 +401,30 @@ size_t pc_chan_trypop_many(pc_chan_t *c, void **out, size_t max, int *status)
 /* Is there something for the receiver: a value (maybe half pushed), no
  * senders, or a close?  seq_cst loads: the receiver's half of the Dekker
  * pattern. */
-static bool pc_chan_rx_ready(pc_chan_t *c)
+static bool pc_chan_rx_pending(pc_chan_t *c)
 {
-    bool pending = c->kind == PC_CHAN_UNBOUNDED ? pc_mpsc_has_pending(&c->q)
-                                                : pc_ring_has_pending(&c->ring);
-    return pending ||
+    return c->kind == PC_CHAN_UNBOUNDED ? pc_mpsc_has_pending(&c->q)
+                                        : pc_ring_has_pending(&c->ring);
+}
+
+bool pc_chan_rx_ready(pc_chan_t *c)
+{
+    return pc_chan_rx_pending(c) ||
            atomic_load_explicit(&c->senders, memory_order_seq_cst) == 0 ||
            atomic_load_explicit(&c->rx_closed, memory_order_seq_cst) != 0;
 }
 
-/* Is a value visible to pc_chan_trypop (not just half pushed)? */
+/* Is a value visible to pc_chan_trypop (not just half pushed)?  Any
+ * receiving thread.  The node queue cannot tell without following `tail`,
+ * which only the consumer holding the lock may do (the node may be freed
+ * under us): it says yes, and the caller's pop says "empty" a few times
+ * while the producer links its node (a few instructions, unless it was
+ * preempted; and never with the GIL, which the producer holds across
+ * its push). */
 static bool pc_chan_rx_visible(pc_chan_t *c)
 {
     if (c->kind == PC_CHAN_UNBOUNDED)
-        /* acquire: as in pc_mpsc_trypop. */
-        return atomic_load_explicit(&c->q.tail->next, memory_order_acquire) != NULL;
+        return true;
     uint64_t pos = atomic_load_explicit(&c->ring.head, memory_order_relaxed);
     /* acquire: as in pc_ring_trypop.  Any seq past "free for pos" means a
      * value is published (or, for rendezvous, a retraction to skip). */
@@ -291,23 +454,29 @@ int pc_chan_recv_wait(pc_chan_t *c, int64_t timeout_ns)
     /* With hand-off on, a longer window (pc_handoff.h). */
     PC_HANDOFF_SPIN_UNTIL(pc_chan_rx_ready(c), deadline);
     if (!pc_chan_rx_ready(c)) {
-        /* Announce, re-check, park.  seq_cst store: see the top of pc_chan.h. */
-        atomic_store_explicit(&c->rx_futex, PC_CHAN_SLEEPING, memory_order_seq_cst);
+        uint32_t epoch;
+        /* Count ourselves, read the epoch, re-check, park.  seq_cst
+         * increment: see the top of pc_chan.h.  acquire on the epoch: if
+         * we read a sender's bump, its push is visible to the re-check. */
+        atomic_fetch_add_explicit(&c->rx_sleepers, 1, memory_order_seq_cst);
+        epoch = atomic_load_explicit(&c->rx_epoch, memory_order_acquire);
         if (!pc_chan_rx_ready(c)) {
             int64_t left = pc_chan_left(deadline);
             if (left > 0)
-                pc_park_wait(&c->rx_futex, PC_CHAN_SLEEPING, left, false);
+                pc_park_wait(&c->rx_epoch, epoch, left, false);
         }
-        /* relaxed: our own flag; a sender's exchange may have cleared it. */
-        atomic_store_explicit(&c->rx_futex, PC_CHAN_AWAKE, memory_order_relaxed);
+        /* relaxed: from here on the count is only a hint to senders (one
+         * that still sees us pays a spurious wake-up). */
+        atomic_fetch_sub_explicit(&c->rx_sleepers, 1, memory_order_relaxed);
         if (!pc_chan_rx_ready(c))
             return pc_chan_left(deadline) > 0 ? PC_CHAN_READY : PC_CHAN_TIMEDOUT;
     }
-    /* Something is there.  A producer may be between its exchange and its
-     * link (a few instructions, unless it was preempted): wait for the
-     * value to become visible, spinning, then yielding. */
+    /* Something is there.  A producer may be between its claim and its
+     * publication (a few instructions, unless it was preempted): wait for
+     * the value to become visible, spinning, then yielding.  Only while a
+     * value is pending: another receiver may take it meanwhile. */
     pc_backoff_init(&backoff);
-    while (!pc_chan_rx_visible(c) &&
+    while (!pc_chan_rx_visible(c) && pc_chan_rx_pending(c) &&
            atomic_load_explicit(&c->senders, memory_order_relaxed) != 0 &&
            atomic_load_explicit(&c->rx_closed, memory_order_relaxed) == 0) {
         if (pc_chan_left(deadline) == 0)
@@ -317,8 +486,17 @@ int pc_chan_recv_wait(pc_chan_t *c, int64_t timeout_ns)
     return PC_CHAN_READY;
 }
 
+void pc_chan_rx_pass(pc_chan_t *c)
+{
+    /* seq_cst: as a sender after its push (the value still queued is the
+     * push we pass on). */
+    if (pc_chan_rx_pending(c) &&
+        atomic_load_explicit(&c->rx_sleepers, memory_order_seq_cst) != 0)
+        pc_chan_wake_rx_slow(c, false);
+}
+
 /* Sender's wait condition. */
-static bool pc_chan_tx_ready(pc_chan_t *c, int64_t pos)
+bool pc_chan_tx_ready(pc_chan_t *c, int64_t pos)
 {
     if (atomic_load_explicit(&c->rx_closed, memory_order_relaxed) != 0)
         return true;
@@ -348,7 +526,7 @@ int pc_chan_send_wait(pc_chan_t *c, int64_t pos, int64_t timeout_ns)
     PC_HANDOFF_SPIN_UNTIL(pc_chan_tx_ready(c, pos), deadline);
     if (pc_chan_tx_ready(c, pos))
         return PC_CHAN_READY;
-    /* acquire: if the receiver's bump is what we read, we see its pop. */
+    /* acquire: if a receiver's bump is what we read, we see its pop. */
     epoch = atomic_load_explicit(&c->tx_epoch, memory_order_acquire);
     /* Raise the flag, then re-check.  acq_rel exchange: pairs with the
      * receiver's exchange in pc_chan_wake_tx (see there): either it sees

@@ -106,4 +106,19 @@ enum {
     PC_SEQ_CST = 4
 };
 
+/*
+ * A thread-local variable read on a hot path.  In a shared library (the
+ * extension module) the default TLS model calls __tls_get_addr on every
+ * access; the initial-exec model reads a static TLS slot instead (glibc
+ * keeps a surplus of static TLS for libraries loaded later, ample for the
+ * few words pyconc uses).
+ */
+#if defined(_MSC_VER)
+#define PC_THREAD_LOCAL_FAST __declspec(thread)
+#elif defined(__GNUC__) && defined(__ELF__)
+#define PC_THREAD_LOCAL_FAST _Thread_local __attribute__((tls_model("initial-exec")))
+#else
+#define PC_THREAD_LOCAL_FAST _Thread_local
+#endif
+
 #endif /* PC_CONFIG_H */

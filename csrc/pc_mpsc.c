@@ -37,7 +37,7 @@ struct pc_mpsc_cache {
     uint32_t next;
 };
 
-static _Thread_local struct pc_mpsc_cache pc_mpsc_cache;
+static PC_THREAD_LOCAL_FAST struct pc_mpsc_cache pc_mpsc_cache;
 
 static pc_mpsc_slab_t *pc_mpsc_spare_take(void);
 
@@ -231,7 +231,8 @@ bool pc_mpsc_init(pc_mpsc_t *q)
         return false;
     /* relaxed: the queue is not shared yet. */
     atomic_store_explicit(&q->head, stub, memory_order_relaxed);
-    q->tail = stub;
+    /* relaxed: before the queue is shared. */
+    atomic_store_explicit(&q->tail, stub, memory_order_relaxed);
     q->pending_slab = NULL;
     q->pending_count = 0;
     return true;
@@ -239,7 +240,8 @@ bool pc_mpsc_init(pc_mpsc_t *q)
 
 void pc_mpsc_destroy(pc_mpsc_t *q, void (*drop)(void *value))
 {
-    pc_mpsc_node_t *n = q->tail;
+    /* relaxed: after every producer and consumer is gone. */
+    pc_mpsc_node_t *n = atomic_load_explicit(&q->tail, memory_order_relaxed);
     bool dummy = true;
     while (n != NULL) {
         /* acquire: see the values of nodes linked by other threads. */
@@ -251,7 +253,7 @@ void pc_mpsc_destroy(pc_mpsc_t *q, void (*drop)(void *value))
         n = next;
     }
     pc_mpsc_settle(q);
-    q->tail = NULL;
+    atomic_store_explicit(&q->tail, NULL, memory_order_relaxed);
     atomic_store_explicit(&q->head, NULL, memory_order_relaxed);
 }
 
@@ -260,7 +262,8 @@ size_t pc_mpsc_count(pc_mpsc_t *q)
     size_t count = 0;
     /* acquire: as in pc_mpsc_trypop; nodes after tail are not freed while
      * the consumer (our caller) walks them. */
-    pc_mpsc_node_t *n = atomic_load_explicit(&q->tail->next, memory_order_acquire);
+    pc_mpsc_node_t *n = atomic_load_explicit(
+        &atomic_load_explicit(&q->tail, memory_order_relaxed)->next, memory_order_acquire);
     while (n != NULL) {
         count++;
         n = atomic_load_explicit(&n->next, memory_order_acquire);

@@ -25,6 +25,12 @@
  * exchange (pc_mpsc_push_chain), which is how send_many costs one atomic
  * operation per batch.
  *
+ * One consumer at a time: several consumers must serialise their pops (the
+ * channel layer's consumer lock, pc_chan.h).  `tail` is atomic (relaxed,
+ * plain moves on x86) only so that threads waiting to consume may compare
+ * it with `head` (pc_mpsc_has_pending) while the current consumer pops;
+ * nobody but the consumer dereferences it.
+ *
  * Values are opaque `void *`; the queue never looks at them.
  */
 #ifndef PC_MPSC_H
@@ -58,8 +64,9 @@ typedef struct pc_mpsc {
      * PC_CACHELINE in pc_config.h) so that producers hammering it do not
      * steal the consumer's line. */
     PC_ALIGNED(PC_CACHELINE) _Atomic(pc_mpsc_node_t *) head;
-    /* Consumer's end: read and written by the consumer only. */
-    PC_ALIGNED(PC_CACHELINE) pc_mpsc_node_t *tail;
+    /* Consumer's end: written by the consumer only (dereferenced only by
+     * it; read by waiting consumers, see pc_mpsc_has_pending). */
+    PC_ALIGNED(PC_CACHELINE) _Atomic(pc_mpsc_node_t *) tail;
     pc_mpsc_slab_t *pending_slab; /* nodes freed, not yet settled ... */
     uint32_t pending_count;       /* ... and how many */
     char pad_[PC_CACHELINE - 2 * sizeof(void *) - sizeof(uint32_t)];
@@ -151,14 +158,17 @@ PC_INLINE void pc_mpsc_push(pc_mpsc_t *q, pc_mpsc_node_t *n)
  */
 PC_INLINE int pc_mpsc_trypop(pc_mpsc_t *q, void **value)
 {
-    pc_mpsc_node_t *tail = q->tail;
+    /* relaxed: only the consumer writes tail. */
+    pc_mpsc_node_t *tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
     /* acquire: pairs with the producer's release store of the link, so the
      * node's value is visible. */
     pc_mpsc_node_t *next = atomic_load_explicit(&tail->next, memory_order_acquire);
     if (PC_LIKELY(next != NULL)) {
         *value = next->value;
         next->value = NULL; /* the node is now the dummy */
-        q->tail = next;
+        /* relaxed: waiting consumers only compare it (has_pending); the
+         * next consumer is ordered by the consumer lock. */
+        atomic_store_explicit(&q->tail, next, memory_order_relaxed);
         pc_mpsc_node_release(q, tail);
         return PC_MPSC_OK;
     }
@@ -174,12 +184,18 @@ PC_INLINE int pc_mpsc_trypop(pc_mpsc_t *q, void **value)
 
 /*
  * True if some producer has pushed (or is pushing) a value the consumer has
- * not popped.  Consumer only.  seq_cst: the receiver's side of the Dekker
- * pattern described at pc_mpsc_push_chain.
+ * not popped.  Any thread (a consumer waiting while another pops): the
+ * pointers are compared, never followed.  seq_cst on head: the receiver's
+ * side of the Dekker pattern described at pc_mpsc_push_chain.  head is
+ * read first: if tail then equals it, that node's value was popped, and
+ * a push after the head load is one the Dekker pattern covers.  acquire on
+ * tail: pairs with nothing in particular (tail is stored relaxed), it only
+ * keeps the load after head's.
  */
 PC_INLINE bool pc_mpsc_has_pending(pc_mpsc_t *q)
 {
-    return atomic_load_explicit(&q->head, memory_order_seq_cst) != q->tail;
+    pc_mpsc_node_t *head = atomic_load_explicit(&q->head, memory_order_seq_cst);
+    return head != atomic_load_explicit(&q->tail, memory_order_acquire);
 }
 
 /* Number of values linked and visible right now.  Consumer only; O(n). */

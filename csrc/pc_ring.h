@@ -24,6 +24,11 @@
  * value with a CAS on seq, so exactly one side gets it, and skips slots
  * whose value was retracted.
  *
+ * Several consumers (an MPMC channel's receivers) serialise their pops
+ * with the channel's consumer lock (pc_chan.h says why, rather than a CAS
+ * on head as in Vyukov's MPMC original); `head` is atomic, so waiting
+ * consumers may read it (pc_ring_has_pending) while one pops.
+ *
  * Values are opaque `void *`.
  */
 #ifndef PC_RING_H
@@ -252,7 +257,7 @@ PC_INLINE bool pc_ring_retract(pc_ring_t *r, uint64_t pos)
 }
 
 /* True if some producer has claimed a position the consumer has not
- * reached.  Consumer only.  seq_cst: the receiver's side of the Dekker
+ * reached.  Any thread.  seq_cst: the receiver's side of the Dekker
  * pattern (pc_chan.c). */
 PC_INLINE bool pc_ring_has_pending(pc_ring_t *r)
 {

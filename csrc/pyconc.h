@@ -51,6 +51,7 @@
 #include "pc_mpsc.h"
 #include "pc_ring.h"
 #include "pc_chan.h"
+#include "pc_select.h"
 #include "pc_qbench.h"
 
 #endif /* PYCONC_H */

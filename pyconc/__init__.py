@@ -10,7 +10,7 @@ from pyconc._native import lib as _lib  # fails loudly if the core is missing
 from pyconc._ordering import ACQ_REL, ACQUIRE, RELAXED, RELEASE, SEQ_CST, Ordering
 from pyconc.atomic import AtomicBool, AtomicInt, AtomicRef, AtomicUInt, fence
 from pyconc.spinlock import SpinLock
-from pyconc.channel import Receiver, Sender, channel, sync_channel
+from pyconc.channel import Receiver, Select, Selected, Sender, channel, select, sync_channel
 from pyconc.sync import Barrier, Condvar, Mutex, Once, OnceLock, RwLock, Semaphore, WaitGroup
 from pyconc.thread import Builder, JoinHandle, Parker, Unparker, scope, spawn
 from pyconc.broadcast import broadcast
@@ -53,6 +53,10 @@ __all__ = [
     "sync_channel",
     "Sender",
     "Receiver",
+    # MPMC select (issue 13)
+    "select",
+    "Select",
+    "Selected",
     "PyconcError",
     "HandleClosed",
     "OwnerDied",

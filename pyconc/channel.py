@@ -1,10 +1,15 @@
 """Channels: Rust's ``std::sync::mpsc`` for Python threads.
 
 ``tx, rx = channel()`` gives an unbounded channel, ``sync_channel(bound)`` a
-bounded one (``bound=0``: a rendezvous).  Any number of threads send through
-clones of the Sender; one Receiver takes the values, in the order each sender
-sent them.  When every Sender is closed or garbage-collected, the Receiver
-returns what is left and then raises Disconnected (and iteration ends).
+bounded one (``bound=0``: a rendezvous).  Channels are many-producer
+many-consumer, as crossbeam-channel's: any number of threads send through
+clones of the Sender and receive through clones of the Receiver (or through
+one Receiver at once); each value goes to exactly one receiver, and each
+sender's values arrive in the order sent.  When every Sender is closed or
+garbage-collected, receivers get what is left and then Disconnected (and
+iteration ends); when every Receiver is closed, sends raise SendError.
+``select(*ops, timeout=None)`` and the ``Select`` builder wait on several
+channels at once and complete one operation (``Selected``).
 
 How it is built: the queues are lock-free C (``csrc/pc_mpsc.h``, Vyukov's
 node queue, for ``channel``; ``csrc/pc_ring.h``, a bounded ring, for
@@ -27,9 +32,9 @@ taking no thread, until the channel wakes its event loop through a file
 descriptor (one per loop).
 
 Thread safety without the GIL: each handle's state is C atomics (see
-``pc_chan_py.h``).  The Receiver enforces its single consumer with a claim
-flag: a second thread receiving at the same time gets ChannelError, never a
-corrupted queue.
+``pc_chan_py.h``); receivers serialise their pops with a consumer lock held
+for the pop only (``csrc/pc_chan.h``); select is ``csrc/pc_select.h`` and
+``csrc/pyglue/pc_select_py.h``.
 """
 
 from __future__ import annotations
@@ -40,10 +45,13 @@ from pyconc import _async, _core  # noqa: F401  (_async: the waiting half of rec
 from pyconc._generic import subscriptable
 from pyconc.errors import Disconnected, Empty
 
-__all__ = ["channel", "sync_channel", "Sender", "Receiver"]
+__all__ = ["channel", "sync_channel", "Sender", "Receiver", "select", "Select", "Selected"]
 
 Sender: Any = _core.Sender
 Receiver: Any = _core.Receiver
+Select: Any = _core.Select
+Selected: Any = _core.Selected
+select = _core.select
 _new_channel = _core._chan_new
 _UNBOUNDED = _core.CHAN_UNBOUNDED
 _BOUNDED = _core.CHAN_BOUNDED

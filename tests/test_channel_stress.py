@@ -14,6 +14,8 @@ from collections import Counter
 
 import pytest
 
+import pyconc
+
 from conftest import scaled
 from pyconc import (
     ChannelError,
@@ -401,9 +403,37 @@ def blocked_calls():
         tx, rx = channel()
         return (lambda: next(iter(rx))), (tx, rx)
 
+    def recv_cloned():  # issue 13: a second Receiver of the channel
+        tx, rx = channel()
+        rx2 = rx.clone()
+        return rx2.recv, (tx, rx)
+
+    def select_recv():  # issue 13: pyconc.select over several receivers
+        tx, rx = channel()
+        tx2, rx2 = sync_channel(0)
+        return (lambda: pyconc.select(rx, rx2) and tx2), (tx, rx)  # tx2 kept alive
+
+    def select_send_full():
+        tx, rx = sync_channel(1)
+        tx.send(0)
+        other_tx, other_rx = channel()
+        sel = _select_of(other_rx, (tx, 1))
+        return (lambda: sel.select() and other_tx), (tx, rx)  # other_tx kept alive
+
     return {"recv": recv, "recv_many": recv_many, "send_full": send_full,
             "send_many_full": send_many_full, "send_rendezvous": send_rendezvous,
-            "iterate": iterate}
+            "iterate": iterate, "recv_cloned": recv_cloned, "select_recv": select_recv,
+            "select_send_full": select_send_full}
+
+
+def _select_of(*ops):
+    sel = pyconc.Select()
+    for op in ops:
+        if isinstance(op, tuple):
+            sel.send(*op)
+        else:
+            sel.recv(op)
+    return sel
 
 
 @needs_main_thread
@@ -424,6 +454,8 @@ def test_ctrl_c_interrupts_a_blocked_call(name):
         assert rx_values == []  # the interrupted hand-over was taken back
     if name == "send_many_full":
         assert rx_values == [0, 1]  # what fitted; the rest was not sent
+    if name == "select_send_full":
+        assert rx_values == [0]  # the interrupted select sent nothing
     tx.close()
     rx.close()
 

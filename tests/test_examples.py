@@ -165,3 +165,12 @@ def test_chat_slow_client_is_told_it_lagged():
 
 def test_block_on():
     assert "answer: 42, total: 4950" in run("block_on.py")
+
+
+def test_worker_pool():
+    out = run("worker_pool.py")
+    assert "18 jobs done, 2 failed" in out
+    assert "job 6 (" in out and "unlucky" in out
+    results = load("worker_pool.py").main(3, 50)
+    assert [r[1] for r in results] == list(range(50))  # every job exactly once
+    assert all(r[2] == r[1] ** 2 for r in results if r[3] is None)

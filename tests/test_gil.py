@@ -193,6 +193,7 @@ WAITING_METHODS = {
     "get_or_try_init", "__enter__",
     "__next__", "__iter__",
     "tp_iternext", "wait_recv",
+    "select",  # pyconc.select and Select.select (issue 13)
 }
 
 

@@ -520,10 +520,7 @@ static int pc_async_py_try(pc_async_py_ready *self, PyObject **out)
     } else {
         PyObject *v = NULL;
         pc_status st;
-        if (PC_UNLIKELY(!pc_chan_py_fast_claim(h)))
-            return 0;
-        st = pc_chan_py_pop(h, &v);
-        pc_chan_py_fast_unclaim(h);
+        st = pc_chan_py_pop(h, &v); /* takes the consumer lock itself (MPMC) */
         if (PC_UNLIKELY(st != PC_OK))
             return 0;
         *out = v;

@@ -19,14 +19,20 @@
  * Pushes and pops run only with the GIL held (never inside a park), so the
  * queue is stable whenever the GIL is held: the Receiver's tp_traverse
  * walks it (pc_chan_foreach) to show the collector the queued values.
- * Only the Receiver visits them (the values are its to receive, and
- * closing it releases them); a Sender holds no Python reference and is not
- * a GC type.
+ * Only a Receiver visits them (the values are its to receive, and
+ * closing the last one releases them), and only while it is the one open
+ * Receiver of its channel (each value is one reference); a Sender holds
+ * no Python reference and is not a GC type.
+ *
+ * Many receivers: Receiver.clone() gives more, and any number of threads
+ * may receive through one Receiver at once.  Pops must be serialised
+ * (pc_chan.h): with the GIL they are, because every pop runs with the GIL
+ * held and never lets go of it midway (the waits, without the GIL, only
+ * look); without the GIL every pop takes the channel's consumer lock
+ * (PC_CHAN_PY_LOCK), held for the pop only.
  *
  * What protects the state without the GIL (free-threaded builds):
- *   - pc_chan_t: its own atomics (pc_chan.h); receiving needs the claim,
- *     which the fast paths take with a compare-and-swap there (with the
- *     GIL, one load: see pc_chan_py_fast_claim).
+ *   - pc_chan_t: its own atomics (pc_chan.h); pops take the consumer lock.
  *   - each handle's `closed` flag: an atomic exchange, so close() takes
  *     effect once even when two threads race to close one handle.
  *   - `chan` never changes after construction; the handle's channel
@@ -63,7 +69,6 @@
 
 static PyTypeObject *pc_chan_py_Sender;
 static PyTypeObject *pc_chan_py_Receiver;
-static PyObject *pc_chan_py_ChannelError; /* a second receiving thread */
 static PyObject *pc_chan_py_str_value;    /* "value", interned */
 
 typedef struct {
@@ -91,14 +96,6 @@ static const char pc_chan_py_msg_send_closed[] =
 static const char pc_chan_py_msg_full[] = "the channel is full; the value is in .value";
 static const char pc_chan_py_msg_no_receiver[] =
     "no receiver was ready to take the value; it is in .value";
-
-static PyObject *pc_chan_py_busy(void)
-{
-    PyErr_SetString(pc_chan_py_ChannelError,
-                    "the Receiver is in use by another thread: a channel has "
-                    "one receiving thread at a time");
-    return NULL;
-}
 
 /* Timeout("<what> timed out after <t> s"), with .value = value if given
  * (a send's value, handed back). */
@@ -315,6 +312,19 @@ PC_CHAN_PY_COLD PyObject *pc_chan_py_send_slow(pc_chan_py_handle *self, PyObject
     return pc_chan_py_send_wait(&op, PC_PY_FOREVER, "send", 0);
 }
 
+static void pc_chan_py_yield_gil(void);
+
+/* send's yield, every PC_CHAN_PY_YIELD_EVERY values (GIL builds). */
+PC_CHAN_PY_COLD void pc_chan_py_send_yield(pc_chan_py_handle *self)
+{
+    self->unyielded = 0;
+    /* relaxed: hints.  A receiver of this channel is inside a blocking
+     * receive, and some thread is on its way back to the GIL. */
+    if (atomic_load_explicit(&self->chan->rx_waiting, memory_order_relaxed) != 0 &&
+        pc_handoff_gil_wanted())
+        pc_chan_py_yield_gil();
+}
+
 /* send(value): queue the value; on a full bounded channel wait for room,
  * on a rendezvous for the receiver to take it. */
 static PyObject *pc_chan_py_send(pc_chan_py_handle *self, PyObject *value)
@@ -325,6 +335,21 @@ static PyObject *pc_chan_py_send(pc_chan_py_handle *self, PyObject *value)
         return NULL;
     Py_INCREF(value); /* the queue's reference */
     r = pc_chan_trysend(self->chan, value, &pos);
+    if (PC_LIKELY(r == PC_CHAN_OK) && PC_LIKELY(self->chan->kind == PC_CHAN_UNBOUNDED)) {
+#ifndef Py_GIL_DISABLED /* no GIL to give; and the count is a plain field */
+        /* As send_many does (see there): a sender on an unbounded channel
+         * never waits, so it would keep the GIL for the whole switch
+         * interval (5 ms) while a woken receiver sleeps in take_gil and
+         * the backlog outgrows the caches (issue 13: unbatched send/recv
+         * measured 0.9x queue.SimpleQueue so).  Every
+         * PC_CHAN_PY_YIELD_EVERY values, if a receiver of this channel is
+         * on its way back to the GIL from its wait, let it have it: one
+         * increment per send otherwise. */
+        if (PC_UNLIKELY(++self->unyielded >= PC_CHAN_PY_YIELD_EVERY))
+            pc_chan_py_send_yield(self);
+#endif
+        Py_RETURN_NONE;
+    }
     if (PC_LIKELY(r == PC_CHAN_OK) && PC_LIKELY(self->chan->kind != PC_CHAN_RENDEZVOUS))
         Py_RETURN_NONE;
     return pc_chan_py_send_slow(self, value, r, pos);
@@ -341,7 +366,7 @@ static PyObject *pc_chan_py_try_send(pc_chan_py_handle *self, PyObject *value)
     if (self->chan->kind == PC_CHAN_RENDEZVOUS) {
         pc_chan_py_send_op op = {self, value, 0, 0, 0};
         /* relaxed: a hint; a receiver that comes later just misses it. */
-        int receiving = atomic_load_explicit(&self->chan->rx_busy, memory_order_relaxed) != 0;
+        int receiving = atomic_load_explicit(&self->chan->rx_waiting, memory_order_relaxed) != 0;
         return pc_chan_py_send_wait(&op, receiving ? PC_WAIT_SLICE_NS : 0, "try_send", 1);
     }
     Py_INCREF(value);
@@ -676,63 +701,39 @@ static int pc_chan_py_rx_open(pc_chan_py_handle *self)
     return 1;
 }
 
-/* Release the claim; drain first if the Receiver was closed meanwhile. */
-static void pc_chan_py_unclaim(pc_chan_py_handle *self)
+/*
+ * The consumer lock around each pop (see the top of this file): with the
+ * GIL, nothing (the GIL serialises the pops); without it, pc_chan.h's
+ * consumer lock.
+ */
+#ifdef Py_GIL_DISABLED
+#define PC_CHAN_PY_LOCK(c) pc_chan_rx_lock(c)
+#define PC_CHAN_PY_UNLOCK(c) pc_chan_rx_unlock(c)
+#else
+#define PC_CHAN_PY_LOCK(c) ((void)(c))
+#define PC_CHAN_PY_UNLOCK(c) ((void)(c))
+#endif
+
+/* This Receiver is closed: the last Receiver of the channel to close
+ * closes the channel and drains it. */
+static void pc_chan_py_rx_release(pc_chan_t *c)
 {
-    uint32_t expected = 0;
-    /* acquire: see a close by another thread, whose own claim attempt
-     * failed because we hold the claim: the drain is ours to do. */
-    if (PC_UNLIKELY(atomic_load_explicit(&self->closed, memory_order_acquire)))
-        pc_chan_drain(self->chan);
-    /*
-     * A close may come between that check and our release, and fail to
-     * claim.  seq_cst release store, then seq_cst load of `closed`: with
-     * close()'s seq_cst exchange of `closed` and seq_cst claim attempt, one
-     * of us sees the other (store buffering), so one of us drains.
-     */
-    atomic_store_explicit(&self->chan->rx_busy, 0, memory_order_seq_cst);
-    if (PC_UNLIKELY(atomic_load_explicit(&self->closed, memory_order_seq_cst)) &&
-        atomic_compare_exchange_strong_explicit(&self->chan->rx_busy, &expected, 1,
-                                                memory_order_seq_cst,
-                                                memory_order_relaxed)) {
-        pc_chan_drain(self->chan);
-        pc_chan_rx_unclaim(self->chan);
+    if (pc_chan_receiver_drop(c)) {
+        PC_CHAN_PY_LOCK(c);
+        pc_chan_drain(c);
+        PC_CHAN_PY_UNLOCK(c);
     }
 }
 
-/*
- * The claim as the fast paths take it.  With the GIL, a fast path (which
- * never releases the GIL, and pops with the queue consistent before and
- * after) cannot overlap another; it need only refuse while a blocking
- * receive holds the claim across its waits, which one relaxed load shows
- * (the GIL's hand-over orders it).  That saves a compare-and-swap and a
- * store per value.  Without the GIL the fast paths take the claim like the
- * blocking ones.
- */
-PC_INLINE bool pc_chan_py_fast_claim(pc_chan_py_handle *self)
-{
-#ifdef Py_GIL_DISABLED
-    return pc_chan_rx_claim(self->chan);
-#else
-    return atomic_load_explicit(&self->chan->rx_busy, memory_order_relaxed) == 0;
-#endif
-}
-
-PC_INLINE void pc_chan_py_fast_unclaim(pc_chan_py_handle *self)
-{
-#ifdef Py_GIL_DISABLED
-    pc_chan_py_unclaim(self);
-#else
-    (void)self;
-#endif
-}
-
-/* Pop one value under a claim the caller holds: PC_OK (*out a new
- * reference), PC_AGAIN (nothing yet) or PC_CLOSED (every sender gone). */
+/* Pop one value: PC_OK (*out a new reference), PC_AGAIN (nothing yet) or
+ * PC_CLOSED (every sender gone). */
 PC_INLINE pc_status pc_chan_py_pop(pc_chan_py_handle *self, PyObject **out)
 {
     void *v;
-    int r = pc_chan_trypop(self->chan, &v);
+    int r;
+    PC_CHAN_PY_LOCK(self->chan);
+    r = pc_chan_trypop(self->chan, &v);
+    PC_CHAN_PY_UNLOCK(self->chan);
     if (PC_LIKELY(r == PC_CHAN_OK)) {
         *out = (PyObject *)v;
         return PC_OK;
@@ -740,7 +741,7 @@ PC_INLINE pc_status pc_chan_py_pop(pc_chan_py_handle *self, PyObject **out)
     return r == PC_CHAN_EMPTY ? PC_AGAIN : PC_CLOSED;
 }
 
-/* Pop up to max_items into a new list under a held claim: PC_OK (*out a
+/* Pop up to max_items into a new list: PC_OK (*out a
  * non-empty list), PC_AGAIN (nothing yet), PC_CLOSED or PC_NOMEM (values
  * popped are then released: only a list they cannot be put in loses them,
  * as for a failed PyList_New anywhere). */
@@ -768,7 +769,9 @@ static pc_status pc_chan_py_pop_many(pc_chan_py_handle *self, Py_ssize_t max_ite
             cap = ncap;
         }
         want = (size_t)((max_items < cap ? max_items : cap) - n);
+        PC_CHAN_PY_LOCK(self->chan);
         got = pc_chan_trypop_many(self->chan, (void **)(buf + n), want, &r);
+        PC_CHAN_PY_UNLOCK(self->chan);
         n += (Py_ssize_t)got;
         if (got < want)
             break;
@@ -795,7 +798,7 @@ static pc_status pc_chan_py_pop_many(pc_chan_py_handle *self, Py_ssize_t max_ite
 }
 
 /* A receive for pc_py_wait: max_items 0 for recv (one value), else
- * recv_many.  The caller holds the claim across the whole wait. */
+ * recv_many. */
 typedef struct {
     pc_chan_py_handle *h;
     Py_ssize_t max_items;
@@ -805,8 +808,9 @@ typedef struct {
 static pc_status pc_chan_py_recv_try(void *arg)
 {
     pc_chan_py_recv_op *op = (pc_chan_py_recv_op *)arg;
-    /* acquire: a close from another thread; it drains when we unclaim. */
-    if (atomic_load_explicit(&op->h->closed, memory_order_acquire))
+    /* relaxed: a close from another thread (which drains, if it was the
+     * last Receiver, under the consumer lock). */
+    if (atomic_load_explicit(&op->h->closed, memory_order_relaxed))
         return PC_HANDLE_CLOSED;
     if (op->max_items == 0)
         return pc_chan_py_pop(op->h, &op->out);
@@ -820,20 +824,21 @@ static pc_status pc_chan_py_recv_park(void *arg, int64_t slice_ns)
     return PC_AGAIN;
 }
 
-/* The blocking receive: claim, wait in C, unclaim.  NULL with the error
- * set, or the value (the list). */
+/* The blocking receive: wait in C (counted in rx_waiting).  NULL with the
+ * error set, or the value (the list).  Leaving without a value, it passes
+ * on a wake-up it may have consumed (pc_chan_rx_pass). */
 PC_CHAN_PY_COLD PyObject *pc_chan_py_recv_wait(pc_chan_py_handle *self, Py_ssize_t max_items,
                                       int64_t timeout_ns, const char *what,
                                       pc_status *status)
 {
     pc_chan_py_recv_op op = {self, max_items, NULL};
     pc_status st;
-    if (!pc_chan_rx_claim(self->chan)) {
-        *status = PC_BUSY;
-        return pc_chan_py_busy();
-    }
+    /* relaxed: a hint (sync_channel(0)'s try_send, _state). */
+    atomic_fetch_add_explicit(&self->chan->rx_waiting, 1, memory_order_relaxed);
     st = pc_py_wait(&op, pc_chan_py_recv_try, pc_chan_py_recv_park, timeout_ns, 1);
-    pc_chan_py_unclaim(self);
+    atomic_fetch_sub_explicit(&self->chan->rx_waiting, 1, memory_order_relaxed);
+    if (st != PC_OK && st != PC_CLOSED)
+        pc_chan_rx_pass(self->chan);
     *status = st;
     if (PC_LIKELY(st == PC_OK))
         return op.out;
@@ -855,10 +860,7 @@ static PyObject *pc_chan_py_recv(pc_chan_py_handle *self, PyObject *const *args,
     }
     if (!pc_chan_py_rx_open(self))
         return NULL;
-    if (PC_UNLIKELY(!pc_chan_py_fast_claim(self)))
-        return pc_chan_py_busy();
     st = pc_chan_py_pop(self, &v);
-    pc_chan_py_fast_unclaim(self);
     if (PC_LIKELY(st == PC_OK))
         return v;
     if (st != PC_AGAIN)
@@ -876,10 +878,7 @@ static PyObject *pc_chan_py_try_recv(pc_chan_py_handle *self, PyObject *unused)
     (void)unused;
     if (!pc_chan_py_rx_open(self))
         return NULL;
-    if (PC_UNLIKELY(!pc_chan_py_fast_claim(self)))
-        return pc_chan_py_busy();
     st = pc_chan_py_pop(self, &v);
-    pc_chan_py_fast_unclaim(self);
     if (PC_LIKELY(st == PC_OK))
         return v;
     return pc_chan_py_recv_failed(st == PC_AGAIN ? PC_EMPTY : st, "try_recv", 0);
@@ -923,10 +922,7 @@ static PyObject *pc_chan_py_recv_many(pc_chan_py_handle *self, PyObject *const *
         return NULL;
     if (!pc_chan_py_rx_open(self))
         return NULL;
-    if (!pc_chan_py_fast_claim(self))
-        return pc_chan_py_busy();
     st = pc_chan_py_pop_many(self, max_items, &list);
-    pc_chan_py_fast_unclaim(self);
     if (PC_LIKELY(st == PC_OK))
         return list;
     if (st != PC_AGAIN)
@@ -944,10 +940,7 @@ static PyObject *pc_chan_py_rx_iternext(pc_chan_py_handle *self)
     /* relaxed: iteration simply ends on a closed Receiver. */
     if (atomic_load_explicit(&self->closed, memory_order_relaxed))
         return NULL;
-    if (PC_UNLIKELY(!pc_chan_py_fast_claim(self)))
-        return pc_chan_py_busy();
     st = pc_chan_py_pop(self, &v);
-    pc_chan_py_fast_unclaim(self);
     if (PC_LIKELY(st == PC_OK))
         return v;
     if (st == PC_AGAIN) {
@@ -962,24 +955,31 @@ static PyObject *pc_chan_py_rx_iternext(pc_chan_py_handle *self)
     return NULL;
 }
 
-/* close(): later receives raise HandleClosed, sends raise SendError;
- * queued values are released. */
+/* clone() -> Receiver: another Receiver of the same channel. */
+static PyObject *pc_chan_py_rx_clone(pc_chan_py_handle *self, PyObject *unused)
+{
+    PyObject *o;
+    (void)unused;
+    if (!pc_chan_py_rx_open(self))
+        return NULL;
+    pc_chan_receiver_add(self->chan);
+    o = pc_chan_py_new_handle(Py_TYPE(self), self->chan);
+    if (o == NULL) {
+        pc_chan_py_rx_release(self->chan);
+        pc_chan_unref(self->chan);
+    }
+    return o;
+}
+
+/* close(): later receives on this Receiver raise HandleClosed; when the
+ * last Receiver closes, sends raise SendError and the queued values are
+ * released. */
 static PyObject *pc_chan_py_rx_close(pc_chan_py_handle *self, PyObject *unused)
 {
-    uint32_t expected = 0;
     (void)unused;
-    /* seq_cst: exactly one close; and see pc_chan_py_unclaim. */
-    if (atomic_exchange_explicit(&self->closed, 1, memory_order_seq_cst) != 0)
-        Py_RETURN_NONE;
-    pc_chan_rx_close(self->chan);
-    /* If another thread holds the claim, it drains when it lets go
-     * (pc_chan_py_unclaim).  seq_cst: see there. */
-    if (atomic_compare_exchange_strong_explicit(&self->chan->rx_busy, &expected, 1,
-                                                memory_order_seq_cst,
-                                                memory_order_relaxed)) {
-        pc_chan_drain(self->chan);
-        pc_chan_rx_unclaim(self->chan);
-    }
+    /* acq_rel: exactly one close; after this handle's receives. */
+    if (atomic_exchange_explicit(&self->closed, 1, memory_order_acq_rel) == 0)
+        pc_chan_py_rx_release(self->chan);
     Py_RETURN_NONE;
 }
 
@@ -988,12 +988,9 @@ static Py_ssize_t pc_chan_py_rx_len(pc_chan_py_handle *self)
     uint64_t n;
     if (self->chan->kind != PC_CHAN_UNBOUNDED)
         return (Py_ssize_t)pc_chan_len(self->chan);
-    if (!pc_chan_rx_claim(self->chan)) {
-        pc_chan_py_busy();
-        return -1;
-    }
+    PC_CHAN_PY_LOCK(self->chan); /* the walk follows the consumer's end */
     n = pc_chan_len(self->chan);
-    pc_chan_rx_unclaim(self->chan);
+    PC_CHAN_PY_UNLOCK(self->chan);
     return (Py_ssize_t)n;
 }
 
@@ -1015,22 +1012,27 @@ static int pc_chan_py_rx_traverse(pc_chan_py_handle *self, visitproc visit, void
     Py_VISIT(Py_TYPE(self));
     if (self->chan == NULL)
         return 0;
+    /* The queue holds one reference per value: only one Receiver may show
+     * them, or the collector would count each twice.  So only the one open
+     * Receiver of a channel that has one (relaxed: the collector runs with
+     * the GIL, or the world stopped; the counts only change by handles'
+     * close and clone).  With several open Receivers the values look
+     * referenced from outside: a cycle through them waits until all but
+     * one are closed. */
+    if (atomic_load_explicit(&self->closed, memory_order_relaxed) ||
+        atomic_load_explicit(&self->chan->receivers, memory_order_relaxed) != 1)
+        return 0;
     return pc_chan_foreach(self->chan, pc_chan_py_visit_value, &ctx);
 }
 
-/* Break a cycle through the queue: close this Receiver, which releases the
- * values queued (a thread receiving holds a reference to the Receiver, so
- * an unreachable one has no claim holder). */
+/* Break a cycle through the queue: close this Receiver, which (if it is
+ * the last) releases the values queued. */
 static int pc_chan_py_rx_clear(pc_chan_py_handle *self)
 {
     if (self->chan != NULL) {
         /* acq_rel: as in close(). */
         if (atomic_exchange_explicit(&self->closed, 1, memory_order_acq_rel) == 0)
-            pc_chan_rx_close(self->chan);
-        if (pc_chan_rx_claim(self->chan)) {
-            pc_chan_drain(self->chan);
-            pc_chan_rx_unclaim(self->chan);
-        }
+            pc_chan_py_rx_release(self->chan);
     }
     return 0;
 }
@@ -1050,9 +1052,10 @@ static void pc_chan_py_rx_dealloc(pc_chan_py_handle *self)
     Py_DECREF(tp);
 }
 
-/* The pieces of recv_async (pyconc/channel.py), which holds the claim
- * across its awaits while an executor thread waits:
- *   _claim(), _unclaim(), _pop() (as try_recv, under the caller's claim),
+/* The pieces of recv_async (pyconc/channel.py), whose executor thread
+ * waits while the coroutine awaits:
+ *   _claim(), _unclaim() (kept for it: a check that the Receiver is open,
+ *   and nothing; receiving needs no claim any more), _pop() (as try_recv),
  *   _wait_ready(ns) -> bool (wait without the GIL at most ns for something
  *   to look at; True: look), _interrupt() (wake that wait). */
 static PyObject *pc_chan_py_claim_m(pc_chan_py_handle *self, PyObject *unused)
@@ -1060,15 +1063,13 @@ static PyObject *pc_chan_py_claim_m(pc_chan_py_handle *self, PyObject *unused)
     (void)unused;
     if (!pc_chan_py_rx_open(self))
         return NULL;
-    if (!pc_chan_rx_claim(self->chan))
-        return pc_chan_py_busy();
     Py_RETURN_NONE;
 }
 
 static PyObject *pc_chan_py_unclaim_m(pc_chan_py_handle *self, PyObject *unused)
 {
+    (void)self;
     (void)unused;
-    pc_chan_py_unclaim(self);
     Py_RETURN_NONE;
 }
 
@@ -1077,8 +1078,8 @@ static PyObject *pc_chan_py_pop_m(pc_chan_py_handle *self, PyObject *unused)
     PyObject *v = NULL;
     pc_status st;
     (void)unused;
-    /* acquire: a close from another thread; it drains when we unclaim. */
-    if (atomic_load_explicit(&self->closed, memory_order_acquire))
+    /* relaxed: a use-after-close check. */
+    if (atomic_load_explicit(&self->closed, memory_order_relaxed))
         return pc_chan_py_recv_failed(PC_HANDLE_CLOSED, "recv", 0);
     st = pc_chan_py_pop(self, &v);
     if (st == PC_OK)
@@ -1092,7 +1093,11 @@ static PyObject *pc_chan_py_wait_ready(pc_chan_py_handle *self, PyObject *arg)
     int r;
     if (ns == -1 && PyErr_Occurred())
         return NULL;
+    /* relaxed: counted as a receiver waiting (a hint for sync_channel(0)'s
+     * try_send, as for recv). */
+    atomic_fetch_add_explicit(&self->chan->rx_waiting, 1, memory_order_relaxed);
     PC_PY_WITHOUT_GIL(r = pc_chan_recv_wait(self->chan, ns > 0 ? ns : 0));
+    atomic_fetch_sub_explicit(&self->chan->rx_waiting, 1, memory_order_relaxed);
     return PyBool_FromLong(r == PC_CHAN_READY);
 }
 
@@ -1112,19 +1117,20 @@ static PyObject *pc_chan_py_get_closed(pc_chan_py_handle *self, void *unused)
     return PyBool_FromLong(atomic_load_explicit(&self->closed, memory_order_relaxed));
 }
 
-/* _state() -> (kind, capacity, senders alive, receiver closed, a thread is
- * receiving): for tests. */
+/* _state() -> (kind, capacity, senders alive, every receiver closed,
+ * threads in a blocking receive, receivers alive): for tests. */
 static PyObject *pc_chan_py_state(pc_chan_py_handle *self, PyObject *unused)
 {
     pc_chan_t *c = self->chan;
     (void)unused;
     /* relaxed, all: a snapshot. */
     return Py_BuildValue(
-        "iKLii", c->kind,
+        "iKLiiL", c->kind,
         (unsigned long long)(c->kind == PC_CHAN_UNBOUNDED ? 0 : c->ring.cap),
         (long long)atomic_load_explicit(&c->senders, memory_order_relaxed),
         (int)atomic_load_explicit(&c->rx_closed, memory_order_relaxed),
-        (int)atomic_load_explicit(&c->rx_busy, memory_order_relaxed));
+        (int)atomic_load_explicit(&c->rx_waiting, memory_order_relaxed),
+        (long long)atomic_load_explicit(&c->receivers, memory_order_relaxed));
 }
 
 /* "channel()", "sync_channel(4)", "sync_channel(0)" */
@@ -1156,19 +1162,15 @@ static PyObject *pc_chan_py_rx_repr(pc_chan_py_handle *self)
     char kind[48], queued[48];
     pc_chan_t *c = self->chan;
     pc_chan_py_kind_text(c, kind, sizeof kind);
-    if (c->kind != PC_CHAN_UNBOUNDED) {
-        snprintf(queued, sizeof queued, "%llu queued", (unsigned long long)pc_chan_len(c));
-    } else if (pc_chan_rx_claim(c)) {
-        snprintf(queued, sizeof queued, "%llu queued", (unsigned long long)pc_chan_len(c));
-        pc_chan_rx_unclaim(c);
-    } else {
-        snprintf(queued, sizeof queued, "receiving");
-    }
+    PC_CHAN_PY_LOCK(c);
+    snprintf(queued, sizeof queued, "%llu queued", (unsigned long long)pc_chan_len(c));
+    PC_CHAN_PY_UNLOCK(c);
     /* relaxed, all: a snapshot. */
     return PyUnicode_FromFormat(
-        "<%s pyconc.Receiver of a %s, %s, %lld sender(s) alive>",
+        "<%s pyconc.Receiver of a %s, %s, %lld sender(s), %lld receiver(s) alive>",
         atomic_load_explicit(&self->closed, memory_order_relaxed) ? "closed" : "open",
-        kind, queued, (long long)atomic_load_explicit(&c->senders, memory_order_relaxed));
+        kind, queued, (long long)atomic_load_explicit(&c->senders, memory_order_relaxed),
+        (long long)atomic_load_explicit(&c->receivers, memory_order_relaxed));
 }
 
 static PyObject *pc_chan_py_enter(PyObject *self, PyObject *unused)
@@ -1210,8 +1212,9 @@ static PyObject *pc_chan_py_rx_no_copy(PyObject *self, PyObject *unused)
     (void)self;
     (void)unused;
     PyErr_SetString(PyExc_TypeError,
-                    "a Receiver cannot be copied or pickled: a channel has one "
-                    "Receiver, and it lives in this process's memory");
+                    "a Receiver cannot be copied or pickled: a channel lives in "
+                    "this process's memory (use Receiver.clone() for another "
+                    "Receiver of the same channel, and share it between threads)");
     return NULL;
 }
 
@@ -1295,10 +1298,17 @@ static PyMethodDef pc_chan_py_rx_methods[] = {
      "recv_many($self, /, max_items, timeout=None)\n--\n\nrecv_many(max_items, timeout=None) -> list\n\n"
      "Wait as recv does for the first value, then return it together with\n"
      "whatever else is queued, up to max_items values, as a list."},
+    {"clone", (PyCFunction)pc_chan_py_rx_clone, METH_NOARGS,
+     "clone($self, /)\n--\n\nclone() -> Receiver\n\n"
+     "Another Receiver of the same channel (crossbeam's Receiver::clone):\n"
+     "the receivers share the values, each value going to one of them.  The\n"
+     "channel's senders keep sending until every Receiver is closed or\n"
+     "garbage-collected."},
     {"close", (PyCFunction)pc_chan_py_rx_close, METH_NOARGS,
      "close($self, /)\n--\n\nclose() -> None\n\n"
-     "Close the receiving end (idempotent): the values queued are released,\n"
-     "later sends raise SendError, later receives HandleClosed."},
+     "Close this Receiver (idempotent): later receives through it raise\n"
+     "HandleClosed.  When the last Receiver of the channel closes, the values\n"
+     "queued are released and later sends raise SendError."},
     {"__enter__", (PyCFunction)pc_chan_py_enter, METH_NOARGS,
      "__enter__($self, /)\n--\n\nThe Receiver itself, for ``with rx:``."},
     {"__exit__", (PyCFunction)(void (*)(void))pc_chan_py_rx_exit, METH_FASTCALL,
@@ -1315,8 +1325,8 @@ static PyMethodDef pc_chan_py_rx_methods[] = {
     {"_interrupt", (PyCFunction)pc_chan_py_interrupt, METH_NOARGS,
      "_interrupt($self, /)\n--\n\nrecv_async's piece: wake a _wait_ready."},
     {"_state", (PyCFunction)pc_chan_py_state, METH_NOARGS,
-     "_state($self, /)\n--\n\n(kind, capacity, senders alive, receiver closed, a thread\n"
-     "is receiving): for tests."},
+     "_state($self, /)\n--\n\n(kind, capacity, senders alive, receivers closed, threads\n"
+     "in a blocking receive): for tests."},
     PC_CHAN_PY_NO_COPY(pc_chan_py_rx_no_copy),
     {NULL, NULL, 0, NULL},
 };
@@ -1376,12 +1386,16 @@ static PyType_Slot pc_chan_py_rx_slots[] = {
      "queued, `await rx.recv_async()` and `async for` wait without blocking\n"
      "an asyncio event loop; close() releases the values queued.  A context\n"
      "manager that closes it on exit.\n\n"
-     "One thread at a time: a Receiver used from two threads at once raises\n"
-     "ChannelError in the second (a channel has one consumer), never\n"
-     "corrupts.\n\n"
-     "Thread safety without the GIL: that claim (an atomic flag) and the\n"
-     "channel's C atomics; the collector walks the queued values with the\n"
-     "world stopped."},
+     "Many consumers (MPMC, as crossbeam-channel): clone() gives another\n"
+     "Receiver of the same channel, and any number of threads may receive\n"
+     "through one Receiver at once.  Each value goes to exactly one\n"
+     "receiver; each sender's values arrive in the order sent, in every\n"
+     "receiver's view.  Senders get SendError once every Receiver is closed\n"
+     "or collected; receivers get Disconnected once every Sender is gone and\n"
+     "the channel is empty.  pyconc.select() waits on several at once.\n\n"
+     "Thread safety without the GIL: the channel's C atomics, and a consumer\n"
+     "lock held for each pop only; the collector walks the queued values with\n"
+     "the world stopped."},
     {Py_tp_dealloc, (void *)pc_chan_py_rx_dealloc},
     {Py_tp_traverse, (void *)pc_chan_py_rx_traverse},
     {Py_tp_clear, (void *)pc_chan_py_rx_clear},
@@ -1464,8 +1478,7 @@ static PyMethodDef pc_chan_py_functions[] = {
  * kind constants. */
 static int pc_chan_py_init(PyObject *m)
 {
-    if ((pc_chan_py_ChannelError = pc_py_errors_attr("ChannelError")) == NULL ||
-        (pc_chan_py_str_value = PyUnicode_InternFromString("value")) == NULL)
+    if ((pc_chan_py_str_value = PyUnicode_InternFromString("value")) == NULL)
         return -1;
     if ((pc_chan_py_Sender = pc_py_add_type(m, &pc_chan_py_sender_spec)) == NULL ||
         (pc_chan_py_Receiver = pc_py_add_type(m, &pc_chan_py_rx_spec)) == NULL)

@@ -16,6 +16,7 @@
 #include "pc_mutex_py.h"
 #include "pc_chan_py.h"
 #include "pc_bcast_py.h"
+#include "pc_select_py.h"
 #include "pc_atomic_py.h"
 #include "pc_atomicref_py.h"
 #include "pc_rwlock_py.h"
@@ -43,6 +44,7 @@ static const pc_py_family_init pc_py_families[] = {
     pc_mutex_py_init, /* Mutex, MutexGuard, Condvar */
     pc_chan_py_init,  /* Sender, Receiver */
     pc_bcast_py_init, /* broadcast handles */
+    pc_select_py_init, /* select, Select, Selected */
     pc_async_py_init, /* asyncio: after the channels and broadcast, which it extends */
     NULL /* end */
 };
