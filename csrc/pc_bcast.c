@@ -92,6 +92,35 @@ void pc_bcast_unsubscribe(pc_bcast_t *b)
     atomic_fetch_sub_explicit(&b->receivers, 1, memory_order_relaxed);
 }
 
+bool pc_bcast_lock_try(pc_bcast_t *b)
+{
+    return pc_spin_trylock(&b->lock);
+}
+
+bool pc_bcast_lock_timed(pc_bcast_t *b, int64_t timeout_ns)
+{
+    return pc_spin_lock_timed(&b->lock, timeout_ns, false);
+}
+
+void pc_bcast_unlock(pc_bcast_t *b)
+{
+    pc_spin_unlock(&b->lock, false);
+}
+
+uint64_t pc_bcast_join_locked(pc_bcast_t *b)
+{
+    /* relaxed, both: the lock orders them against the senders. */
+    atomic_fetch_add_explicit(&b->receivers, 1, memory_order_relaxed);
+    return atomic_load_explicit(&b->tail, memory_order_relaxed);
+}
+
+uint64_t pc_bcast_leave_locked(pc_bcast_t *b)
+{
+    /* relaxed, both: as in join_locked. */
+    atomic_fetch_sub_explicit(&b->receivers, 1, memory_order_relaxed);
+    return atomic_load_explicit(&b->tail, memory_order_relaxed);
+}
+
 uint32_t pc_bcast_receiver_count(pc_bcast_t *b)
 {
     /* relaxed: a snapshot. */

@@ -73,6 +73,22 @@ bool pc_bcast_is_closed(pc_bcast_t *b);
 /* A new receiver; returns the position it starts at (the tail). */
 uint64_t pc_bcast_subscribe(pc_bcast_t *b);
 void pc_bcast_unsubscribe(pc_bcast_t *b);
+
+/*
+ * The senders' lock alone, for what must agree with a send's receiver
+ * count (tokio takes its tail lock for the same): a receiver that joins
+ * or leaves under it either is counted in a send and reads (or, leaving,
+ * releases) that value, or is not and never sees it.  That is what lets
+ * the Python layer release a value as soon as no receiver can still read
+ * it.  lock_timed waits at most timeout_ns, without the GIL.
+ */
+bool pc_bcast_lock_try(pc_bcast_t *b);
+bool pc_bcast_lock_timed(pc_bcast_t *b, int64_t timeout_ns);
+void pc_bcast_unlock(pc_bcast_t *b);
+/* Under the lock: a receiver joins (returns its first position, the
+ * tail) or leaves (returns the tail: it has read nothing from there on). */
+uint64_t pc_bcast_join_locked(pc_bcast_t *b);
+uint64_t pc_bcast_leave_locked(pc_bcast_t *b);
 uint32_t pc_bcast_receiver_count(pc_bcast_t *b);
 
 /* A new sender (a clone).  Returns false, adding none, if the channel is

@@ -13,7 +13,7 @@ from pyconc.spinlock import SpinLock
 from pyconc.channel import Receiver, Select, Selected, Sender, channel, select, sync_channel
 from pyconc.sync import Barrier, Condvar, Mutex, Once, OnceLock, RwLock, Semaphore, WaitGroup
 from pyconc.thread import Builder, JoinHandle, Parker, Unparker, scope, spawn
-from pyconc.broadcast import broadcast
+from pyconc.broadcast import broadcast, broadcast_sender
 from pyconc.errors import (
     PyconcError,
     HandleClosed,
@@ -78,6 +78,7 @@ __all__ = [
     "Builder",
     "JoinHandle",
     "broadcast",
+    "broadcast_sender",
     "WouldBlock",
     "PoisonError",
     "Lagged",

@@ -27,10 +27,12 @@ from pyconc import _async, _core
 from pyconc._generic import subscriptable
 from pyconc.errors import Closed, Lagged
 
-__all__ = ["broadcast", "BroadcastSender", "BroadcastReceiver"]
+__all__ = ["broadcast", "broadcast_sender", "BroadcastSender", "BroadcastReceiver",
+           "BroadcastWeakSender"]
 
 BroadcastSender: Any = _core.BroadcastSender
 BroadcastReceiver: Any = _core.BroadcastReceiver
+BroadcastWeakSender: Any = _core.BroadcastWeakSender
 _new = _core._bcast_new
 
 
@@ -83,6 +85,18 @@ for _f in (recv_async, __aiter__, __anext__):
     _f.__qualname__ = "BroadcastReceiver." + _f.__name__
     setattr(BroadcastReceiver, _f.__name__, _f)
 del _f, recv_async, __aiter__, __anext__
+
+
+def broadcast_sender(capacity: int) -> "BroadcastSender":
+    """broadcast_sender(capacity) -> sender
+
+    A broadcast channel with a sender and no receiver yet (tokio's
+    ``Sender::new``): receivers come from ``sender.subscribe()``; until
+    there is one, ``send`` raises SendError.
+    """
+    tx, rx = broadcast(capacity)
+    rx.close()
+    return tx
 
 
 # broadcast[int](n): the item is for type checkers (pyconc/_generic.py).

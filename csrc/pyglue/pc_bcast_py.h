@@ -55,7 +55,12 @@
 
 typedef struct {
     _Atomic uint64_t seq; /* position + 1 of the value held; 0: none yet */
-    PyObject *value;
+    PyObject *value;      /* NULL once every receiver counted has read it */
+    uint64_t rem;         /* receivers that may still read it (tokio's rem):
+                           * set by the send, counted down by each read and
+                           * by each counted receiver that leaves unread;
+                           * at 0 the value is released.  Changed only in
+                           * the state's critical section. */
 } pc_bcast_py_slot;
 
 typedef struct {
@@ -78,6 +83,7 @@ typedef struct {
 static PyTypeObject *pc_bcast_py_State;
 static PyTypeObject *pc_bcast_py_Sender;
 static PyTypeObject *pc_bcast_py_Receiver;
+static PyTypeObject *pc_bcast_py_WeakSender;
 static PyObject *pc_bcast_py_Closed;
 
 /* ----------------------------------------------------------------- state */
@@ -263,12 +269,14 @@ static PyObject *pc_bcast_py_send(pc_bcast_py_handle *self, PyObject *value)
             return pc_py_raise_value(PC_CLOSED, value, "broadcast channel has no receivers");
         return pc_py_raise(s, NULL);
     }
-    /* Locked: nothing here can fail. */
+    /* Locked: nothing here can fail.  The receiver count cannot change
+     * while we hold the lock (receivers join and leave under it). */
     slot = &st->slots[(uint64_t)op.pos % st->cap];
     Py_INCREF(value);
     PC_BCAST_PY_BEGIN(st);
     old = slot->value;
     slot->value = value;
+    slot->rem = pc_bcast_receiver_count(&st->b);
     /* release: the value is visible to a receiver that reads this seq with
      * acquire. */
     atomic_store_explicit(&slot->seq, (uint64_t)op.pos + 1, memory_order_release);
@@ -282,17 +290,63 @@ static PyObject *pc_bcast_py_send(pc_bcast_py_handle *self, PyObject *value)
     return PyLong_FromLongLong(n);
 }
 
+/* The senders' lock alone, for pc_py_wait (subscribe, a receiver's drop). */
+static pc_status pc_bcast_py_tail_try(void *b)
+{
+    return pc_bcast_lock_try((pc_bcast_t *)b) ? PC_OK : PC_AGAIN;
+}
+
+static pc_status pc_bcast_py_tail_park(void *b, int64_t slice_ns)
+{
+    return pc_bcast_lock_timed((pc_bcast_t *)b, slice_ns) ? PC_OK : PC_AGAIN;
+}
+
+/* Release what a leaving receiver, at position `pos`, would still have
+ * read of the values before `until`: it was counted in each of them. */
+static void pc_bcast_py_release_unread(pc_bcast_py_state *st, uint64_t pos, uint64_t until)
+{
+    if (until > st->cap && pos < until - st->cap)
+        pos = until - st->cap; /* older ones are overwritten already */
+    for (; pos < until; pos++) {
+        pc_bcast_py_slot *slot = &st->slots[pos % st->cap];
+        PyObject *gone = NULL;
+        PC_BCAST_PY_BEGIN(st);
+        /* acquire: as in pc_bcast_py_poll. */
+        if (atomic_load_explicit(&slot->seq, memory_order_acquire) == pos + 1 &&
+            slot->value != NULL && slot->rem > 0 && --slot->rem == 0) {
+            gone = slot->value;
+            slot->value = NULL;
+        }
+        PC_BCAST_PY_END();
+        Py_XDECREF(gone); /* outside: its __del__ may use the channel */
+    }
+}
+
 /* subscribe() -> BroadcastReceiver */
 static PyObject *pc_bcast_py_subscribe(pc_bcast_py_handle *self, PyObject *unused)
 {
     PyObject *rx;
+    pc_bcast_t *b = &self->st->b;
+    uint64_t pos;
+    pc_status st;
     (void)unused;
     if (!pc_bcast_py_open(self, Py_IS_TYPE(self, pc_bcast_py_Sender) ? "sender" : "receiver"))
         return NULL;
-    rx = pc_bcast_py_new_handle(pc_bcast_py_Receiver, self->st,
-                                pc_bcast_subscribe(&self->st->b));
+    rx = pc_bcast_py_new_handle(pc_bcast_py_Receiver, self->st, 0);
     if (rx == NULL)
-        pc_bcast_unsubscribe(&self->st->b);
+        return NULL;
+    /* Joined under the senders' lock (pc_bcast.h), waited for as a send
+     * waits; made first, so that nothing fails once it has joined. */
+    st = pc_py_wait(b, pc_bcast_py_tail_try, pc_bcast_py_tail_park, PC_PY_FOREVER, 1);
+    if (st != PC_OK) {
+        /* never joined: its drop must not leave */
+        atomic_store_explicit(&((pc_bcast_py_handle *)rx)->closed, 1, memory_order_relaxed);
+        Py_DECREF(rx);
+        return pc_py_raise(st, NULL);
+    }
+    pos = pc_bcast_join_locked(b);
+    pc_bcast_unlock(b);
+    ((pc_bcast_py_handle *)rx)->pos = pos;
     return rx;
 }
 
@@ -317,6 +371,90 @@ static PyObject *pc_bcast_py_receiver_count(pc_bcast_py_handle *self, PyObject *
     if (pc_bcast_py_is_closed(self))
         return PyLong_FromLong(0);
     return PyLong_FromUnsignedLong(pc_bcast_receiver_count(&self->st->b));
+}
+
+/* Values queued: held in a slot and not yet read by every receiver
+ * counted when they were sent (tokio's Sender::len).  O(capacity). */
+static Py_ssize_t pc_bcast_py_queued(pc_bcast_py_state *st)
+{
+    uint64_t tail = pc_bcast_tail(&st->b), pos = tail > st->cap ? tail - st->cap : 0;
+    Py_ssize_t n = 0;
+    PC_BCAST_PY_BEGIN(st);
+    for (; pos < tail; pos++) {
+        pc_bcast_py_slot *slot = &st->slots[pos % st->cap];
+        /* acquire: as in pc_bcast_py_poll. */
+        if (atomic_load_explicit(&slot->seq, memory_order_acquire) == pos + 1 &&
+            slot->value != NULL)
+            n++;
+    }
+    PC_BCAST_PY_END();
+    return n;
+}
+
+static Py_ssize_t pc_bcast_py_queued_len(pc_bcast_py_handle *self)
+{
+    return pc_bcast_py_queued(self->st);
+}
+
+static PyObject *pc_bcast_py_sender_len(pc_bcast_py_handle *self, PyObject *unused)
+{
+    (void)unused;
+    return PyLong_FromSsize_t(pc_bcast_py_queued(self->st));
+}
+
+static PyObject *pc_bcast_py_sender_is_empty(pc_bcast_py_handle *self, PyObject *unused)
+{
+    (void)unused;
+    return PyBool_FromLong(pc_bcast_py_queued(self->st) == 0);
+}
+
+static PyObject *pc_bcast_py_sender_count(pc_bcast_py_handle *self, PyObject *unused)
+{
+    (void)unused;
+    /* relaxed: a snapshot. */
+    return PyLong_FromUnsignedLong(
+        atomic_load_explicit(&self->st->b.senders, memory_order_relaxed));
+}
+
+/* downgrade() -> BroadcastWeakSender: keeps the state, not the channel open. */
+static PyObject *pc_bcast_py_downgrade(pc_bcast_py_handle *self, PyObject *unused)
+{
+    (void)unused;
+    if (!pc_bcast_py_open(self, "sender"))
+        return NULL;
+    return pc_bcast_py_new_handle(pc_bcast_py_WeakSender, self->st, 0);
+}
+
+/* weak.upgrade() -> BroadcastSender, or None once every sender is gone. */
+static PyObject *pc_bcast_py_upgrade(pc_bcast_py_handle *self, PyObject *unused)
+{
+    PyObject *tx;
+    (void)unused;
+    if (!pc_bcast_add_sender(&self->st->b)) /* a CAS from a count > 0 */
+        Py_RETURN_NONE;
+    tx = pc_bcast_py_new_handle(pc_bcast_py_Sender, self->st, 0);
+    if (tx == NULL && pc_bcast_drop_sender(&self->st->b))
+        pc_bcast_py_wake_async(self->st);
+    return tx;
+}
+
+static void pc_bcast_py_weak_dealloc(pc_bcast_py_handle *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    if (self->weakrefs != NULL)
+        PyObject_ClearWeakRefs((PyObject *)self);
+    Py_CLEAR(self->st);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyObject *pc_bcast_py_weak_repr(pc_bcast_py_handle *self)
+{
+    /* relaxed: a snapshot. */
+    return PyUnicode_FromFormat(
+        "<pyconc.BroadcastWeakSender senders=%lu>",
+        (unsigned long)atomic_load_explicit(&self->st->b.senders, memory_order_relaxed));
 }
 
 static void pc_bcast_py_sender_drop(pc_bcast_py_handle *self)
@@ -384,7 +522,14 @@ static pc_status pc_bcast_py_poll(pc_bcast_py_handle *self, PyObject **out,
          * visible. */
         uint64_t seq = atomic_load_explicit(&slot->seq, memory_order_acquire);
         if (PC_LIKELY(seq == pos + 1 && slot->value != NULL)) {
-            *out = Py_NewRef(slot->value);
+            if (slot->rem > 1) {
+                slot->rem--;
+                *out = Py_NewRef(slot->value);
+            } else { /* the last reader: the slot's reference is ours */
+                slot->rem = 0;
+                *out = slot->value;
+                slot->value = NULL;
+            }
             self->pos = pos + 1;
             r = PC_OK;
         } else if (seq > pos + 1) {
@@ -552,9 +697,17 @@ static Py_ssize_t pc_bcast_py_len(pc_bcast_py_handle *self)
 
 static void pc_bcast_py_rx_drop(pc_bcast_py_handle *self)
 {
+    pc_bcast_t *b = &self->st->b;
+    uint64_t until;
     /* acq_rel: exactly one close counts. */
-    if (atomic_exchange_explicit(&self->closed, 1, memory_order_acq_rel) == 0)
-        pc_bcast_unsubscribe(&self->st->b);
+    if (atomic_exchange_explicit(&self->closed, 1, memory_order_acq_rel) != 0)
+        return;
+    /* Leave under the senders' lock (not interruptible: this may run in
+     * tp_dealloc, and must leave), then release what it would have read. */
+    (void)pc_py_wait(b, pc_bcast_py_tail_try, pc_bcast_py_tail_park, PC_PY_FOREVER, 0);
+    until = pc_bcast_leave_locked(b);
+    pc_bcast_unlock(b);
+    pc_bcast_py_release_unread(self->st, self->pos, until);
 }
 
 static PyObject *pc_bcast_py_rx_close(pc_bcast_py_handle *self, PyObject *unused)
@@ -625,6 +778,20 @@ static PyMethodDef pc_bcast_py_sender_methods[] = {
     {"receiver_count", (PyCFunction)pc_bcast_py_receiver_count, METH_NOARGS,
      "receiver_count($self, /)\n--\n\nreceiver_count() -> int\n\n"
      "The number of receivers (a snapshot; 0 once this sender is closed)."},
+    {"sender_count", (PyCFunction)pc_bcast_py_sender_count, METH_NOARGS,
+     "sender_count($self, /)\n--\n\nThe number of (strong) senders alive (a snapshot)."},
+    {"len", (PyCFunction)pc_bcast_py_sender_len, METH_NOARGS,
+     "len($self, /)\n--\n\n"
+     "Values queued: sent and not yet read by every receiver alive when\n"
+     "they were sent, nor overwritten (tokio's ``Sender::len``).  Also\n"
+     "``len(tx)``.  A snapshot."},
+    {"is_empty", (PyCFunction)pc_bcast_py_sender_is_empty, METH_NOARGS,
+     "is_empty($self, /)\n--\n\nTrue if no value is queued (see len())."},
+    {"downgrade", (PyCFunction)pc_bcast_py_downgrade, METH_NOARGS,
+     "downgrade($self, /)\n--\n\n"
+     "A BroadcastWeakSender: it does not keep the channel open (receivers\n"
+     "get Closed once the strong senders are gone); upgrade() gives a\n"
+     "sender back while one is alive (tokio's ``WeakSender``)."},
     {"close", (PyCFunction)pc_bcast_py_sender_close, METH_NOARGS,
      "close($self, /)\n--\n\nclose() -> None\n\n"
      "Drop this sender (idempotent).  When the last sender is closed,\n"
@@ -701,8 +868,42 @@ static PyType_Slot pc_bcast_py_sender_slots[] = {
     {Py_tp_getset, pc_bcast_py_getset},
     {Py_tp_members, pc_bcast_py_members},
     {Py_tp_new, (void *)pc_bcast_py_no_new},
+    {Py_sq_length, (void *)pc_bcast_py_queued_len},
     {0, NULL},
 };
+
+static PyMethodDef pc_bcast_py_weak_methods[] = {
+    {"upgrade", (PyCFunction)pc_bcast_py_upgrade, METH_NOARGS,
+     "upgrade($self, /)\n--\n\n"
+     "A new BroadcastSender if a sender is still alive, else None."},
+    {"sender_count", (PyCFunction)pc_bcast_py_sender_count, METH_NOARGS,
+     "sender_count($self, /)\n--\n\nThe number of strong senders alive (a snapshot)."},
+    {"receiver_count", (PyCFunction)pc_bcast_py_receiver_count, METH_NOARGS,
+     "receiver_count($self, /)\n--\n\nThe number of receivers (a snapshot)."},
+    PC_BCAST_PY_NO_COPY,
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot pc_bcast_py_weak_slots[] = {
+    {Py_tp_doc,
+     "A weak handle on a broadcast channel's sending side (tokio's\n"
+     "broadcast::WeakSender), from BroadcastSender.downgrade(): it does not\n"
+     "keep the channel open; upgrade() returns a BroadcastSender while any\n"
+     "is alive, else None.\n\n"
+     "Thread safety without the GIL: upgrade() is a CAS on the senders'\n"
+     "count that never raises it from 0, so a closed channel stays closed."},
+    {Py_tp_dealloc, (void *)pc_bcast_py_weak_dealloc},
+    {Py_tp_traverse, (void *)pc_bcast_py_traverse},
+    {Py_tp_repr, (void *)pc_bcast_py_weak_repr},
+    {Py_tp_methods, pc_bcast_py_weak_methods},
+    {Py_tp_members, pc_bcast_py_members},
+    {Py_tp_new, (void *)pc_bcast_py_no_new},
+    {0, NULL},
+};
+
+static PyType_Spec pc_bcast_py_weak_spec = {
+    "pyconc.broadcast.BroadcastWeakSender", sizeof(pc_bcast_py_handle), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, pc_bcast_py_weak_slots};
 
 static PyType_Slot pc_bcast_py_rx_slots[] = {
     {Py_tp_doc,
@@ -796,7 +997,8 @@ static int pc_bcast_py_init(PyObject *m)
         return -1;
     pc_bcast_py_State = (PyTypeObject *)tp; /* kept for the module's life */
     if ((pc_bcast_py_Sender = pc_py_add_type(m, &pc_bcast_py_sender_spec)) == NULL ||
-        (pc_bcast_py_Receiver = pc_py_add_type(m, &pc_bcast_py_rx_spec)) == NULL)
+        (pc_bcast_py_Receiver = pc_py_add_type(m, &pc_bcast_py_rx_spec)) == NULL ||
+        (pc_bcast_py_WeakSender = pc_py_add_type(m, &pc_bcast_py_weak_spec)) == NULL)
         return -1;
     return PyModule_AddFunctions(m, pc_bcast_py_functions);
 }
