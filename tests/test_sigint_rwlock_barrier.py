@@ -256,10 +256,15 @@ def test_interrupted_writer_does_not_keep_readers_out():
     held = rw.read()
     with _Campaign(fire=False) as c:
         for _ in range(scaled(50)):
-            threading.Timer(0.01, c.kill).start()
+            # Armed before the timer starts, and the timer started inside
+            # the raises block: a signal that comes early (a loaded
+            # machine) raises there too, instead of being lost unarmed and
+            # leaving write() to wait for ever; the timeout turns any other
+            # miss into a failure, not a hang.
             c.armed = True
             with pytest.raises(KeyboardInterrupt):
-                rw.write()
+                threading.Timer(0.01, c.kill).start()
+                rw.write(timeout=60)
             c.armed = False
             with rw.try_read():  # not WouldBlock
                 pass
