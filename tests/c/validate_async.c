@@ -73,7 +73,12 @@ static bool coro_try(struct coro *c)
     void *v;
     int r;
     bool took = false;
-    while ((r = pc_chan_trypop(chan, &v)) == PC_CHAN_OK) {
+    for (;;) {
+        pc_chan_rx_lock(chan);
+        r = pc_chan_trypop(chan, &v);
+        pc_chan_rx_unlock(chan);
+        if (r != PC_CHAN_OK)
+            break;
         took = true;
         uint64_t x = (uint64_t)(uintptr_t)v, p = x >> 40, seq = x & ((1ull << 40) - 1);
         PC_CHECK(p < PRODUCERS, "a value from nowhere: %#llx", (unsigned long long)x);
@@ -93,7 +98,8 @@ static bool coro_try(struct coro *c)
 static void loop_body(unsigned seed)
 {
     int live = COROUTINES;
-    PC_CHECK(pc_chan_rx_claim(chan), "claim failed");
+    /* The one consuming thread: each pop takes the consumer lock (MPMC's
+     * pc_chan_rx_lock), as the Python layer does without the GIL. */
     while (live > 0) {
         bool all_asleep = true;
         for (int k = 0; k < COROUTINES; k++) {
@@ -145,7 +151,6 @@ static void loop_body(unsigned seed)
             c->state = IDLE;
         }
     }
-    pc_chan_rx_unclaim(chan);
 }
 
 static void body(int thread, void *arg)
