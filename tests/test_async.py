@@ -165,11 +165,13 @@ def test_closed_receiver_raises_handle_closed():
     run(main())
 
 
-def test_import_pyconc_does_not_import_asyncio():
+def test_import_pyconc_does_not_import_asyncio(tmp_path):
+    # From an empty folder: the pyconc under test, not a source tree in cwd
+    # (the ASan run works from a source copy).
     r = subprocess.run([sys.executable, "-c",
                         "import sys, pyconc, pyconc.ipc, pyconc.broadcast; "
                         "print('asyncio' in sys.modules)"],
-                       capture_output=True, text=True, timeout=60)
+                       capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "False"
 
