@@ -33,6 +33,8 @@
 
 #include <structmember.h>
 
+#include "pc_atomic_py.h" /* pc_atomic_py_pair: (ok, previous) */
+
 typedef struct {
     PyObject_HEAD
     PyObject *value; /* strong, never NULL (a GC clear leaves None) */
@@ -85,19 +87,6 @@ PC_INLINE int pc_atomicref_py_cas(pc_atomicref_py_t *r, PyObject *current, PyObj
     return ok;
 }
 
-/* (ok, previous): steals `prev`. */
-static PyObject *pc_atomicref_py_pair(int ok, PyObject *prev)
-{
-    PyObject *t = PyTuple_New(2);
-    if (t == NULL) {
-        Py_DECREF(prev);
-        return NULL;
-    }
-    PyTuple_SET_ITEM(t, 0, Py_NewRef(ok ? Py_True : Py_False));
-    PyTuple_SET_ITEM(t, 1, prev);
-    return t;
-}
-
 /* ---------------------------------------------------------------- methods */
 
 static PyObject *pc_atomicref_py_load(PyObject *self, PyObject *unused)
@@ -130,7 +119,7 @@ static PyObject *pc_atomicref_py_compare_exchange(PyObject *self, PyObject *cons
         return NULL;
     }
     ok = pc_atomicref_py_cas((pc_atomicref_py_t *)self, a[0], a[1], &prev);
-    return pc_atomicref_py_pair(ok, prev);
+    return pc_atomic_py_pair(ok, prev);
 }
 
 static PyObject *pc_atomicref_py_fetch_update(PyObject *self, PyObject *fn)
@@ -150,12 +139,12 @@ static PyObject *pc_atomicref_py_fetch_update(PyObject *self, PyObject *fn)
         }
         if (new == Py_None) {
             Py_DECREF(new);
-            return pc_atomicref_py_pair(0, cur);
+            return pc_atomic_py_pair(false, cur);
         }
         if (pc_atomicref_py_cas(r, cur, new, &prev)) {
             Py_DECREF(new);
             Py_DECREF(prev); /* the same object as cur */
-            return pc_atomicref_py_pair(1, cur);
+            return pc_atomic_py_pair(true, cur);
         }
         /* Another thread stored meanwhile: call fn again on what it left. */
         Py_DECREF(new);

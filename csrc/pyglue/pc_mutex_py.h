@@ -469,23 +469,35 @@ static PyObject *pc_mutex_py_clear_poison(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* Lock for into_inner and the accessors (set, replace, get_cloned),
+ * waiting interruptibly:
+ * PC_OK or PC_POISONED with the lock held; else -1 with an error set. */
+static int pc_mutex_py_lock_for(pc_mutex_py_t *m, pc_status *st)
+{
+    if (pc_mutex_py_is_retired(m)) {
+        PyErr_SetString(PyExc_RuntimeError, pc_mutex_py_retired_msg);
+        return -1;
+    }
+    *st = pc_py_wait(m, pc_mutex_py_try, pc_mutex_py_park, PC_PY_FOREVER, 1);
+    if (*st == PC_BUSY) {
+        PyErr_SetString(PyExc_RuntimeError, pc_mutex_py_retired_msg);
+        return -1;
+    }
+    if (*st != PC_OK && *st != PC_POISONED) {
+        pc_py_raise(*st, NULL);
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *pc_mutex_py_into_inner(PyObject *self, PyObject *unused)
 {
     pc_mutex_py_t *m = (pc_mutex_py_t *)self;
     PyObject *value;
     pc_status st;
     (void)unused;
-    if (pc_mutex_py_is_retired(m)) {
-        PyErr_SetString(PyExc_RuntimeError, pc_mutex_py_retired_msg);
+    if (pc_mutex_py_lock_for(m, &st) < 0)
         return NULL;
-    }
-    st = pc_py_wait(m, pc_mutex_py_try, pc_mutex_py_park, PC_PY_FOREVER, 1);
-    if (st == PC_BUSY) {
-        PyErr_SetString(PyExc_RuntimeError, pc_mutex_py_retired_msg);
-        return NULL;
-    }
-    if (st != PC_OK && st != PC_POISONED)
-        return pc_py_raise(st, NULL);
     /* Held for good: later lock() calls find it retired.  relaxed: the
      * flag only tells waiters to give up. */
     atomic_store_explicit(&m->retired, 1, memory_order_relaxed);
@@ -526,26 +538,6 @@ static PyObject *pc_mutex_py_get_mut(PyObject *self, PyObject *unused)
     return v;
 }
 
-/* Lock for an accessor (set, replace, get_cloned), waiting interruptibly:
- * PC_OK or PC_POISONED with the lock held; else -1 with an error set. */
-static int pc_mutex_py_lock_for(pc_mutex_py_t *m, pc_status *st)
-{
-    if (pc_mutex_py_is_retired(m)) {
-        PyErr_SetString(PyExc_RuntimeError, pc_mutex_py_retired_msg);
-        return -1;
-    }
-    *st = pc_py_wait(m, pc_mutex_py_try, pc_mutex_py_park, PC_PY_FOREVER, 1);
-    if (*st == PC_BUSY) {
-        PyErr_SetString(PyExc_RuntimeError, pc_mutex_py_retired_msg);
-        return -1;
-    }
-    if (*st != PC_OK && *st != PC_POISONED) {
-        pc_py_raise(*st, NULL);
-        return -1;
-    }
-    return 0;
-}
-
 /* set() and replace(): store value under the lock; the old value, or
  * NULL with PoisonError holding *value* (not stored) if poisoned. */
 static PyObject *pc_mutex_py_swap_value(pc_mutex_py_t *m, PyObject *value)
@@ -580,18 +572,6 @@ static PyObject *pc_mutex_py_set(PyObject *self, PyObject *value)
 static PyObject *pc_mutex_py_replace(PyObject *self, PyObject *value)
 {
     return pc_mutex_py_swap_value((pc_mutex_py_t *)self, value);
-}
-
-/* copy.copy(value), called under the lock so that the copy is of one
- * state (Rust's get_cloned).  A new reference, or NULL. */
-static PyObject *pc_py_copy_of(PyObject *v)
-{
-    PyObject *copy = PyImport_ImportModule("copy"), *r;
-    if (copy == NULL)
-        return NULL;
-    r = PyObject_CallMethod(copy, "copy", "O", v);
-    Py_DECREF(copy);
-    return r;
 }
 
 static PyObject *pc_mutex_py_get_cloned(PyObject *self, PyObject *unused)

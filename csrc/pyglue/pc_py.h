@@ -529,6 +529,18 @@ static inline PyObject *pc_py_no_copy(PyObject *self, PyObject *unused)
 
 /* The method table entries that refuse pickling and copying with
  * pc_py_no_copy: `PC_PY_NO_COPY_METHODS,` in a type's PyMethodDef list. */
+/* copy.copy(v): a new reference, or NULL.  For get_cloned (Mutex,
+ * RwLock), which calls it under the lock so that the copy is of one state. */
+static inline PyObject *pc_py_copy_of(PyObject *v)
+{
+    PyObject *copy = PyImport_ImportModule("copy"), *r;
+    if (copy == NULL)
+        return NULL;
+    r = PyObject_CallMethod(copy, "copy", "O", v);
+    Py_DECREF(copy);
+    return r;
+}
+
 #define PC_PY_NO_COPY_METHODS                                                 \
     {"__reduce__", pc_py_no_copy, METH_NOARGS, PC_PY_REDUCE_DOC},             \
     {"__reduce_ex__", pc_py_no_copy, METH_O, PC_PY_REDUCE_EX_DOC},            \

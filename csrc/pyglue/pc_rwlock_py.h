@@ -198,18 +198,24 @@ static PyObject *pc_rwlock_py_guard_exit(PyObject *self, PyObject *const *args,
     Py_RETURN_NONE;
 }
 
-static PyObject *pc_rwlock_py_guard_get_value(PyObject *self, void *closure)
+/* The value reference (new), read in the critical section; None if cleared. */
+static PyObject *pc_rwlock_py_value(pc_rwlock_py_t *rw)
 {
-    pc_rwlock_py_guard_t *g = (pc_rwlock_py_guard_t *)self;
     PyObject *v;
-    (void)closure;
-    if (!pc_rwlock_py_live(g))
-        return NULL;
-    PC_PY_BEGIN_CRITICAL((PyObject *)g->rw);
-    v = g->rw->value != NULL ? g->rw->value : Py_None;
+    PC_PY_BEGIN_CRITICAL((PyObject *)rw);
+    v = rw->value != NULL ? rw->value : Py_None;
     Py_INCREF(v);
     PC_PY_END_CRITICAL();
     return v;
+}
+
+static PyObject *pc_rwlock_py_guard_get_value(PyObject *self, void *closure)
+{
+    pc_rwlock_py_guard_t *g = (pc_rwlock_py_guard_t *)self;
+    (void)closure;
+    if (!pc_rwlock_py_live(g))
+        return NULL;
+    return pc_rwlock_py_value(g->rw);
 }
 
 static int pc_rwlock_py_guard_set_value(PyObject *self, PyObject *value, void *closure)
@@ -241,10 +247,7 @@ static PyObject *pc_rwlock_py_guard_repr(PyObject *self)
     if (g->rw == NULL ||
         atomic_load_explicit(&g->held, memory_order_relaxed) != PC_RWLOCK_PY_HELD)
         return PyUnicode_FromFormat("<released pyconc.%s at %p>", name, self);
-    PC_PY_BEGIN_CRITICAL((PyObject *)g->rw);
-    v = g->rw->value != NULL ? g->rw->value : Py_None;
-    Py_INCREF(v);
-    PC_PY_END_CRITICAL();
+    v = pc_rwlock_py_value(g->rw);
     r = PyUnicode_FromFormat("<pyconc.%s value=%R>", name, v);
     Py_DECREF(v);
     return r;
@@ -640,17 +643,6 @@ static PyObject *pc_rwlock_py_into_inner(PyObject *self, PyObject *unused)
     return value;
 }
 
-/* The value reference (new), read in the critical section; None if cleared. */
-static PyObject *pc_rwlock_py_value(pc_rwlock_py_t *rw)
-{
-    PyObject *v;
-    PC_PY_BEGIN_CRITICAL((PyObject *)rw);
-    v = rw->value != NULL ? rw->value : Py_None;
-    Py_INCREF(v);
-    PC_PY_END_CRITICAL();
-    return v;
-}
-
 static PyObject *pc_rwlock_py_get_mut(PyObject *self, PyObject *unused)
 {
     pc_rwlock_py_t *rw = (pc_rwlock_py_t *)self;
@@ -705,16 +697,14 @@ static PyObject *pc_rwlock_py_replace(PyObject *self, PyObject *value)
 static PyObject *pc_rwlock_py_get_cloned(PyObject *self, PyObject *unused)
 {
     pc_rwlock_py_t *rw = (pc_rwlock_py_t *)self;
-    PyObject *v, *copy, *c;
+    PyObject *v, *c;
     pc_status st = pc_rwlock_py_take(rw, 0, PC_PY_FOREVER);
     (void)unused;
     if (st != PC_OK && st != PC_POISONED)
         return pc_py_raise(st, NULL);
     v = pc_rwlock_py_value(rw);
-    copy = PyImport_ImportModule("copy");
-    c = copy != NULL ? PyObject_CallMethod(copy, "copy", "O", v) : NULL;
+    c = pc_py_copy_of(v);
     pc_rwlock_read_unlock(&rw->lock);
-    Py_XDECREF(copy);
     Py_DECREF(v);
     if (c != NULL && st == PC_POISONED) {
         pc_py_raise_value(PC_POISONED, c, pc_rwlock_py_poisoned);
