@@ -17,9 +17,12 @@
 
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pyconc.h"
 
@@ -36,6 +39,26 @@
         if (!(cond))                                                           \
             PC_FAIL(__VA_ARGS__);                                              \
     } while (0)
+
+/* A hang is a failure: after `seconds`, print `msg` (say what hung and
+ * the likely cause) and exit 1.  Once per program, before the threads. */
+static const char *pc_watchdog_msg;
+static size_t pc_watchdog_len;
+
+static void pc_watchdog_fire(int sig)
+{
+    (void)sig;
+    (void)!write(2, pc_watchdog_msg, pc_watchdog_len); /* async-signal-safe */
+    _exit(1);
+}
+
+static inline void pc_watchdog(const char *msg, unsigned seconds)
+{
+    pc_watchdog_msg = msg;
+    pc_watchdog_len = strlen(msg);
+    signal(SIGALRM, pc_watchdog_fire);
+    alarm(seconds);
+}
 
 static inline long pc_scaled(long n)
 {

@@ -9,8 +9,6 @@
  */
 #include "harness.h"
 
-#include <signal.h>
-#include <unistd.h>
 
 static _Atomic uint32_t turn;
 static long rounds;
@@ -57,19 +55,10 @@ static void body_opener(int t, void *arg)
     pc_park_wake_all(&gate, false);
 }
 
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char msg[] = "validate_park: FAILED: hung (a lost wake-up)\n";
-    ssize_t w = write(2, msg, sizeof msg - 1);
-    (void)w;
-    _exit(1);
-}
 
 int main(void)
 {
-    signal(SIGALRM, on_alarm);
-    alarm(120);
+    pc_watchdog("validate_park: FAILED: hung (a lost wake-up)\n", 120);
     rounds = pc_scaled(20000);
 
     pc_run_threads(2, body_ping_pong, NULL);

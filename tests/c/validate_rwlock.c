@@ -16,8 +16,6 @@
  */
 #include "harness.h"
 
-#include <signal.h>
-#include <unistd.h>
 
 #define THREADS 8
 #define WRITERS 3
@@ -164,19 +162,10 @@ static void poison_body(int t, void *arg)
     }
 }
 
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char msg[] = "validate_rwlock: FAILED: hung (a lost wake-up or a stuck bit)\n";
-    ssize_t w = write(2, msg, sizeof msg - 1);
-    (void)w;
-    _exit(1);
-}
 
 int main(void)
 {
-    signal(SIGALRM, on_alarm);
-    alarm(600);
+    pc_watchdog("validate_rwlock: FAILED: hung (a lost wake-up or a stuck bit)\n", 600);
     iterations = pc_scaled(20000);
     pc_rwlock_init(&rw);
     pc_run_threads(THREADS, body, NULL);
