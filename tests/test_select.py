@@ -166,6 +166,44 @@ def test_builder_holds_its_handles_and_is_collected():
     assert ref() is None
 
 
+class _Payload:
+    pass
+
+
+def test_results_release_their_values_and_join_the_collector():
+    """Selected shells are kept on a free list (pc_select_result_py.h): a
+    dropped result must still release its value at once, results alive at
+    the same time must be distinct, and a cycle through a reused result's
+    value must still be collected."""
+    tx, rx = channel()
+    sel = Select()
+    sel.recv(rx)
+    for round_ in range(40):  # more rounds than the free list has shells
+        held = []
+        for k in range(round_ % 12):
+            tx.send(k)
+            held.append(sel.select(timeout=5) if k % 2 else pyconc.select(rx, timeout=5))
+        assert [r.value for r in held] == list(range(len(held)))
+        assert len({id(r) for r in held}) == len(held)
+        p = _Payload()
+        ref = weakref.ref(p)
+        tx.send(p)
+        del p
+        r = sel.select(timeout=5)
+        assert r.value is ref() and r.index == 0 and r.error is None
+        del r
+        assert ref() is None, "a dropped Selected kept its value alive"
+        c = _Payload()
+        tx.send(c)
+        c = None
+        r = pyconc.select(rx, timeout=5)
+        r.value.me = r  # a cycle through the result
+        ref = weakref.ref(r.value)
+        del r
+        gc.collect()
+        assert ref() is None, "a cycle through a Selected was not collected"
+
+
 def test_fair_when_several_are_ready():
     chans = [sync_channel(1000) for _ in range(3)]
     n = 600

@@ -179,6 +179,8 @@ static PyObject *pc_select_py_wait_ops(pc_select_py_entry *ent, Py_ssize_t n,
     if (!pc_select_py_nonempty(n))
         return NULL;
     st = pc_select_py_try(&run);
+    if (st == PC_OK && !run.disconnected)
+        return pc_select_py_result(run.index, run.value, NULL);
     if (st != PC_AGAIN || timeout_ns == 0)
         return pc_select_py_finish(ent, &run, st, timeout_ns, 0);
     if (n > PC_SELECT_PY_STACK) {
@@ -438,6 +440,28 @@ static void pc_select_py_uncopy(pc_select_py_entry *ent, Py_ssize_t n,
         PyMem_Free(ent);
 }
 
+/* The common case of select() and try_select(), without copying the
+ * list: one try on the list itself, inside the critical section.  The try
+ * calls no Python code (a value taken or queued has its reference counted;
+ * a failed send's decref is not the last, the list holds the value), so
+ * nothing can change the list under it.  Returns the result of a plain
+ * completion; NULL with no error set when the select must wait or its
+ * operation completed with an error (building either needs the list: the
+ * caller runs it again on a copy); NULL with an error set on failure. */
+static PyObject *pc_select_py_try_in_place(pc_select_py_obj *self)
+{
+    pc_select_py_run run = {NULL, 0, NULL, -1, NULL, 0};
+    pc_status st;
+    PC_PY_BEGIN_CRITICAL(self);
+    run.ent = self->ent;
+    run.n = self->n;
+    st = run.n > 0 ? pc_select_py_try(&run) : PC_AGAIN;
+    PC_PY_END_CRITICAL();
+    if (st == PC_OK && !run.disconnected)
+        return pc_select_py_result(run.index, run.value, NULL);
+    return NULL;
+}
+
 static PyObject *pc_select_py_select_m(pc_select_py_obj *self, PyObject *const *args,
                                        Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -449,6 +473,8 @@ static PyObject *pc_select_py_select_m(pc_select_py_obj *self, PyObject *const *
         (pc_py_one_arg(args, nargs, kwnames, "select", "timeout", 0, &t) < 0 ||
          pc_py_timeout_ns(t, &ns) < 0))
         return NULL;
+    if ((res = pc_select_py_try_in_place(self)) != NULL || PyErr_Occurred())
+        return res;
     if ((n = pc_select_py_copy(self, stack, &ent)) < 0)
         return NULL;
     res = pc_select_py_wait_ops(ent, n, ns);
@@ -462,6 +488,8 @@ static PyObject *pc_select_py_try_select(pc_select_py_obj *self, PyObject *unuse
     PyObject *res;
     Py_ssize_t n;
     (void)unused;
+    if ((res = pc_select_py_try_in_place(self)) != NULL || PyErr_Occurred())
+        return res;
     if ((n = pc_select_py_copy(self, stack, &ent)) < 0)
         return NULL;
     res = pc_select_py_try_ops(ent, n);
