@@ -7,6 +7,8 @@
 
 #include "pc_async.h"
 
+#include <stdlib.h>
+
 #ifdef _WIN32
 #define WIN32_LEAN_AND_MEAN
 #include <winsock2.h>
@@ -21,6 +23,31 @@ void pc_async_list_init(pc_async_list_t *l)
     atomic_store_explicit(&l->waiting, 0, memory_order_relaxed);
     pc_spin_init(&l->lock);
     l->head = l->tail = NULL;
+}
+
+pc_async_list_t *pc_async_list_get(pc_async_slot_t *slot)
+{
+    pc_async_list_t *l = pc_async_list_peek(slot), *expected = NULL;
+    if (l != NULL)
+        return l;
+    if ((l = (pc_async_list_t *)malloc(sizeof *l)) == NULL)
+        return NULL;
+    pc_async_list_init(l);
+    /* release on success: the initialised list is seen by every thread
+     * that loads the pointer with acquire (pc_async_list_peek); acquire on
+     * failure: another thread's list, initialised, is the one to use. */
+    if (atomic_compare_exchange_strong_explicit(slot, &expected, l, memory_order_release,
+                                                memory_order_acquire))
+        return l;
+    free(l);
+    return expected;
+}
+
+void pc_async_list_free(pc_async_slot_t *slot)
+{
+    /* relaxed: the primitive is being destroyed; nobody else uses it. */
+    pc_async_list_t *l = atomic_exchange_explicit(slot, NULL, memory_order_relaxed);
+    free(l);
 }
 
 void pc_async_list_add(pc_async_list_t *l, pc_async_rec_t *rec)

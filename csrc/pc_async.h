@@ -111,6 +111,43 @@ PC_INLINE uint32_t pc_async_waiting(pc_async_list_t *l)
     return atomic_load_explicit(&l->waiting, memory_order_relaxed);
 }
 
+/*
+ * A list made on first use, for the primitives that coroutines wait on
+ * only now and then (Mutex, Semaphore, Condvar, Barrier, RwLock): the
+ * primitive keeps one pointer, NULL until a coroutine first waits, so a
+ * primitive no coroutine ever waits on costs a pointer and its releases
+ * one load.  Made and published by pc_async_list_get (NULL: no memory),
+ * freed with the primitive by pc_async_list_free (no waiter can be
+ * registered then: each holds a reference to the primitive's object).
+ */
+typedef _Atomic(pc_async_list_t *) pc_async_slot_t;
+
+pc_async_list_t *pc_async_list_get(pc_async_slot_t *slot);
+void pc_async_list_free(pc_async_slot_t *slot);
+
+/* The list if it was made, else NULL.  acquire: pairs with the publishing
+ * CAS of pc_async_list_get, so the list's fields are seen initialised. */
+PC_INLINE pc_async_list_t *pc_async_list_peek(pc_async_slot_t *slot)
+{
+    return atomic_load_explicit(slot, memory_order_acquire);
+}
+
+/* A releaser's notification (from its slow path, after the state change
+ * that lets a coroutine go on): fire up to n if a list was made. */
+PC_INLINE void pc_async_slot_notify(pc_async_slot_t *slot, uint32_t n)
+{
+    pc_async_list_t *l = pc_async_list_peek(slot);
+    if (l != NULL)
+        (void)pc_async_notify(l, n);
+}
+
+/* Records registered in the slot's list (0 if none was made). */
+PC_INLINE uint32_t pc_async_slot_waiting(pc_async_slot_t *slot)
+{
+    pc_async_list_t *l = pc_async_list_peek(slot);
+    return l != NULL ? pc_async_waiting(l) : 0;
+}
+
 void pc_async_hub_init(pc_async_hub_t *h, int kind, intptr_t wfd);
 
 /* Push a fired record onto the hub and write its fd if needed. */

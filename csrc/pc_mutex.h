@@ -12,16 +12,27 @@
  *
  * Process-private: the Python layer keeps the protected value in Python
  * objects, which cannot be shared between processes anyway.
+ *
+ * Coroutines (Mutex.lock_async) wait in a pc_async list made on first use
+ * (`async`), with the futex's own protocol: a coroutine registers, then
+ * marks the lock word CONTENDED (as a parking thread does) before it
+ * sleeps, so an unlock that finds CONTENDED, and only such an unlock,
+ * fires one coroutine as well as waking one thread.  Every coroutine that
+ * takes the lock while others stay registered marks it again
+ * (pc_mutex_trylock_async), so the holder's unlock wakes the next.  The
+ * uncontended unlock stays one exchange.
  */
 #ifndef PC_MUTEX_H
 #define PC_MUTEX_H
 
 #include "pc_config.h"
 #include "pc_spin.h"
+#include "pc_async.h"
 
 typedef struct pc_mutex {
     pc_spin_t lock;
     _Atomic uint32_t poisoned; /* 0 or 1; read and written under the lock */
+    pc_async_slot_t async;     /* waiting coroutines; NULL until the first */
 } pc_mutex_t;
 
 /* Results of the locking calls.  PC_MUTEX_POISONED means "locked, but a
@@ -33,6 +44,13 @@ PC_INLINE void pc_mutex_init(pc_mutex_t *m)
     pc_spin_init(&m->lock);
     /* relaxed: initialisation happens before the mutex is shared. */
     atomic_store_explicit(&m->poisoned, 0, memory_order_relaxed);
+    atomic_store_explicit(&m->async, NULL, memory_order_relaxed);
+}
+
+/* Free what a coroutine's wait made (nobody may use the mutex again). */
+PC_INLINE void pc_mutex_destroy(pc_mutex_t *m)
+{
+    pc_async_list_free(&m->async);
 }
 
 /* The poison state, as seen by the lock's holder (or a snapshot). */
@@ -72,8 +90,30 @@ PC_INLINE uint32_t pc_mutex_unlock(pc_mutex_t *m, bool poison)
     if (PC_UNLIKELY(poison))
         /* relaxed: published by the release in pc_spin_unlock below. */
         atomic_store_explicit(&m->poisoned, 1, memory_order_relaxed);
-    return pc_spin_unlock(&m->lock, false);
+    uint32_t prev = pc_spin_unlock(&m->lock, false);
+    if (PC_UNLIKELY(prev == PC_SPIN_CONTENDED)) {
+        /* acquire: the exchange read the CONTENDED of a coroutine's mark
+         * (a release CAS made after it registered): its registration is
+         * then seen by the notify's load of `waiting`. */
+        atomic_thread_fence(memory_order_acquire);
+        pc_async_slot_notify(&m->async, 1);
+    }
+    return prev;
 }
+
+/*
+ * A coroutine's attempt (Mutex.lock_async), never waits: PC_MUTEX_OK or
+ * PC_MUTEX_POISONED if the caller now holds the lock, PC_MUTEX_BUSY if it
+ * does not, having marked the lock CONTENDED if any coroutine is
+ * registered, so that the holder's unlock fires one.  A coroutine taking
+ * the lock while others are registered marks it too.
+ */
+int pc_mutex_trylock_async(pc_mutex_t *m);
+
+/* A coroutine leaves with a wake-up it did not use (cancelled, timed
+ * out): if others are registered, pass it on (fire one if the lock is
+ * free, else mark it CONTENDED for its holder's unlock). */
+void pc_mutex_async_chain(pc_mutex_t *m);
 
 /* Snapshot of the poison flag, for is_poisoned(). */
 PC_INLINE bool pc_mutex_is_poisoned(pc_mutex_t *m)

@@ -308,7 +308,34 @@ async def ipc_recv(rx: Any, timeout: Optional[float]) -> Any:
     return await wait_for(recv_attempt(rx), arm, None, limit, "recv_async")
 
 
-_core._async_setup(recv_slow, anext_slow, send_slow)
+# ---------------------------------------------------------------- locks
+#
+# Mutex.lock_async(), Semaphore.acquire_async(), Condvar.wait_async()
+# (csrc/pyglue/pc_async_lock_py.h): the C coroutine tries once; when it
+# cannot, this waits.  Each primitive has _async_try() (the acquire, or
+# AGAIN), _async_arm(hub, future) and _async_chain(); a release by any
+# thread or coroutine fires one waiter.
+
+#: pc_async_lock_py.h's PC_ASYNC_LOCK_PY_*: what is acquired.
+_ACQUIRE_WHAT = ("lock_async", "acquire_async", "wait_async")
+
+
+async def acquire_slow(lock: Any, which: int, timeout: Any, extra: Any) -> Any:
+    """The wait of an asyncio acquire whose first try failed."""
+    limit = _timeout.optional_seconds(timeout)
+    what = _ACQUIRE_WHAT[which]
+    if which == 1:  # Semaphore: extra is the number of permits
+        n = extra
+        try_n = lock._async_try
+
+        def attempt() -> Any:
+            return try_n(n)
+
+        return await wait_for(attempt, lock._async_arm, lock._async_chain, limit, what)
+    return await wait_for(lock._async_try, lock._async_arm, lock._async_chain, limit, what)
+
+
+_core._async_setup(recv_slow, anext_slow, send_slow, acquire_slow, AGAIN)
 # recv_async() and send_async() return this C coroutine: let
 # asyncio.create_task, gather and wait_for take it as one.
 collections.abc.Coroutine.register(_core._Ready)

@@ -60,6 +60,8 @@ static PyTypeObject *pc_async_py_List;
 static PyObject *pc_async_py_recv_slow;  /* (rx, timeout) */
 static PyObject *pc_async_py_anext_slow; /* (rx) */
 static PyObject *pc_async_py_send_slow;  /* (tx, value, timeout) */
+static PyObject *pc_async_py_acquire_slow; /* (lock, which, timeout, arg) */
+static PyObject *pc_async_py_again;        /* pyconc._async.AGAIN: "not yet" */
 static PyObject *pc_async_py_str_done, *pc_async_py_str_set_result,
     *pc_async_py_str_await;
 
@@ -439,17 +441,30 @@ static PyType_Spec pc_async_py_list_spec = {
 
 /* --------------------------------------------------------------- _Ready */
 
-enum { PC_ASYNC_PY_RECV = 0, PC_ASYNC_PY_ANEXT = 1, PC_ASYNC_PY_SEND = 2 };
+enum { PC_ASYNC_PY_RECV = 0, PC_ASYNC_PY_ANEXT = 1, PC_ASYNC_PY_SEND = 2,
+       PC_ASYNC_PY_ACQUIRE = 3 /* a lock's (pc_async_lock_py.h) */ };
 enum { PC_ASYNC_PY_NEW = 0, PC_ASYNC_PY_SPENT = 2 };
 
-typedef struct {
+typedef struct pc_async_py_ready pc_async_py_ready;
+
+/* An acquire's try (pc_async_lock_py.h), with the GIL, never waiting: 1
+ * and *out set (a new reference), 0 if the slow path must take over, -1
+ * with an error set (it may hold what it took, e.g. a PoisonError's
+ * guard). */
+typedef int (*pc_async_py_try_fn)(pc_async_py_ready *self, PyObject **out);
+
+struct pc_async_py_ready {
     PyObject_HEAD
-    PyObject *handle;  /* the Receiver or Sender */
-    PyObject *arg;     /* send: the value; recv: the timeout (may be NULL) */
-    PyObject *timeout; /* send: the timeout (may be NULL) */
+    PyObject *handle;  /* the Receiver or Sender; acquire: the lock */
+    PyObject *arg;     /* send: the value; recv, acquire: the timeout (may be NULL) */
+    PyObject *timeout; /* send: the timeout (may be NULL); acquire: its argument */
     PyObject *inner;   /* the slow path's coroutine, once it took over */
     int mode, state;
-} pc_async_py_ready;
+    /* acquire only */
+    pc_async_py_try_fn try_fn;
+    int which;         /* what the slow path acquires (pyconc/_async.py) */
+    PyObject *result;  /* what the await returned, for __aexit__ */
+};
 
 enum { PC_ASYNC_PY_INNER = 1 }; /* state: the slow coroutine runs */
 
@@ -465,6 +480,9 @@ static PyObject *pc_async_py_ready_make(PyObject *handle, PyObject *arg, PyObjec
     self->inner = NULL;
     self->mode = mode;
     self->state = PC_ASYNC_PY_NEW;
+    self->try_fn = NULL;
+    self->which = 0;
+    self->result = NULL;
     PyObject_GC_Track(self);
     return (PyObject *)self;
 }
@@ -476,6 +494,7 @@ static int pc_async_py_ready_traverse(pc_async_py_ready *self, visitproc visit, 
     Py_VISIT(self->arg);
     Py_VISIT(self->timeout);
     Py_VISIT(self->inner);
+    Py_VISIT(self->result);
     return 0;
 }
 
@@ -485,6 +504,7 @@ static int pc_async_py_ready_clear(pc_async_py_ready *self)
     Py_CLEAR(self->arg);
     Py_CLEAR(self->timeout);
     Py_CLEAR(self->inner);
+    Py_CLEAR(self->result);
     return 0;
 }
 
@@ -503,6 +523,8 @@ static void pc_async_py_ready_dealloc(pc_async_py_ready *self)
 static int pc_async_py_try(pc_async_py_ready *self, PyObject **out)
 {
     pc_chan_py_handle *h = (pc_chan_py_handle *)self->handle;
+    if (self->mode == PC_ASYNC_PY_ACQUIRE)
+        return self->try_fn(self, out);
     if (PC_UNLIKELY(atomic_load_explicit(&h->closed, memory_order_relaxed)))
         return 0; /* relaxed: a use-after-close check; the slow path raises */
     if (self->mode == PC_ASYNC_PY_SEND) {
@@ -540,6 +562,16 @@ static PyObject *pc_async_py_slow(pc_async_py_ready *self)
                                             self->arg ? self->arg : Py_None, NULL);
     if (self->mode == PC_ASYNC_PY_ANEXT)
         return PyObject_CallOneArg(pc_async_py_anext_slow, self->handle);
+    if (self->mode == PC_ASYNC_PY_ACQUIRE) {
+        PyObject *which = PyLong_FromLong(self->which), *r;
+        if (which == NULL)
+            return NULL;
+        r = PyObject_CallFunctionObjArgs(pc_async_py_acquire_slow, self->handle, which,
+                                         self->arg ? self->arg : Py_None,
+                                         self->timeout ? self->timeout : Py_None, NULL);
+        Py_DECREF(which);
+        return r;
+    }
     return PyObject_CallFunctionObjArgs(pc_async_py_send_slow, self->handle, self->arg,
                                         self->timeout ? self->timeout : Py_None, NULL);
 }
@@ -562,11 +594,18 @@ static PySendResult pc_async_py_ready_send(pc_async_py_ready *self, PyObject *ar
 {
     PySendResult r;
     if (PC_LIKELY(self->state == PC_ASYNC_PY_NEW)) {
-        if (PC_LIKELY(pc_async_py_try(self, result))) {
+        int t = pc_async_py_try(self, result);
+        if (PC_LIKELY(t > 0)) {
             self->state = PC_ASYNC_PY_SPENT;
+            if (self->mode == PC_ASYNC_PY_ACQUIRE)
+                self->result = Py_NewRef(*result);
             return PYGEN_RETURN;
         }
         self->state = PC_ASYNC_PY_SPENT;
+        if (t < 0) {
+            *result = NULL;
+            return PYGEN_ERROR;
+        }
         if ((self->inner = pc_async_py_slow(self)) == NULL) {
             *result = NULL;
             return PYGEN_ERROR;
@@ -582,6 +621,8 @@ static PySendResult pc_async_py_ready_send(pc_async_py_ready *self, PyObject *ar
     if (r != PYGEN_NEXT) {
         self->state = PC_ASYNC_PY_SPENT;
         Py_CLEAR(self->inner);
+        if (r == PYGEN_RETURN && self->mode == PC_ASYNC_PY_ACQUIRE)
+            self->result = Py_NewRef(*result);
     }
     return r;
 }
@@ -1027,19 +1068,22 @@ static PyMethodDef pc_async_py_bcast_rx_methods[] = {
 static PyObject *pc_async_py_setup(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "_async_setup(recv_slow, anext_slow, send_slow)");
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError,
+                        "_async_setup(recv_slow, anext_slow, send_slow, acquire_slow, AGAIN)");
         return NULL;
     }
     Py_XSETREF(pc_async_py_recv_slow, Py_NewRef(args[0]));
     Py_XSETREF(pc_async_py_anext_slow, Py_NewRef(args[1]));
     Py_XSETREF(pc_async_py_send_slow, Py_NewRef(args[2]));
+    Py_XSETREF(pc_async_py_acquire_slow, Py_NewRef(args[3]));
+    Py_XSETREF(pc_async_py_again, Py_NewRef(args[4]));
     Py_RETURN_NONE;
 }
 
 static PyMethodDef pc_async_py_functions[] = {
     {"_async_setup", (PyCFunction)(void (*)(void))pc_async_py_setup, METH_FASTCALL,
-     "_async_setup(recv_slow, anext_slow, send_slow, /)\n--\n\n"
+     "_async_setup(recv_slow, anext_slow, send_slow, acquire_slow, AGAIN, /)\n--\n\n"
      "pyconc._async hands C its slow paths (once, at import)."},
     {NULL, NULL, 0, NULL},
 };

@@ -644,6 +644,8 @@ static int pc_mutex_py_clear(PyObject *self)
 
 static void pc_mutex_py_dealloc(PyObject *self)
 {
+    /* No coroutine waits: each waiter holds a reference to the Mutex. */
+    pc_mutex_destroy(&((pc_mutex_py_t *)self)->lock);
     pc_py_gc_dealloc(self, ((pc_mutex_py_t *)self)->weakrefs, pc_mutex_py_clear);
 }
 

@@ -27,6 +27,7 @@
 #include "pc_once_py.h"
 #include "pc_shring_py.h"
 #include "pc_async_py.h"
+#include "pc_async_lock_py.h"
 
 /* Families, in the order their types are created (one line each). */
 typedef int (*pc_py_family_init)(PyObject *m);
@@ -46,6 +47,7 @@ static const pc_py_family_init pc_py_families[] = {
     pc_bcast_py_init, /* broadcast handles */
     pc_select_py_init, /* select, Select, Selected */
     pc_async_py_init, /* asyncio: after the channels and broadcast, which it extends */
+    pc_async_lock_py_init, /* lock_async, acquire_async, wait_async: after the locks */
     NULL /* end */
 };
 

@@ -18,6 +18,22 @@ ipc to asyncio, wake-up latency of one value
     The same from another process through a ``pyconc.ipc`` channel.  Goal:
     a median of at most 200 us.
 
+asyncio lock, uncontended
+    One coroutine runs ``async with lock:`` (empty body) 100,000 times:
+    ``asyncio.Lock`` (the baseline), pyconc ``Mutex.lock_async()`` and
+    aiologic's ``Lock``.  Goals (issue 14): pyconc at most 1.0x
+    asyncio.Lock's time and at most 0.2x aiologic's.
+asyncio lock, 4 coroutines holding it across an await
+    Four coroutines each take the lock 5,000 times and hold it across an
+    ``await asyncio.sleep(0)`` (the chat server's pattern: a lock held
+    while writing), so that every acquire but the first of a hand-over
+    waits.  The counter it protects is checked.  No goal: a figure.
+threads and coroutines sharing one lock
+    Two threads (``with m.lock()``) and four coroutines (``async with
+    m.lock_async()``) increment one counter 20,000 times in all; pyconc
+    against aiologic's ``Lock`` (which both threads and coroutines can
+    take), the baseline.  No goal: a figure.
+
 aiologic and janus are peers (``pip install "pyconc[peers]"``); a group
 runs without the ones not installed, and the report says which were
 skipped.
@@ -270,6 +286,159 @@ def _ipc_latency(samples: int) -> Callable[[], float]:
 # ------------------------------------------------------------- scenarios
 
 
+# ----------------------------------------------------------------- locks
+
+LOCK_ASYNCIO = "asyncio.Lock"
+LOCK_PYCONC = "pyconc Mutex.lock_async"
+LOCK_AIOLOGIC = "aiologic.Lock"
+
+
+def _make_lock(impl: str) -> Any:
+    """(context manager factory, counter reader) for *impl*."""
+    if impl == LOCK_ASYNCIO:
+        lock = asyncio.Lock()
+        return lambda: lock
+    if impl == LOCK_AIOLOGIC:
+        import aiologic
+
+        alock = aiologic.Lock()
+        return lambda: alock
+    from pyconc import Mutex
+
+    m = Mutex(0)
+    return m.lock_async
+
+
+def _lock_uncontended(impl: str, n: int) -> Callable[[], float]:
+    def run() -> float:
+        async def body() -> float:
+            cm = _make_lock(impl)
+            t0 = time.perf_counter()
+            for _ in range(n):
+                async with cm():
+                    pass
+            return time.perf_counter() - t0
+
+        return asyncio.run(body())
+
+    return run
+
+
+def _lock_across_await(impl: str, tasks: int, per: int) -> Callable[[], float]:
+    def run() -> float:
+        async def body() -> float:
+            cm = _make_lock(impl)
+            count = [0]
+
+            async def worker() -> None:
+                for _ in range(per):
+                    async with cm():
+                        v = count[0]
+                        await asyncio.sleep(0)
+                        count[0] = v + 1
+
+            t0 = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(tasks)))
+            dt = time.perf_counter() - t0
+            check(count[0] == tasks * per, f"{impl}: the lock let two holders in")
+            return dt
+
+        return asyncio.run(body())
+
+    return run
+
+
+def _lock_shared(impl: str, threads: int, tasks: int, n: int) -> Callable[[], float]:
+    per = n // (threads + tasks)
+
+    def run() -> float:
+        if impl == LOCK_AIOLOGIC:
+            import aiologic
+
+            lock: Any = aiologic.Lock()
+            count = [0]
+
+            def tbody() -> None:
+                for _ in range(per):
+                    with lock:
+                        count[0] += 1
+
+            async def cbody() -> None:
+                for _ in range(per):
+                    async with lock:
+                        count[0] += 1
+                        await asyncio.sleep(0)
+
+            def result() -> int:
+                return count[0]
+        else:
+            from pyconc import Mutex
+
+            m = Mutex(0)
+
+            def tbody() -> None:
+                for _ in range(per):
+                    with m.lock() as g:
+                        g.value += 1
+
+            async def cbody() -> None:
+                for _ in range(per):
+                    async with m.lock_async() as g:
+                        g.value += 1
+                        await asyncio.sleep(0)
+
+            def result() -> int:
+                return m.get_mut()
+
+        async def body() -> None:
+            await asyncio.gather(*(cbody() for _ in range(tasks)))
+
+        ts = [threading.Thread(target=tbody) for _ in range(threads)]
+        t0 = time.perf_counter()
+        for t in ts:
+            t.start()
+        asyncio.run(body())
+        for t in ts:
+            t.join()
+        dt = time.perf_counter() - t0
+        check(result() == per * (threads + tasks), f"{impl}: a count was lost")
+        return dt
+
+    return run
+
+
+def _lock_scenarios(scale: float, have_aiologic: bool) -> List[Scenario]:
+    out: List[Scenario] = []
+    n = int(100_000 * scale)
+    g = "asyncio lock, uncontended async with"
+    common = dict(group=g, ops=n, threads=1)
+    goals: List[Any] = [(LOCK_ASYNCIO, 1.0)]
+    if have_aiologic:
+        goals.append((LOCK_AIOLOGIC, 0.2))
+    out.append(dict(common, name=LOCK_ASYNCIO, baseline=True,
+                    run=_lock_uncontended(LOCK_ASYNCIO, n)))
+    out.append(dict(common, name=LOCK_PYCONC, baseline=False,
+                    run=_lock_uncontended(LOCK_PYCONC, n), goal=goals))
+    if have_aiologic:
+        out.append(dict(common, name=LOCK_AIOLOGIC, baseline=False,
+                        run=_lock_uncontended(LOCK_AIOLOGIC, n)))
+    per = int(5_000 * scale)
+    g = "asyncio lock, 4 coroutines holding it across an await"
+    common = dict(group=g, ops=4 * per, threads=1)
+    for impl in (LOCK_ASYNCIO, LOCK_PYCONC) + ((LOCK_AIOLOGIC,) if have_aiologic else ()):
+        out.append(dict(common, name=impl, baseline=impl == LOCK_ASYNCIO,
+                        run=_lock_across_await(impl, 4, per)))
+    if have_aiologic:
+        m = int(20_000 * scale) // 6 * 6
+        g = "one lock shared by 2 threads and 4 coroutines"
+        common = dict(group=g, ops=m, threads=3)
+        out.append(dict(common, name=LOCK_AIOLOGIC, baseline=True,
+                        run=_lock_shared(LOCK_AIOLOGIC, 2, 4, m)))
+        out.append(dict(common, name=LOCK_PYCONC + " + lock()", baseline=False,
+                        run=_lock_shared(LOCK_PYCONC, 2, 4, m)))
+    return out
+
+
 def scenarios(scale: float = 1.0) -> List[Scenario]:
     out: List[Scenario] = []
     n = int(100_000 * scale)
@@ -301,4 +470,5 @@ def scenarios(scale: float = 1.0) -> List[Scenario]:
     g = "ipc to asyncio, wake-up latency of one value (median)"
     out.append(dict(group=g, name="pyconc.ipc recv_async", baseline=False, ops=1, threads=2,
                     run=_ipc_latency(samples), goal=(None, 200_000.0)))
+    out.extend(_lock_scenarios(scale, have["aiologic"]))
     return out
