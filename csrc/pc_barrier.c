@@ -12,6 +12,12 @@ void pc_barrier_init(pc_barrier_t *b, uint32_t n)
     atomic_store_explicit(&b->state, 0, memory_order_relaxed);
     atomic_store_explicit(&b->rounds, 0, memory_order_relaxed);
     b->n = n;
+    atomic_store_explicit(&b->async, NULL, memory_order_relaxed);
+}
+
+void pc_barrier_destroy(pc_barrier_t *b)
+{
+    pc_async_list_free(&b->async);
 }
 
 /* Round r has completed once `rounds` has moved past it (mod 2^32). */
@@ -34,10 +40,19 @@ int64_t pc_barrier_arrive(pc_barrier_t *b)
     atomic_fetch_add_explicit(&b->state, ((uint64_t)1 << 32) - n,
                               memory_order_acq_rel);
     /* release: a waiter that sees the new count (acquire) sees every
-     * arrival's writes, which the leader acquired above. */
-    atomic_fetch_add_explicit(&b->rounds, 1, memory_order_release);
+     * arrival's writes, which the leader acquired above; seq_cst: also the
+     * notifier's write of the Dekker pair with waiting coroutines (once
+     * per round: the same instruction on x86). */
+    atomic_fetch_add_explicit(&b->rounds, 1, memory_order_seq_cst);
     pc_park_wake_all(&b->rounds, false);
+    pc_async_slot_notify(&b->async, PC_ASYNC_ALL);
     return PC_BARRIER_LEADER;
+}
+
+bool pc_barrier_passed(pc_barrier_t *b, uint32_t round)
+{
+    /* acquire: pairs with the leader's bump (its arrivals' writes). */
+    return passed(atomic_load_explicit(&b->rounds, memory_order_acquire), round);
 }
 
 bool pc_barrier_wait(pc_barrier_t *b, uint32_t round, int64_t timeout_ns)

@@ -18,16 +18,27 @@
 #define PC_BARRIER_H
 
 #include "pc_config.h"
+#include "pc_async.h"
 
 typedef struct pc_barrier {
     _Atomic uint64_t state;  /* rounds << 32 | arrived */
     _Atomic uint32_t rounds; /* completed rounds: the futex word */
     uint32_t n;
+    /* Coroutines (Barrier.wait_async), NULL until the first: registered,
+     * then they re-check `rounds`; the leader fires them all after its
+     * seq_cst bump (the Dekker pair of pc_async.h). */
+    pc_async_slot_t async;
 } pc_barrier_t;
 
 #define PC_BARRIER_LEADER (-1)
 
 void pc_barrier_init(pc_barrier_t *b, uint32_t n);
+
+/* Free what a coroutine's wait made (nobody may use the barrier again). */
+void pc_barrier_destroy(pc_barrier_t *b);
+
+/* Has round `round` completed?  For a coroutine's re-check. */
+bool pc_barrier_passed(pc_barrier_t *b, uint32_t round);
 
 /* Arrive.  Returns PC_BARRIER_LEADER if this arrival completed the round
  * (the others are woken), else the round to pass to pc_barrier_wait. */

@@ -11,6 +11,12 @@ void pc_condvar_init(pc_condvar_t *cv)
     /* relaxed: initialisation happens before the condvar is shared. */
     atomic_store_explicit(&cv->seq, 0, memory_order_relaxed);
     atomic_store_explicit(&cv->waiters, 0, memory_order_relaxed);
+    atomic_store_explicit(&cv->async, NULL, memory_order_relaxed);
+}
+
+void pc_condvar_destroy(pc_condvar_t *cv)
+{
+    pc_async_list_free(&cv->async);
 }
 
 uint32_t pc_condvar_unlock_prepare(pc_condvar_t *cv, pc_mutex_t *m)
@@ -72,10 +78,15 @@ void pc_condvar_notify_one(pc_condvar_t *cv)
 {
     if (pc_condvar_bump(cv))
         pc_park_wake_one(&cv->seq, false);
+    /* One coroutine as well: a waiting thread and a waiting coroutine
+     * may both wake (a spurious wake-up for one of them, which a Condvar
+     * allows). */
+    pc_async_slot_notify(&cv->async, 1);
 }
 
 void pc_condvar_notify_all(pc_condvar_t *cv)
 {
     if (pc_condvar_bump(cv))
         pc_park_wake_all(&cv->seq, false);
+    pc_async_slot_notify(&cv->async, PC_ASYNC_ALL);
 }

@@ -41,6 +41,10 @@ typedef struct pc_condvar {
      * nothing to gain from separating them. */
     _Atomic uint32_t seq;     /* incremented by every notify */
     _Atomic uint32_t waiters; /* threads parked (or about to park) */
+    /* Coroutines (Condvar.wait_async), NULL until the first: registered
+     * before they unlock the mutex, fired by every notify (one or all),
+     * after the bump (the Dekker pair of pc_async.h). */
+    pc_async_slot_t async;
 } pc_condvar_t;
 
 /* Results of pc_condvar_wait. */
@@ -51,6 +55,9 @@ enum {
 };
 
 void pc_condvar_init(pc_condvar_t *cv);
+
+/* Free what a coroutine's wait made (nobody may use the condvar again). */
+void pc_condvar_destroy(pc_condvar_t *cv);
 
 /* Read the counter, unlock *m (held by the caller).  Returns the counter
  * value to pass to pc_condvar_wait.  Does not wait (the unlock may make

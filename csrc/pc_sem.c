@@ -12,6 +12,12 @@ void pc_sem_init(pc_sem_t *s, uint64_t permits)
     atomic_store_explicit(&s->permits, permits, memory_order_relaxed);
     atomic_store_explicit(&s->epoch, 0, memory_order_relaxed);
     atomic_store_explicit(&s->waiters, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->async, NULL, memory_order_relaxed);
+}
+
+void pc_sem_destroy(pc_sem_t *s)
+{
+    pc_async_list_free(&s->async);
 }
 
 /* Could n permits be taken now (or is it closed)?  relaxed: a hint for
@@ -62,6 +68,11 @@ static void pc_sem_wake(pc_sem_t *s)
         atomic_fetch_add_explicit(&s->epoch, 1, memory_order_release);
         pc_park_wake_all(&s->epoch, false);
     }
+    /* Coroutines (acquire_async): every one, as every thread, since each
+     * may want a different number of permits; one load of the slot while
+     * none ever waited, one seq_cst load of the list's count after (the
+     * releaser's half of the pair with pc_sem_async_armed). */
+    pc_async_slot_notify(&s->async, PC_ASYNC_ALL);
 }
 
 int pc_sem_release(pc_sem_t *s, uint64_t n)

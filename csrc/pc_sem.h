@@ -20,6 +20,7 @@
 #define PC_SEM_H
 
 #include "pc_config.h"
+#include "pc_async.h"
 
 #define PC_SEM_CLOSED ((uint64_t)1 << 63)
 #define PC_SEM_MAX_PERMITS (((uint64_t)1 << 61) - 1)
@@ -31,9 +32,25 @@ typedef struct pc_sem {
     _Atomic uint64_t permits; /* available | PC_SEM_CLOSED */
     _Atomic uint32_t epoch;   /* the futex word waiters sleep on */
     _Atomic uint32_t waiters; /* threads inside pc_sem_acquire_timed's wait */
+    pc_async_slot_t async;    /* coroutines waiting (acquire_async); NULL until the first */
 } pc_sem_t;
 
 void pc_sem_init(pc_sem_t *s, uint64_t permits);
+
+/* Free what a coroutine's wait made (nobody may use the semaphore again). */
+void pc_sem_destroy(pc_sem_t *s);
+
+/* A coroutine about to sleep (acquire_async): called after it registered
+ * in the list of `async` and before its re-try; completes the Dekker pair
+ * with the releasers' check (pc_sem_wake: a seq_cst load of the list's
+ * count). */
+PC_INLINE void pc_sem_async_armed(pc_sem_t *s)
+{
+    (void)s;
+    /* seq_cst: the registration (a seq_cst increment of the list's count)
+     * is ordered before the re-try's relaxed load of the permits. */
+    atomic_thread_fence(memory_order_seq_cst);
+}
 
 /* Take n permits if there are n (n >= 1): PC_SEM_OK, PC_SEM_AGAIN or
  * PC_SEM_CLOSED_.  Never waits. */

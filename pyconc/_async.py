@@ -325,7 +325,7 @@ async def acquire_slow(lock: Any, which: int, timeout: Any, extra: Any) -> Any:
     limit = _timeout.optional_seconds(timeout)
     what = _ACQUIRE_WHAT[which]
     if which == 1:  # Semaphore: extra is the number of permits
-        n = extra
+        n = 1 if extra is None else extra
         try_n = lock._async_try
 
         def attempt() -> Any:
@@ -333,6 +333,76 @@ async def acquire_slow(lock: Any, which: int, timeout: Any, extra: Any) -> Any:
 
         return await wait_for(attempt, lock._async_arm, lock._async_chain, limit, what)
     return await wait_for(lock._async_try, lock._async_arm, lock._async_chain, limit, what)
+
+
+async def _condvar_wait1(cv: Any, guard: Any, loop: Any, h: Any,
+                         left: Optional[float]) -> bool:
+    """One wait of Condvar.wait_*_async: True if it timed out."""
+    import asyncio
+
+    fut = loop.create_future()
+    w, m = cv._async_begin(guard, h, fut)  # registered, then the mutex unlocked
+    stop: Optional[BaseException] = None
+    timer = None if left is None else loop.call_later(left, _wake, fut)
+    try:
+        await fut
+    except BaseException as e:  # cancelled: the mutex is re-taken first
+        stop = e
+    finally:
+        if timer is not None:
+            timer.cancel()
+    notified = w.disarm()
+    if stop is not None and notified:
+        cv._async_pass()  # the notification goes unused: pass it on
+
+    def relock() -> Any:
+        return cv._async_relock(guard)
+
+    while True:  # as asyncio.Condition.wait: the mutex is re-taken even if cancelled
+        try:
+            await wait_for(relock, m._async_arm, m._async_chain, None, "wait_async")
+            break
+        except asyncio.CancelledError as e:
+            stop = stop or e
+    if stop is not None:
+        raise stop
+    return not notified
+
+
+async def condvar_wait(cv: Any, guard: Any, timeout: Any, predicate: Any,
+                       pair: bool) -> Any:
+    """Condvar.wait_async and its _while / _timeout forms."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    h = hub(loop)
+    limit = _timeout.optional_seconds(timeout)
+    end = None if limit is None else loop.time() + limit
+    while True:
+        if predicate is not None and not predicate(guard.value):
+            return (guard, False) if pair else guard
+        left = None if end is None else max(0.0, end - loop.time())
+        timed_out = await _condvar_wait1(cv, guard, loop, h, left)
+        if predicate is None:
+            return (guard, timed_out) if pair else guard
+        if timed_out:
+            return guard, bool(predicate(guard.value))
+
+
+async def barrier_wait(b: Any) -> bool:
+    """Barrier.wait_async."""
+    r = b._async_arrive()
+    if r is True:
+        return True
+
+    def attempt() -> Any:
+        return b._async_passed(r)
+
+    try:
+        return await wait_for(attempt, b._async_arm, None, None, "wait_async")
+    except BaseException:
+        b._async_leave(r)  # taken back, or the round completed: either way, raise
+        raise
 
 
 _core._async_setup(recv_slow, anext_slow, send_slow, acquire_slow, AGAIN)

@@ -425,3 +425,286 @@ print("ok")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        timeout=60, cwd=tmp_path)
     assert r.stdout.strip() == "ok", r.stderr
+
+
+# -------------------------------------------------------------- Semaphore
+
+
+def test_semaphore_acquire_async_shares_permits_with_threads():
+    s = pyconc.Semaphore(3)
+    inside, peak = [0], [0]
+    lock = threading.Lock()
+    per = scaled(300)
+
+    def enter():
+        with lock:
+            inside[0] += 1
+            peak[0] = max(peak[0], inside[0])
+
+    def leave():
+        with lock:
+            inside[0] -= 1
+
+    def tbody():
+        for _ in range(per):
+            with s.acquire(timeout=30):
+                enter()
+                leave()
+
+    async def cbody(n):
+        for _ in range(per):
+            async with s.acquire_async(n, timeout=30):
+                for _ in range(n):
+                    enter()
+                await asyncio.sleep(0)
+                for _ in range(n):
+                    leave()
+
+    async def main():
+        ts = [threading.Thread(target=tbody) for _ in range(2)]
+        for t in ts:
+            t.start()
+        await asyncio.gather(*(cbody(1 + i % 3) for i in range(6)))
+        for t in ts:
+            await asyncio.get_running_loop().run_in_executor(None, t.join)
+
+    run(main(), timeout=120)
+    assert peak[0] <= 3 and s.available_permits() == 3
+
+
+def test_semaphore_acquire():
+    """Ports CPython's SemaphoreTests.test_acquire: with one permit held
+    back, waiters go through as permits come back, and none is lost."""
+    s = pyconc.Semaphore(3)
+    result = []
+
+    async def c(i):
+        p = await s.acquire_async()
+        result.append(i)
+        return p
+
+    async def main():
+        held = [await s.acquire_async() for _ in range(3)]
+        tasks = [asyncio.create_task(c(i)) for i in range(1, 5)]
+        await asyncio.sleep(0.01)
+        assert result == []
+        held.pop().release()
+        await asyncio.sleep(0.01)
+        assert len(result) == 1
+        for p in held:
+            p.release()
+        permits = await asyncio.gather(*tasks[:3])
+        assert sorted(result) == [1, 2, 3, 4][: len(result)] or len(result) == 3
+        for p in permits:
+            p.release()
+        await tasks[3]
+
+    run(main())
+    assert sorted(result) == [1, 2, 3, 4]
+
+
+def test_semaphore_acquire_cancel_takes_nothing_and_close_wakes():
+    """Ports CPython's SemaphoreTests.test_acquire_cancel; then a close
+    reaches a waiting coroutine as Closed."""
+    s = pyconc.Semaphore(1)
+
+    async def main():
+        p = await s.acquire_async()
+        t = asyncio.create_task(s.acquire_async().__aenter__())
+        await asyncio.sleep(0.01)
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        p.release()
+        assert s.available_permits() == 1
+        p = await s.acquire_async()
+        t = asyncio.create_task(s.acquire_async().__aenter__())
+        await asyncio.sleep(0.01)
+        s.close()
+        with pytest.raises(pyconc.Closed):
+            await t
+        p.release()
+
+    run(main())
+
+
+def test_semaphore_acquire_async_bad_input_and_timeout():
+    s = pyconc.Semaphore(1)
+    for bad, exc in ((0, ValueError), (-1, ValueError), ("1", TypeError), (2**70, OverflowError)):
+        with pytest.raises(exc):
+            s.acquire_async(bad)
+
+    async def main():
+        with pytest.raises(Timeout, match="acquire_async"):
+            await s.acquire_async(2, timeout=0.05)
+
+    run(main())
+
+
+# ---------------------------------------------------------------- Condvar
+
+
+def test_condvar_wait_async_with_a_thread_producer():
+    m, cv = Mutex([]), pyconc.Condvar()
+    n = scaled(3000)
+
+    def producer():
+        for i in range(n):
+            with m.lock() as g:
+                g.value.append(i)
+            cv.notify_one()
+        with m.lock() as g:
+            g.value.append(None)
+        cv.notify_all()
+
+    async def main():
+        got = []
+        t = threading.Thread(target=producer)
+        t.start()
+        async with m.lock_async() as g:
+            while True:
+                g = await cv.wait_while_async(g, lambda q: not q)
+                v = g.value.pop(0)
+                if v is None:
+                    break
+                got.append(v)
+        await asyncio.get_running_loop().run_in_executor(None, t.join)
+        return got
+
+    assert run(main(), timeout=120) == list(range(n))
+
+
+def test_condvar_notify_wakes_coroutines_and_threads():
+    m, cv = Mutex(0), pyconc.Condvar()
+
+    def thread_waiter(out):
+        with m.lock() as g:
+            g = cv.wait_while(g, lambda v: v == 0)
+            out.append("thread")
+
+    async def coro_waiter(out):
+        async with m.lock_async() as g:
+            g = await cv.wait_while_async(g, lambda v: v == 0)
+            out.append("coroutine")
+
+    async def main():
+        out = []
+        t = threading.Thread(target=thread_waiter, args=(out,))
+        t.start()
+        tasks = [asyncio.create_task(coro_waiter(out)) for _ in range(3)]
+        await asyncio.sleep(0.05)
+        async with m.lock_async() as g:
+            g.value = 1
+        cv.notify_all()
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)
+        await asyncio.get_running_loop().run_in_executor(None, t.join)
+        return sorted(out)
+
+    assert run(main()) == ["coroutine"] * 3 + ["thread"]
+
+
+def test_condvar_wait_async_timeout_cancel_and_misuse():
+    """A timed-out wait returns (guard, True) holding the lock; a
+    cancelled one re-takes the mutex before CancelledError (ports CPython's
+    ConditionTests.test_wait_cancel_contested: the lock is held after the
+    cancellation even though another task held it meanwhile).  poison=False:
+    the CancelledError leaving the block would poison the mutex."""
+    m, cv = Mutex(0, poison=False), pyconc.Condvar()
+
+    async def main():
+        async with m.lock_async() as g:
+            g, timed_out = await cv.wait_timeout_async(g, 0.02)
+            assert timed_out and g.value == 0
+            g, timed_out = await cv.wait_timeout_while_async(g, 0.02, lambda v: v == 0)
+            assert timed_out
+
+        async def waiter():
+            async with m.lock_async() as g:
+                try:
+                    await cv.wait_async(g)
+                except asyncio.CancelledError:
+                    assert g.value == 0  # held again: the guard works
+                    raise
+
+        t = asyncio.create_task(waiter())
+        await asyncio.sleep(0.01)
+        g = await m.lock_async()  # contested: the waiter must wait for it
+        t.cancel()
+        await asyncio.sleep(0.01)
+        assert not t.done()
+        g.__exit__(None, None, None)
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        m.try_lock().__exit__(None, None, None)  # free
+        with pytest.raises(TypeError):
+            cv.wait_async("not a guard")
+        with pytest.raises(TypeError):
+            cv.wait_while_async(m.try_lock(), 3)
+
+    run(main())
+
+
+def test_condvar_cancelled_notified_waiter_passes_the_notification_on():
+    m, cv = Mutex(0, poison=False), pyconc.Condvar()
+    woke = []
+
+    async def waiter(i):
+        async with m.lock_async() as g:
+            await cv.wait_async(g)
+            woke.append(i)
+
+    async def main():
+        ta = asyncio.create_task(waiter("a"))
+        await asyncio.sleep(0.01)
+        tb = asyncio.create_task(waiter("b"))
+        await asyncio.sleep(0.01)
+        cv.notify_one()  # fires a (and may fire b: a Condvar may wake more)
+        ta.cancel()
+        await asyncio.gather(ta, return_exceptions=True)
+        await asyncio.wait_for(tb, 5)
+
+    run(main())
+    assert woke == ["b"]
+
+
+# ---------------------------------------------------------------- Barrier
+
+
+def test_barrier_wait_async_with_threads_one_leader_per_round():
+    b = pyconc.Barrier(5)
+    rounds = scaled(50)
+    res = []
+
+    def t():
+        for _ in range(rounds):
+            res.append(b.wait())
+
+    async def c():
+        for _ in range(rounds):
+            res.append(await b.wait_async())
+
+    async def main():
+        ts = [threading.Thread(target=t) for _ in range(2)]
+        for x in ts:
+            x.start()
+        await asyncio.gather(c(), c(), c())
+        for x in ts:
+            await asyncio.get_running_loop().run_in_executor(None, x.join)
+
+    run(main(), timeout=120)
+    assert len(res) == 5 * rounds and sum(res) == rounds
+
+
+def test_barrier_wait_async_cancelled_takes_its_arrival_back():
+    b = pyconc.Barrier(2)
+
+    async def main():
+        t = asyncio.create_task(b.wait_async())
+        await asyncio.sleep(0.01)
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        b.wait_async().close()  # never awaited: does not arrive
+        return sorted(await asyncio.gather(b.wait_async(), b.wait_async()))
+
+    assert run(main()) == [False, True]

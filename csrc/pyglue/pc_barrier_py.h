@@ -24,6 +24,8 @@
 
 #include "pc_barrier.h"
 
+static PyTypeObject *pc_barrier_py_type;
+
 typedef struct {
     PyObject_HEAD
     pc_barrier_t b;
@@ -66,6 +68,8 @@ static PyObject *pc_barrier_py_new(PyTypeObject *tp, PyObject *args, PyObject *k
 static void pc_barrier_py_dealloc(PyObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
+    /* No coroutine waits: each waiter holds a reference to the Barrier. */
+    pc_barrier_destroy(&((pc_barrier_py_t *)self)->b);
     if (((pc_barrier_py_t *)self)->weakrefs != NULL)
         PyObject_ClearWeakRefs(self);
     tp->tp_free(self);
@@ -191,7 +195,7 @@ static PyType_Spec pc_barrier_py_spec = {
 
 static int pc_barrier_py_init(PyObject *m)
 {
-    return pc_py_add_type(m, &pc_barrier_py_spec) == NULL ? -1 : 0;
+    return (pc_barrier_py_type = pc_py_add_type(m, &pc_barrier_py_spec)) == NULL ? -1 : 0;
 }
 
 #endif /* PC_BARRIER_PY_H */

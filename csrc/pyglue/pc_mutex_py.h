@@ -1023,6 +1023,8 @@ static int pc_condvar_py_clear(PyObject *self)
 
 static void pc_condvar_py_dealloc(PyObject *self)
 {
+    /* No coroutine waits: each waiter holds a reference to the Condvar. */
+    pc_condvar_destroy(&((pc_condvar_py_t *)self)->cv);
     pc_py_gc_dealloc(self, ((pc_condvar_py_t *)self)->weakrefs, pc_condvar_py_clear);
 }
 

@@ -393,6 +393,8 @@ static PyObject *pc_sem_py_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
 static void pc_sem_py_dealloc(PyObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
+    /* No coroutine waits: each waiter holds a reference to the Semaphore. */
+    pc_sem_destroy(&((pc_sem_py_t *)self)->s);
     if (((pc_sem_py_t *)self)->weakrefs != NULL)
         PyObject_ClearWeakRefs(self);
     tp->tp_free(self);
