@@ -42,6 +42,68 @@ void pc_rwlock_init(pc_rwlock_t *rw)
     atomic_store_explicit(&rw->writer_notify, 0, memory_order_relaxed);
     atomic_store_explicit(&rw->writers_parked, 0, memory_order_relaxed);
     atomic_store_explicit(&rw->poisoned, 0, memory_order_relaxed);
+    atomic_store_explicit(&rw->async, NULL, memory_order_relaxed);
+}
+
+void pc_rwlock_destroy(pc_rwlock_t *rw)
+{
+    pc_async_list_free(&rw->async);
+}
+
+/* Fire every waiting coroutine, after a state change that may let them
+ * in (the slow paths of the unlocks).  seq_cst fence: the waker's half of
+ * the Dekker pair with a coroutine's registration (a seq_cst increment of
+ * the list's count, a fence, then its read of the state); the state
+ * changes before it may be relaxed CASes. */
+static void wake_async(pc_rwlock_t *rw)
+{
+    pc_async_list_t *l = pc_async_list_peek(&rw->async);
+    if (l == NULL)
+        return;
+    atomic_thread_fence(memory_order_seq_cst);
+    (void)pc_async_notify(l, PC_ASYNC_ALL);
+}
+
+/* Set `bit` in the state while `blocked(state)`: true if set (or already
+ * set), false if the lock became available (the caller tries again).
+ * release: the coroutine's registration (before this) is seen by the
+ * unlock that reads the bit and wakes (wake_async's fence). */
+static bool mark_waiting(pc_rwlock_t *rw, uint32_t s, uint32_t bit, bool write)
+{
+    for (;;) {
+        if (write ? is_unlocked(s) : is_read_lockable(s))
+            return false;
+        if ((s & bit) != 0)
+            return true;
+        if (atomic_compare_exchange_weak_explicit(&rw->state, &s, s | bit,
+                                                  memory_order_release,
+                                                  memory_order_relaxed))
+            return true;
+    }
+}
+
+int pc_rwlock_try_read_async(pc_rwlock_t *rw)
+{
+    for (;;) {
+        int r = pc_rwlock_try_read(rw);
+        /* relaxed: mark_waiting's CAS decides. */
+        if (r != PC_RWLOCK_BUSY ||
+            mark_waiting(rw, atomic_load_explicit(&rw->state, memory_order_relaxed),
+                         READERS_WAITING, false))
+            return r;
+    }
+}
+
+int pc_rwlock_try_write_async(pc_rwlock_t *rw)
+{
+    for (;;) {
+        int r = pc_rwlock_try_write(rw);
+        /* relaxed: as above. */
+        if (r != PC_RWLOCK_BUSY ||
+            mark_waiting(rw, atomic_load_explicit(&rw->state, memory_order_relaxed),
+                         WRITERS_WAITING, true))
+            return r;
+    }
 }
 
 int pc_rwlock_try_read(pc_rwlock_t *rw)
@@ -222,6 +284,7 @@ static void wake_all(pc_rwlock_t *rw)
     atomic_fetch_add_explicit(&rw->writer_notify, 1, memory_order_release);
     pc_park_wake_all(&rw->writer_notify, false);
     pc_park_wake_all(&rw->state, false);
+    wake_async(rw);
 }
 
 /* Called with the lock unlocked and some waiting bit set.  If somebody
@@ -235,6 +298,7 @@ static void wake_writer_or_readers(pc_rwlock_t *rw, uint32_t s)
                                                     memory_order_relaxed,
                                                     memory_order_relaxed)) {
             (void)wake_writer(rw);
+            wake_async(rw);
             return;
         }
     }
@@ -247,15 +311,19 @@ static void wake_writer_or_readers(pc_rwlock_t *rw, uint32_t s)
                                                      memory_order_relaxed,
                                                      memory_order_relaxed))
             return; /* locked meanwhile: its unlock wakes */
-        if (wake_writer(rw))
+        if (wake_writer(rw)) {
+            wake_async(rw); /* a coroutine writer may be first */
             return;
+        }
         s = READERS_WAITING;
     }
     if (s == READERS_WAITING) {
         if (atomic_compare_exchange_strong_explicit(&rw->state, &s, 0,
                                                     memory_order_relaxed,
-                                                    memory_order_relaxed))
+                                                    memory_order_relaxed)) {
             pc_park_wake_all(&rw->state, false);
+            wake_async(rw);
+        }
     }
 }
 
@@ -309,6 +377,7 @@ void pc_rwlock_downgrade(pc_rwlock_t *rw)
          * waits, set the bit again and go back to sleep). */
         atomic_fetch_and_explicit(&rw->state, ~READERS_WAITING, memory_order_relaxed);
         pc_park_wake_all(&rw->state, false);
+        wake_async(rw);
     }
 }
 

@@ -34,6 +34,7 @@
 #define PC_RWLOCK_H
 
 #include "pc_config.h"
+#include "pc_async.h"
 
 #define PC_RWLOCK_READ_LOCKED 1u
 #define PC_RWLOCK_MASK ((1u << 30) - 1)
@@ -47,12 +48,28 @@ typedef struct pc_rwlock {
     _Atomic uint32_t writer_notify; /* incremented to wake a writer */
     _Atomic uint32_t writers_parked; /* writers inside their futex wait */
     _Atomic uint32_t poisoned;      /* written by writers, under the lock */
+    /* Coroutines (read_async, write_async), readers and writers in one
+     * list, NULL until the first.  A coroutine registers, then sets its
+     * waiting bit as a parking thread does, so the unlock that must wake
+     * somebody runs the slow path; every wake there fires every
+     * coroutine, which re-try (and re-register) in their loops. */
+    pc_async_slot_t async;
 } pc_rwlock_t;
 
 /* Results: as pc_mutex's (PC_RWLOCK_POISONED: held, but poisoned). */
 enum { PC_RWLOCK_OK = 0, PC_RWLOCK_POISONED = 1, PC_RWLOCK_BUSY = 2 };
 
 void pc_rwlock_init(pc_rwlock_t *rw);
+
+/* Free what a coroutine's wait made (nobody may use the lock again). */
+void pc_rwlock_destroy(pc_rwlock_t *rw);
+
+/* A coroutine's attempts, never waiting: PC_RWLOCK_OK / PC_RWLOCK_POISONED
+ * once held, PC_RWLOCK_BUSY having set the waiting bit (readers' or
+ * writers'), so that the unlock which lets it in fires it.  A writer
+ * coroutine that leaves without the lock calls pc_rwlock_write_abandon. */
+int pc_rwlock_try_read_async(pc_rwlock_t *rw);
+int pc_rwlock_try_write_async(pc_rwlock_t *rw);
 
 /* One attempt each, never waiting. */
 int pc_rwlock_try_read(pc_rwlock_t *rw);

@@ -317,7 +317,7 @@ async def ipc_recv(rx: Any, timeout: Optional[float]) -> Any:
 # thread or coroutine fires one waiter.
 
 #: pc_async_lock_py.h's PC_ASYNC_LOCK_PY_*: what is acquired.
-_ACQUIRE_WHAT = ("lock_async", "acquire_async", "wait_async")
+_ACQUIRE_WHAT = ("lock_async", "acquire_async", "wait_async", "read_async", "write_async")
 
 
 async def acquire_slow(lock: Any, which: int, timeout: Any, extra: Any) -> Any:
@@ -332,6 +332,19 @@ async def acquire_slow(lock: Any, which: int, timeout: Any, extra: Any) -> Any:
             return try_n(n)
 
         return await wait_for(attempt, lock._async_arm, lock._async_chain, limit, what)
+    if which >= 3:  # RwLock: every wake fires every coroutine, nothing to chain
+        write = which == 4
+        try_rw = lock._async_try
+
+        def attempt_rw() -> Any:
+            return try_rw(write)
+
+        try:
+            return await wait_for(attempt_rw, lock._async_arm, None, limit, what)
+        except BaseException:
+            if write:
+                lock._async_abandon()  # no writers' bit left behind us
+            raise
     return await wait_for(lock._async_try, lock._async_arm, lock._async_chain, limit, what)
 
 

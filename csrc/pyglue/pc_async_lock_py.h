@@ -24,7 +24,13 @@
 #define PC_ASYNC_LOCK_PY_H
 
 /* What acquire_slow (pyconc/_async.py) acquires: which methods it calls. */
-enum { PC_ASYNC_LOCK_PY_MUTEX = 0, PC_ASYNC_LOCK_PY_SEM = 1, PC_ASYNC_LOCK_PY_CONDVAR = 2 };
+enum {
+    PC_ASYNC_LOCK_PY_MUTEX = 0,
+    PC_ASYNC_LOCK_PY_SEM = 1,
+    PC_ASYNC_LOCK_PY_CONDVAR = 2,
+    PC_ASYNC_LOCK_PY_READ = 3,
+    PC_ASYNC_LOCK_PY_WRITE = 4
+};
 
 static PyTypeObject *pc_async_lock_py_Acquire;
 static PyTypeObject *pc_async_lock_py_Done;
@@ -394,6 +400,116 @@ static PyMethodDef pc_async_lock_py_sem_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* --------------------------------------------------------------- RwLock */
+
+/* A guard for a coroutine's attempt that returned r (held), or NULL with
+ * PoisonError (holding the guard) set. */
+static PyObject *pc_async_lock_py_rw_guard(pc_rwlock_py_t *rw, int write, int r)
+{
+    return pc_rwlock_py_result(rw, write, pc_rwlock_py_status(r), NULL,
+                               write ? "write_async" : "read_async");
+}
+
+static int pc_async_lock_py_rw_try(pc_async_py_ready *self, PyObject **out, int write)
+{
+    pc_rwlock_py_t *rw = (pc_rwlock_py_t *)self->handle;
+    int r = write ? pc_rwlock_try_write_async(&rw->lock) : pc_rwlock_try_read_async(&rw->lock);
+    if (r == PC_RWLOCK_BUSY)
+        return 0;
+    return (*out = pc_async_lock_py_rw_guard(rw, write, r)) != NULL ? 1 : -1;
+}
+
+static int pc_async_lock_py_read_try(pc_async_py_ready *self, PyObject **out)
+{
+    return pc_async_lock_py_rw_try(self, out, 0);
+}
+
+static int pc_async_lock_py_write_try(pc_async_py_ready *self, PyObject **out)
+{
+    return pc_async_lock_py_rw_try(self, out, 1);
+}
+
+static PyObject *pc_async_lock_py_rw_async(PyObject *self, PyObject *const *args,
+                                           Py_ssize_t nargs, PyObject *kwnames, int write)
+{
+    PyObject *timeout;
+    if (pc_async_lock_py_timeout(write ? "write_async" : "read_async", args, nargs, kwnames,
+                                 &timeout) < 0)
+        return NULL;
+    return pc_async_lock_py_make(self, timeout, NULL,
+                                 write ? PC_ASYNC_LOCK_PY_WRITE : PC_ASYNC_LOCK_PY_READ,
+                                 write ? pc_async_lock_py_write_try : pc_async_lock_py_read_try);
+}
+
+static PyObject *pc_async_lock_py_read_async(PyObject *self, PyObject *const *args,
+                                             Py_ssize_t nargs, PyObject *kwnames)
+{
+    return pc_async_lock_py_rw_async(self, args, nargs, kwnames, 0);
+}
+
+static PyObject *pc_async_lock_py_write_async(PyObject *self, PyObject *const *args,
+                                              Py_ssize_t nargs, PyObject *kwnames)
+{
+    return pc_async_lock_py_rw_async(self, args, nargs, kwnames, 1);
+}
+
+/* RwLock._async_try(write) -> guard, or AGAIN (the waiting bit set). */
+static PyObject *pc_async_lock_py_rw_try_m(PyObject *self, PyObject *arg)
+{
+    pc_rwlock_py_t *rw = (pc_rwlock_py_t *)self;
+    int write = PyObject_IsTrue(arg), r;
+    if (write < 0)
+        return NULL;
+    r = write ? pc_rwlock_try_write_async(&rw->lock) : pc_rwlock_try_read_async(&rw->lock);
+    if (r == PC_RWLOCK_BUSY)
+        return Py_NewRef(pc_async_py_again);
+    return pc_async_lock_py_rw_guard(rw, write, r);
+}
+
+static PyObject *pc_async_lock_py_rw_arm(PyObject *self, PyObject *const *args,
+                                         Py_ssize_t nargs)
+{
+    PyObject *w = pc_async_lock_py_arm(&((pc_rwlock_py_t *)self)->lock.async, self, args, nargs);
+    /* seq_cst: the registration before the re-try's read of the state
+     * (the Dekker pair with pc_rwlock.c's wake_async). */
+    atomic_thread_fence(memory_order_seq_cst);
+    return w;
+}
+
+/* A writer coroutine leaving without the lock: clear the writers' bit it
+ * may have left (readers would stay blocked behind it) and wake everyone
+ * to set theirs again, as a writer thread that gives up does. */
+static PyObject *pc_async_lock_py_rw_abandon(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    pc_rwlock_write_abandon(&((pc_rwlock_py_t *)self)->lock);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef pc_async_lock_py_rw_methods[] = {
+    {"read_async", (PyCFunction)(void (*)(void))pc_async_lock_py_read_async,
+     METH_FASTCALL | METH_KEYWORDS,
+     "read_async($self, /, timeout=None)\n--\n\n"
+     "read() for a coroutine: ``async with rw.read_async() as g:``.  Waits,\n"
+     "while a writer holds or waits for the lock, without blocking the\n"
+     "event loop; threads and coroutines share the lock (writers first, as\n"
+     "for threads).  Timeout and PoisonError as read()."},
+    {"write_async", (PyCFunction)(void (*)(void))pc_async_lock_py_write_async,
+     METH_FASTCALL | METH_KEYWORDS,
+     "write_async($self, /, timeout=None)\n--\n\n"
+     "write() for a coroutine: ``async with rw.write_async() as g:``; an\n"
+     "exception (a cancellation too) leaving the block poisons the lock\n"
+     "unless it was made with poison=False.  Timeout and PoisonError as\n"
+     "write()."},
+    {"_async_try", pc_async_lock_py_rw_try_m, METH_O,
+     "_async_try($self, write, /)\n--\n\nread/write_async's piece: the guard, or AGAIN."},
+    {"_async_arm", (PyCFunction)(void (*)(void))pc_async_lock_py_rw_arm, METH_FASTCALL,
+     "_async_arm($self, hub, future, /)\n--\n\nread/write_async's piece: register a waiter."},
+    {"_async_abandon", pc_async_lock_py_rw_abandon, METH_NOARGS,
+     "_async_abandon($self, /)\n--\n\nwrite_async's piece: a writer gives up."},
+    {NULL, NULL, 0, NULL},
+};
+
 /* -------------------------------------------------------------- Condvar */
 
 /* Condvar._async_begin(guard, hub, future) -> (waiter, mutex): the first
@@ -671,7 +787,8 @@ static int pc_async_lock_py_init(PyObject *m)
     if (pc_async_py_extend(pc_mutex_py_type, pc_async_lock_py_mutex_methods) < 0 ||
         pc_async_py_extend(pc_sem_py_type, pc_async_lock_py_sem_methods) < 0 ||
         pc_async_py_extend(pc_condvar_py_type, pc_async_lock_py_cv_methods) < 0 ||
-        pc_async_py_extend(pc_barrier_py_type, pc_async_lock_py_barrier_methods) < 0)
+        pc_async_py_extend(pc_barrier_py_type, pc_async_lock_py_barrier_methods) < 0 ||
+        pc_async_py_extend(pc_rwlock_py_type, pc_async_lock_py_rw_methods) < 0)
         return -1;
     return 0;
 }

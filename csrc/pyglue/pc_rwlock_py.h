@@ -520,6 +520,8 @@ static void pc_rwlock_py_dealloc(PyObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
+    /* No coroutine waits: each waiter holds a reference to the RwLock. */
+    pc_rwlock_destroy(&((pc_rwlock_py_t *)self)->lock);
     if (((pc_rwlock_py_t *)self)->weakrefs != NULL)
         PyObject_ClearWeakRefs(self);
     (void)pc_rwlock_py_clear(self);
