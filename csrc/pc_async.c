@@ -67,7 +67,7 @@ void pc_async_list_add(pc_async_list_t *l, pc_async_rec_t *rec)
     /* seq_cst fence: the caller's re-check (acquire or relaxed loads of the
      * queue) is ordered after the increment, against the notifier's
      * seq_cst read-modify-write of the queue and load of `waiting`. */
-    atomic_thread_fence(memory_order_seq_cst);
+    PC_FENCE_SEQ_CST();
 }
 
 /* Unlink rec (its list's lock held). */

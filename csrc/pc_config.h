@@ -121,4 +121,29 @@ enum {
 #define PC_THREAD_LOCAL_FAST _Thread_local
 #endif
 
+/*
+ * PC_FENCE_SEQ_CST(): a seq_cst fence, for the Dekker pairs between a
+ * waiter's registration and its re-check.  ThreadSanitizer does not model
+ * fences (gcc refuses them under -fsanitize=thread -Werror): there a
+ * seq_cst read-modify-write of a private word stands in, a full barrier
+ * on x86, where the sanitizer runs.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define PC_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PC_TSAN 1
+#endif
+#endif
+#ifdef PC_TSAN
+PC_INLINE void pc_tsan_fence(void)
+{
+    static _Atomic uint32_t word;
+    (void)atomic_fetch_add_explicit(&word, 0, memory_order_seq_cst);
+}
+#define PC_FENCE_SEQ_CST() pc_tsan_fence()
+#else
+#define PC_FENCE_SEQ_CST() atomic_thread_fence(memory_order_seq_cst)
+#endif
+
 #endif /* PC_CONFIG_H */

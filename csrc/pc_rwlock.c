@@ -60,7 +60,7 @@ static void wake_async(pc_rwlock_t *rw)
     pc_async_list_t *l = pc_async_list_peek(&rw->async);
     if (l == NULL)
         return;
-    atomic_thread_fence(memory_order_seq_cst);
+    PC_FENCE_SEQ_CST();
     (void)pc_async_notify(l, PC_ASYNC_ALL);
 }
 

@@ -49,7 +49,7 @@ PC_INLINE void pc_sem_async_armed(pc_sem_t *s)
     (void)s;
     /* seq_cst: the registration (a seq_cst increment of the list's count)
      * is ordered before the re-try's relaxed load of the permits. */
-    atomic_thread_fence(memory_order_seq_cst);
+    PC_FENCE_SEQ_CST();
 }
 
 /* Take n permits if there are n (n >= 1): PC_SEM_OK, PC_SEM_AGAIN or

@@ -472,7 +472,7 @@ static PyObject *pc_async_lock_py_rw_arm(PyObject *self, PyObject *const *args,
     PyObject *w = pc_async_lock_py_arm(&((pc_rwlock_py_t *)self)->lock.async, self, args, nargs);
     /* seq_cst: the registration before the re-try's read of the state
      * (the Dekker pair with pc_rwlock.c's wake_async). */
-    atomic_thread_fence(memory_order_seq_cst);
+    PC_FENCE_SEQ_CST();
     return w;
 }
 
@@ -749,7 +749,7 @@ static PyObject *pc_async_lock_py_barrier_arm(PyObject *self, PyObject *const *a
     PyObject *w = pc_async_lock_py_arm(&((pc_barrier_py_t *)self)->b.async, self, args, nargs);
     /* seq_cst: the registration is ordered before the re-check of
      * `rounds` (the waiter's half of the Dekker pair). */
-    atomic_thread_fence(memory_order_seq_cst);
+    PC_FENCE_SEQ_CST();
     return w;
 }
 
