@@ -14,6 +14,14 @@ Every member of a group has its own receiver on the group's channel; a
 slow client loses the oldest messages (and is told how many) instead of
 slowing the group down.
 
+A client's outgoing stream is shared by its forwarders (one task per
+group) and its request loop, and a line is written and drained under a
+lock held across the ``await writer.drain()``: a ``pyconc.Mutex`` that owns
+the writer, taken with ``async with out.lock_async() as w:`` (tokio's
+``Arc<Mutex<WriteHalf>>``).  A thread lock must not be held across an
+await; ``lock_async`` waits without blocking the event loop, and threads
+may take the same Mutex with ``lock()``.
+
     python examples/chat_server.py serve [PORT]     run a server
     python examples/chat_server.py demo             server + three clients on
                                                     loopback, then exit
@@ -41,13 +49,16 @@ class ChatServer:
     async def handle(self, reader, writer):
         self.next_id += 1
         name = f"user{self.next_id}"
-        out = asyncio.Lock()
+        # The writer, owned by a Mutex.  poison=False: a forwarder cancelled
+        # (leave, quit) while it waits in drain() leaves the stream whole
+        # (write() queued the entire line), so the others may go on.
+        out = pyconc.Mutex(writer, poison=False)
         forwarders = {}  # group -> task
 
         async def send(obj):
-            async with out:
-                writer.write((json.dumps(obj) + "\n").encode())
-                await writer.drain()
+            async with out.lock_async() as w:
+                w.value.write((json.dumps(obj) + "\n").encode())
+                await w.value.drain()  # held across the await
 
         async def forward(group, rx):
             with rx:  # unsubscribed when the task ends (leave, quit)
