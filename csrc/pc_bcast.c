@@ -17,6 +17,44 @@ void pc_bcast_init(pc_bcast_t *b)
     atomic_store_explicit(&b->waiters, 0, memory_order_relaxed);
     atomic_store_explicit(&b->async_waiters, 0, memory_order_relaxed);
     atomic_store_explicit(&b->receivers, 1, memory_order_relaxed);
+    atomic_store_explicit(&b->closed_waiters, 0, memory_order_relaxed);
+    atomic_store_explicit(&b->closed_async, NULL, memory_order_relaxed);
+}
+
+void pc_bcast_destroy(pc_bcast_t *b)
+{
+    pc_async_list_free(&b->closed_async);
+}
+
+/* A receiver left: the count before was `before`.  The last one wakes
+ * whoever waits for closed(). */
+static void receiver_left(pc_bcast_t *b, uint32_t before)
+{
+    if (before != 1)
+        return;
+    /* seq_cst: the waker's half of the Dekker pair (the decrement was
+     * seq_cst too). */
+    if (atomic_load_explicit(&b->closed_waiters, memory_order_seq_cst) != 0)
+        pc_park_wake_all(&b->receivers, false);
+    pc_async_slot_notify(&b->closed_async, PC_ASYNC_ALL);
+}
+
+bool pc_bcast_no_receivers(pc_bcast_t *b)
+{
+    return atomic_load_explicit(&b->receivers, memory_order_seq_cst) == 0;
+}
+
+bool pc_bcast_wait_closed(pc_bcast_t *b, int64_t timeout_ns)
+{
+    uint32_t n;
+    /* seq_cst, both: the waiter's half of the pair with receiver_left. */
+    atomic_fetch_add_explicit(&b->closed_waiters, 1, memory_order_seq_cst);
+    n = atomic_load_explicit(&b->receivers, memory_order_seq_cst);
+    if (n != 0)
+        (void)pc_park_wait(&b->receivers, n, timeout_ns, false);
+    /* relaxed: a waker that still counts us makes one needless call. */
+    atomic_fetch_sub_explicit(&b->closed_waiters, 1, memory_order_relaxed);
+    return pc_bcast_no_receivers(b);
 }
 
 static int64_t locked_tail(pc_bcast_t *b)
@@ -88,8 +126,9 @@ uint64_t pc_bcast_subscribe(pc_bcast_t *b)
 
 void pc_bcast_unsubscribe(pc_bcast_t *b)
 {
-    /* relaxed: a count. */
-    atomic_fetch_sub_explicit(&b->receivers, 1, memory_order_relaxed);
+    /* seq_cst: a count, and the waker's write of the pair with closed()
+     * (receiver_left). */
+    receiver_left(b, atomic_fetch_sub_explicit(&b->receivers, 1, memory_order_seq_cst));
 }
 
 bool pc_bcast_lock_try(pc_bcast_t *b)
@@ -116,8 +155,10 @@ uint64_t pc_bcast_join_locked(pc_bcast_t *b)
 
 uint64_t pc_bcast_leave_locked(pc_bcast_t *b)
 {
-    /* relaxed, both: as in join_locked. */
-    atomic_fetch_sub_explicit(&b->receivers, 1, memory_order_relaxed);
+    /* seq_cst: the waker's write of the pair with closed()
+     * (receiver_left); otherwise a count the lock orders.  relaxed tail:
+     * as in join_locked. */
+    receiver_left(b, atomic_fetch_sub_explicit(&b->receivers, 1, memory_order_seq_cst));
     return atomic_load_explicit(&b->tail, memory_order_relaxed);
 }
 

@@ -29,6 +29,7 @@
 #define PC_BCAST_H
 
 #include "pc_config.h"
+#include "pc_async.h"
 #include "pc_spin.h"
 
 typedef struct pc_bcast {
@@ -43,6 +44,14 @@ typedef struct pc_bcast {
     _Atomic uint32_t waiters;       /* threads registered to sleep */
     _Atomic uint32_t async_waiters; /* asyncio tasks registered */
     _Atomic uint32_t receivers;
+    /* Waiting for the last receiver to leave (Sender.closed(), tokio's
+     * Sender::closed): threads count themselves in closed_waiters and park
+     * on `receivers`; coroutines register in closed_async (made on first
+     * use).  The leave that takes the count to 0 wakes both (a seq_cst
+     * decrement, then seq_cst loads: the Dekker pair with the waiters'
+     * count or registration, then re-check). */
+    _Atomic uint32_t closed_waiters;
+    pc_async_slot_t closed_async;
 } pc_bcast_t;
 
 /* send_begin / send_lock results other than a position. */
@@ -82,6 +91,17 @@ void pc_bcast_unsubscribe(pc_bcast_t *b);
  * the Python layer release a value as soon as no receiver can still read
  * it.  lock_timed waits at most timeout_ns, without the GIL.
  */
+/* Free what a coroutine's closed() wait made (nobody may use b again). */
+void pc_bcast_destroy(pc_bcast_t *b);
+
+/* Is every receiver gone?  seq_cst: the waiter's re-check after it
+ * counted or registered itself. */
+bool pc_bcast_no_receivers(pc_bcast_t *b);
+
+/* Wait at most timeout_ns until no receiver is left (call without the
+ * GIL): true once none is, false when the slice ends (or a signal). */
+bool pc_bcast_wait_closed(pc_bcast_t *b, int64_t timeout_ns);
+
 bool pc_bcast_lock_try(pc_bcast_t *b);
 bool pc_bcast_lock_timed(pc_bcast_t *b, int64_t timeout_ns);
 void pc_bcast_unlock(pc_bcast_t *b);

@@ -418,6 +418,12 @@ async def barrier_wait(b: Any) -> bool:
         raise
 
 
+async def bcast_closed(tx: Any, timeout: Any) -> None:
+    """broadcast Sender.wait_closed_async: until every receiver is gone."""
+    limit = _timeout.optional_seconds(timeout)
+    await wait_for(tx._closed_try, tx._closed_arm, None, limit, "wait_closed_async")
+
+
 _core._async_setup(recv_slow, anext_slow, send_slow, acquire_slow, AGAIN)
 # recv_async() and send_async() return this C coroutine: let
 # asyncio.create_task, gather and wait_for take it as one.

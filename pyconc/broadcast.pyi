@@ -2,7 +2,19 @@
 # types of the compiled module (csrc/pyglue/pc_bcast_py.h); the asyncio
 # methods are Python functions attached at import; hence this stub.
 from types import GenericAlias, TracebackType
-from typing import Any, Callable, Generic, Iterator, NoReturn, Optional, Tuple, Type, TypeVar, overload
+from typing import (
+    Any,
+    Callable,
+    Coroutine,
+    Generic,
+    Iterator,
+    NoReturn,
+    Optional,
+    Tuple,
+    Type,
+    TypeVar,
+    overload,
+)
 
 T = TypeVar("T")
 
@@ -14,6 +26,10 @@ class BroadcastSender(Generic[T]):
     def clone(self) -> "BroadcastSender[T]": ...
     def receiver_count(self) -> int: ...
     def sender_count(self) -> int: ...
+    def wait_closed(self, timeout: Optional[float] = None) -> None: ...
+    def wait_closed_async(
+        self, timeout: Optional[float] = None
+    ) -> Coroutine[Any, Any, None]: ...
     def len(self) -> int: ...
     def __len__(self) -> int: ...
     def is_empty(self) -> bool: ...

@@ -185,7 +185,7 @@ WAITS = {"wait", "wait_while", "recv", "recv_many", "acquire", "lock", "read", "
          "join", "send", "get_or_init", "call_once", "call_once_force", "into_inner",
          "__enter__", "send_timeout", "recv_bytes", "send_bytes", "wait_timeout",
          "wait_timeout_while", "__next__", "park", "acquire_many", "wait_force",
-         "get_or_try_init"}
+         "get_or_try_init", "wait_closed"}
 
 #: Never called on an instance: Python's machinery, not the object's API.
 NOT_CALLED = {"__class__", "__del__", "__delattr__", "__setattr__", "__getattribute__",

@@ -1,6 +1,8 @@
 /*
  * pyglue/pc_async_lock_py.h - asyncio-aware acquires: Mutex.lock_async(),
- * Semaphore.acquire_async(), Condvar.wait_async() (included by
+ * RwLock.read_async()/write_async(), Semaphore.acquire_async(),
+ * Condvar.wait*_async(), Barrier.wait_async(), and broadcast
+ * Sender.wait_closed()/wait_closed_async() (included by
  * pc_py_module.h after pc_async_py.h, whose awaitable and waiters it
  * uses, and after the lock families, whose types it extends).
  *
@@ -772,6 +774,97 @@ static PyMethodDef pc_async_lock_py_barrier_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* -------------------------------------- broadcast Sender.wait_closed() */
+
+static pc_status pc_async_lock_py_closed_try(void *b)
+{
+    return pc_bcast_no_receivers((pc_bcast_t *)b) ? PC_OK : PC_AGAIN;
+}
+
+static pc_status pc_async_lock_py_closed_park(void *b, int64_t slice_ns)
+{
+    return pc_bcast_wait_closed((pc_bcast_t *)b, slice_ns) ? PC_OK : PC_AGAIN;
+}
+
+/* wait_closed(timeout=None): wait until every receiver is gone. */
+static PyObject *pc_async_lock_py_closed(PyObject *self, PyObject *const *args,
+                                         Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"timeout"};
+    PyObject *a[1] = {NULL};
+    int64_t ns = PC_PY_FOREVER;
+    pc_status st;
+    if ((nargs != 0 || kwnames != NULL) &&
+        (pc_py_parse_args("wait_closed", args, nargs, kwnames, names, 1, 0, a) < 0 ||
+         pc_py_timeout_ns(a[0], &ns) < 0))
+        return NULL;
+    st = pc_py_wait(&((pc_bcast_py_handle *)self)->st->b, pc_async_lock_py_closed_try,
+                    pc_async_lock_py_closed_park, ns, 1);
+    if (st == PC_OK)
+        Py_RETURN_NONE;
+    if (st == PC_TIMEOUT) {
+        PyErr_Format(pc_py_exc[PC_TIMEOUT], "wait_closed() timed out after %R s", a[0]);
+        return NULL;
+    }
+    return pc_py_raise(st, NULL);
+}
+
+/* wait_closed_async(timeout=None) -> pyconc._async.bcast_closed(tx, timeout). */
+static PyObject *pc_async_lock_py_closed_async(PyObject *self, PyObject *const *args,
+                                               Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *timeout, *mod, *r;
+    if (pc_async_lock_py_timeout("wait_closed_async", args, nargs, kwnames, &timeout) < 0)
+        return NULL;
+    if ((mod = PyImport_ImportModule("pyconc._async")) == NULL)
+        return NULL;
+    r = PyObject_CallMethod(mod, "bcast_closed", "OO", self, timeout ? timeout : Py_None);
+    Py_DECREF(mod);
+    return r;
+}
+
+/* _closed_try() -> None, or AGAIN. */
+static PyObject *pc_async_lock_py_closed_try_m(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (pc_bcast_no_receivers(&((pc_bcast_py_handle *)self)->st->b))
+        Py_RETURN_NONE;
+    return Py_NewRef(pc_async_py_again);
+}
+
+static PyObject *pc_async_lock_py_closed_arm(PyObject *self, PyObject *const *args,
+                                             Py_ssize_t nargs)
+{
+    pc_bcast_py_state *st = ((pc_bcast_py_handle *)self)->st;
+    PyObject *w = pc_async_lock_py_arm(&st->b.closed_async, (PyObject *)st, args, nargs);
+    /* seq_cst: the registration before the re-check of the count. */
+    PC_FENCE_SEQ_CST();
+    return w;
+}
+
+static PyMethodDef pc_async_lock_py_bcast_tx_methods[] = {
+    {"wait_closed", (PyCFunction)(void (*)(void))pc_async_lock_py_closed,
+     METH_FASTCALL | METH_KEYWORDS,
+     "wait_closed($self, /, timeout=None)\n--\n\n"
+     "Wait until every receiver is gone (dropped, closed or left its with\n"
+     "block): tokio's Sender::closed(), named as asyncio's\n"
+     "StreamWriter.wait_closed() (a bare closed() reads as a flag in\n"
+     "Python).  Returns at once if there is none.\n"
+     "With *timeout* (seconds), raise pyconc.Timeout if some are still\n"
+     "there after that long.  The wait releases the GIL and lets Ctrl-C\n"
+     "through."},
+    {"wait_closed_async", (PyCFunction)(void (*)(void))pc_async_lock_py_closed_async,
+     METH_FASTCALL | METH_KEYWORDS,
+     "wait_closed_async($self, /, timeout=None)\n--\n\n"
+     "wait_closed() for a coroutine: ``await tx.wait_closed_async()``, without blocking\n"
+     "the event loop or taking a thread."},
+    {"_closed_try", pc_async_lock_py_closed_try_m, METH_NOARGS,
+     "_closed_try($self, /)\n--\n\nwait_closed_async's piece: None, or AGAIN."},
+    {"_closed_arm", (PyCFunction)(void (*)(void))pc_async_lock_py_closed_arm, METH_FASTCALL,
+     "_closed_arm($self, hub, future, /)\n--\n\nwait_closed_async's piece: register a waiter."},
+    {NULL, NULL, 0, NULL},
+};
+
 /* ----------------------------------------------------------------- init */
 
 static int pc_async_lock_py_init(PyObject *m)
@@ -788,7 +881,8 @@ static int pc_async_lock_py_init(PyObject *m)
         pc_async_py_extend(pc_sem_py_type, pc_async_lock_py_sem_methods) < 0 ||
         pc_async_py_extend(pc_condvar_py_type, pc_async_lock_py_cv_methods) < 0 ||
         pc_async_py_extend(pc_barrier_py_type, pc_async_lock_py_barrier_methods) < 0 ||
-        pc_async_py_extend(pc_rwlock_py_type, pc_async_lock_py_rw_methods) < 0)
+        pc_async_py_extend(pc_rwlock_py_type, pc_async_lock_py_rw_methods) < 0 ||
+        pc_async_py_extend(pc_bcast_py_Sender, pc_async_lock_py_bcast_tx_methods) < 0)
         return -1;
     return 0;
 }

@@ -117,6 +117,8 @@ static void pc_bcast_py_state_dealloc(pc_bcast_py_state *self)
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
     pc_bcast_py_state_clear(self);
+    /* No coroutine waits in closed_async(): each holds a reference. */
+    pc_bcast_destroy(&self->b);
     PyMem_Free(self->slots);
     self->slots = NULL;
     tp->tp_free((PyObject *)self);
