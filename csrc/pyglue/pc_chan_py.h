@@ -1126,7 +1126,7 @@ static PyObject *pc_chan_py_state(pc_chan_py_handle *self, PyObject *unused)
     /* relaxed, all: a snapshot. */
     return Py_BuildValue(
         "iKLiiL", c->kind,
-        (unsigned long long)(c->kind == PC_CHAN_UNBOUNDED ? 0 : c->ring.cap),
+        (unsigned long long)pc_chan_slots(c),
         (long long)atomic_load_explicit(&c->senders, memory_order_relaxed),
         (int)atomic_load_explicit(&c->rx_closed, memory_order_relaxed),
         (int)atomic_load_explicit(&c->rx_waiting, memory_order_relaxed),
@@ -1141,7 +1141,7 @@ static void pc_chan_py_kind_text(pc_chan_t *c, char *out, size_t size)
     else if (c->kind == PC_CHAN_RENDEZVOUS)
         snprintf(out, size, "sync_channel(0)");
     else
-        snprintf(out, size, "sync_channel(%llu)", (unsigned long long)c->ring.cap);
+        snprintf(out, size, "sync_channel(%llu)", (unsigned long long)pc_chan_slots(c));
 }
 
 static PyObject *pc_chan_py_sender_repr(pc_chan_py_handle *self)
