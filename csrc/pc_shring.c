@@ -268,6 +268,7 @@ pc_status pc_shring_try_send(pc_shring_t *r, int slot, const char *data, uint64_
     return PC_OK;
 }
 
+#ifdef PC_TEST_HOOKS /* pc_shring.h */
 pc_status pc_shring_debug_abandon(pc_shring_t *r, int slot, uint64_t len)
 {
     uint64_t n = pc_shring_cells_needed(len), t, half = len / 2;
@@ -281,6 +282,7 @@ pc_status pc_shring_debug_abandon(pc_shring_t *r, int slot, uint64_t len)
     pc_shring_copy(r, t, junk, half < sizeof junk ? half : sizeof junk, true);
     return PC_OK; /* and never commit */
 }
+#endif
 
 /* ------------------------------------------------------------- recv */
 
@@ -472,6 +474,7 @@ pc_status pc_shring_try_recv(pc_shring_t *r, uint32_t pid, char *buf, uint64_t b
     return pc_shring_recv_loop(r, pid, buf, bufsize, lens, maxn, count, -1, false);
 }
 
+#ifdef PC_TEST_HOOKS /* pc_shring.h */
 void pc_shring_debug_die_in_recv(pc_shring_t *r, uint32_t dead_pid, int64_t records,
                                  bool first)
 {
@@ -485,6 +488,7 @@ void pc_shring_debug_die_in_recv(pc_shring_t *r, uint32_t dead_pid, int64_t reco
     (void)pc_shring_recv_loop(r, dead_pid, buf, sizeof buf, lens, records + 1, &count,
                               records, first);
 }
+#endif
 
 bool pc_shring_is_empty(pc_shring_t *r)
 {

@@ -736,35 +736,30 @@ def test_failed_sends_keep_no_reference():
 LONG_NS = 60 * 10**9
 
 
+@pytest.mark.test_hooks
 @pytest.mark.parametrize("make", KINDS.values(), ids=KINDS.keys())
 def test_send_wakes_a_parked_receiver(make):
     tx, rx = make()
-    rx._claim()
-    try:
-        t, results, _ = in_thread(rx._wait_ready, LONG_NS)
-        time.sleep(0.05)  # let it park (if it has not, the test still holds)
-        tx.try_send(1)
-        t.join(10)
-        assert not t.is_alive(), "the receiver was not woken by the send"
-        assert results == [True]
-    finally:
-        rx._unclaim()
+    t, results, _ = in_thread(rx._wait_ready, LONG_NS)
+    time.sleep(0.05)  # let it park (if it has not, the test still holds)
+    tx.try_send(1)
+    t.join(10)
+    assert not t.is_alive(), "the receiver was not woken by the send"
+    assert results == [True]
     assert rx.recv() == 1
 
 
+@pytest.mark.test_hooks
 def test_last_sender_close_wakes_a_parked_receiver():
     tx, rx = channel()
-    rx._claim()
-    try:
-        t, results, _ = in_thread(rx._wait_ready, LONG_NS)
-        time.sleep(0.05)
-        tx.close()
-        t.join(10)
-        assert not t.is_alive(), "the receiver was not woken by the disconnect"
-    finally:
-        rx._unclaim()
+    t, results, _ = in_thread(rx._wait_ready, LONG_NS)
+    time.sleep(0.05)
+    tx.close()
+    t.join(10)
+    assert not t.is_alive(), "the receiver was not woken by the disconnect"
 
 
+@pytest.mark.test_hooks
 def test_recv_wakes_a_parked_sender():
     tx, rx = sync_channel(1)
     tx.send(1)
@@ -776,6 +771,7 @@ def test_recv_wakes_a_parked_sender():
     assert results == [True]
 
 
+@pytest.mark.test_hooks
 def test_receiver_close_wakes_a_parked_sender():
     tx, rx = sync_channel(1)
     tx.send(1)
@@ -786,13 +782,10 @@ def test_receiver_close_wakes_a_parked_sender():
     assert not t.is_alive(), "the sender was not woken by the close"
 
 
+@pytest.mark.test_hooks
 def test_wait_slices_time_out():
     tx, rx = sync_channel(1)
-    rx._claim()
-    try:
-        assert rx._wait_ready(10**6) is False
-    finally:
-        rx._unclaim()
+    assert rx._wait_ready(10**6) is False
     tx.send(1)
     assert tx._wait_room(10**6) is False
 
