@@ -36,7 +36,7 @@ from pyconc.errors import Disconnected, Timeout
 no_stale_segments = pytest.fixture(autouse=True)(ipc_support.no_stale_segments)
 ctx = pytest.fixture(params=ipc_support.START_METHODS)(ipc_support.start_method)
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(300)]  # the kind of test (tests/README.md)
 
 
 def dead_pid():

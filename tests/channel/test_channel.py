@@ -624,7 +624,7 @@ def test_rendezvous_len():
 def test_receiver_used_from_two_threads_at_once():
     # Issue 13: a second thread receiving through the same Receiver used to
     # get ChannelError ("one receiving thread at a time"); now both receive
-    # (tests/test_channel_mpmc.py has the rest).
+    # (tests/channel/test_channel_mpmc.py has the rest).
     tx, rx = channel()
     t, results, errors = in_thread(rx.recv, 10)
     wait_until(lambda: receiver_busy(rx))
