@@ -3,6 +3,9 @@
  * the send and receive protocols, and the waits.  Who holds the ends (the
  * producers' slot registry, the receiving process) is pc_shring_ends.c;
  * the control words and cell addressing both use, pc_shring_cells.h.
+ *
+ * Length: the send and receive protocols share the control words and the
+ * recovery of records left by dead processes; they are read together.
  */
 #include "pc_shring.h"
 #include "pc_shring_cells.h"

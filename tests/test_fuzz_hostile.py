@@ -18,6 +18,9 @@ failed test with the offending call as the last line of the output, and a
 watchdog ends an operation that takes longer than WATCHDOG_S (printing every
 thread's stack with faulthandler).  A new method that waits with no timeout
 by default belongs in WAITS (else the watchdog reports it as a hang).
+
+Length: the fuzzer and its tables of expectations per target (what may
+wait, what is not called) must stay beside each other.
 """
 
 from __future__ import annotations

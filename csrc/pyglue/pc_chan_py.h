@@ -41,6 +41,11 @@
  *   - Py_INCREF/Py_DECREF are thread-safe on free-threaded builds.
  * The type objects and exception classes are set once, in the module's
  * init, before any handle exists.
+ *
+ * Length: two C types, Sender and Receiver, over one channel, with the
+ * blocking, batched and iterator forms of every operation, and the select
+ * and asyncio entry points the other files call; split when pyglue becomes
+ * translation units (issue 16's last part).
  */
 #ifndef PC_CHAN_PY_H
 #define PC_CHAN_PY_H

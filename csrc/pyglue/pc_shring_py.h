@@ -27,6 +27,10 @@
  *     (records are copied out into bytes objects before they are
  *     unpickled), so a __setstate__ that receives again cannot deadlock;
  *   - the mapping is released only in tp_dealloc.
+ *
+ * Length: one C type, IpcHandle, whose methods are the whole of pyconc.ipc's
+ * channel (send, receive, their waits and batches, the users table); the
+ * Python side (pyconc/ipc/) is bookkeeping only.
  */
 #ifndef PC_SHRING_PY_H
 #define PC_SHRING_PY_H

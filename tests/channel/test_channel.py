@@ -1,4 +1,8 @@
-"""pyconc.channel / sync_channel: behaviour of every call, one at a time."""
+"""pyconc.channel / sync_channel: behaviour of every call, one at a time.
+
+Length: every call of the three flavors, one at a time; many receivers
+are in test_channel_mpmc.py, select in test_select.py.
+"""
 
 import copy
 import gc

@@ -1,4 +1,8 @@
-"""pyconc.ipc.channel: a multi-producer single-consumer channel between processes."""
+"""pyconc.ipc.channel: a multi-producer single-consumer channel between processes.
+
+Length: every call of the process channel, each under fork and spawn;
+the faults live in test_ipc_faults.py, fork pipelines in test_ipc_fork.py.
+"""
 
 import os
 import pickle
