@@ -109,7 +109,7 @@ from pyconc.errors import (  # noqa: F401  (pyconc.ipc.Disconnected etc., as bef
 from pyconc.ipc import _fork  # noqa: F401  (registers the fork and exit hooks)
 from pyconc.ipc._channel import channel
 from pyconc.ipc._fork import _handles_reachable  # noqa: F401
-from pyconc.ipc._receiver import Receiver
+from pyconc.ipc._receiver import Receiver, _rebuild_receiver  # noqa: F401
 from pyconc.ipc._segment import (  # noqa: F401
     _BODY,
     _KIND_CHANNEL,
@@ -117,8 +117,14 @@ from pyconc.ipc._segment import (  # noqa: F401
     _Segment,
     sweep_segments,
 )
-from pyconc.ipc._sender import MAX_SENDER_PROCESSES, ReceiverGone, Sender
-from pyconc.ipc._shared import (
+from pyconc.ipc._sender import (  # noqa: F401  (_rebuild_*: where pickles made
+    MAX_SENDER_PROCESSES,         # before the package split look them up)
+    ReceiverGone,
+    Sender,
+    _rebuild_sender,
+)
+from pyconc.ipc._shared import (  # noqa: F401
+    _rebuild_shared,
     SharedAtomicBool,
     SharedAtomicInt,
     SharedAtomicUInt,
