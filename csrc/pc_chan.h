@@ -325,19 +325,13 @@ PC_INLINE int pc_chan_trysend(pc_chan_t *c, void *value, uint64_t *pos)
      * is freed (as a value sent just before the close would be). */
     if (PC_UNLIKELY(atomic_load_explicit(&c->rx_closed, memory_order_relaxed)))
         return PC_CHAN_CLOSED;
-    switch (c->kind) {
-    case PC_CHAN_UNBOUNDED:
+    /* One test of the kind, list or ring: zero's push is array's
+     * (pc_chan_zero.h). */
+    if (c->kind == PC_CHAN_UNBOUNDED) {
         if (PC_UNLIKELY(pc_chan_list_push(&c->q, value) != PC_CHAN_Q_OK))
             return PC_CHAN_NOMEM;
-        break;
-    case PC_CHAN_BOUNDED:
-        if (pc_chan_array_push(&c->ring, value, pos) != PC_CHAN_Q_OK)
-            return PC_CHAN_FULL;
-        break;
-    default:
-        if (pc_chan_zero_push(&c->ring, value, pos) != PC_CHAN_Q_OK)
-            return PC_CHAN_FULL;
-        break;
+    } else if (pc_chan_array_push(&c->ring, value, pos) != PC_CHAN_Q_OK) {
+        return PC_CHAN_FULL; /* array and zero alike */
     }
     pc_chan_wake_rx(c);
     return PC_CHAN_OK;
@@ -352,14 +346,9 @@ PC_INLINE int pc_chan_trysend(pc_chan_t *c, void *value, uint64_t *pos)
 /* The flavor's pop (PC_CHAN_Q_*), without the wake-up of senders. */
 PC_INLINE int pc_chan_q_pop(pc_chan_t *c, void **value)
 {
-    switch (c->kind) {
-    case PC_CHAN_UNBOUNDED:
-        return pc_chan_list_pop(&c->q, value);
-    case PC_CHAN_BOUNDED:
-        return pc_chan_array_pop(&c->ring, value);
-    default:
-        return pc_chan_zero_pop(&c->ring, value);
-    }
+    /* zero's pop is array's (pc_chan_zero.h). */
+    return c->kind == PC_CHAN_UNBOUNDED ? pc_chan_list_pop(&c->q, value)
+                                        : pc_chan_array_pop(&c->ring, value);
 }
 
 PC_INLINE int pc_chan_trypop(pc_chan_t *c, void **value)
@@ -370,8 +359,7 @@ PC_INLINE int pc_chan_trypop(pc_chan_t *c, void **value)
         if (PC_LIKELY(r == PC_CHAN_Q_OK))
             return PC_CHAN_OK;
     } else {
-        r = c->kind == PC_CHAN_BOUNDED ? pc_chan_array_pop(&c->ring, value)
-                                       : pc_chan_zero_pop(&c->ring, value);
+        r = pc_chan_array_pop(&c->ring, value); /* array and zero alike */
         if (PC_LIKELY(r == PC_CHAN_Q_OK)) {
             pc_chan_wake_tx(c); /* a slot is free: room, or a delivery */
             return PC_CHAN_OK;

@@ -10,6 +10,7 @@
 
 #include "pc_config.h"
 #include "pc_chan_flavor.h" /* the PC_CHAN_Q_* codes */
+#include "pc_chan_array.h"
 #include "pc_ring.h"
 
 PC_INLINE bool pc_chan_zero_init(pc_ring_t *r) { return pc_ring_init(r, 1, true); }
@@ -19,22 +20,14 @@ PC_INLINE void pc_chan_zero_destroy(pc_ring_t *r, void (*drop)(void *))
     pc_ring_destroy(r, drop);
 }
 
-/* *pos receives the position the sender then waits on. */
-PC_INLINE int pc_chan_zero_push(pc_ring_t *r, void *value, uint64_t *pos)
-{
-    return PC_LIKELY(pc_ring_trypush(r, value, pos) == PC_RING_OK) ? PC_CHAN_Q_OK
-                                                                   : PC_CHAN_Q_FULL;
-}
-
-/* The retractable pop (a CAS on the slot: exactly one of the receiver and
- * a retracting sender gets the value; retracted slots are skipped). */
-PC_INLINE int pc_chan_zero_pop(pc_ring_t *r, void **value)
-{
-    int res = pc_ring_trypop(r, value);
-    if (PC_LIKELY(res == PC_RING_OK))
-        return PC_CHAN_Q_OK;
-    return res == PC_RING_INCONSISTENT ? PC_CHAN_Q_BUSY : PC_CHAN_Q_EMPTY;
-}
+/* Push and pop are the array's, on a retractable ring of one slot: the
+ * push returns, in *pos, the position its sender then waits on; the pop
+ * claims the value with a CAS (pc_ring_trypop, for a retractable ring), so
+ * that exactly one of the receiver and a retracting sender gets it, and
+ * skips retracted slots.  The same functions, so that the channel's hot
+ * paths test the kind once, list or ring, as before the flavors. */
+#define pc_chan_zero_push pc_chan_array_push
+#define pc_chan_zero_pop pc_chan_array_pop
 
 PC_INLINE size_t pc_chan_zero_pop_many(pc_ring_t *r, void **out, size_t max)
 {
