@@ -25,15 +25,18 @@ $(PY):
 	$(PIP) install -U pip
 
 install-test: venv
-	PYCONC_WERROR=1 $(PIP) install -e ".[test]"
+	PYCONC_WERROR=1 PYCONC_TEST_HOOKS=1 $(PIP) install -e ".[test]"
 
 # The C core alone, warning-free under every compiler present: gcc, clang,
-# and MinGW-w64 for the Windows code paths (WaitOnAddress, SRWLOCK, threads).
+# and MinGW-w64 for the Windows code paths (WaitOnAddress, SRWLOCK, threads);
+# as shipped, and with the tests' hooks (-DPC_TEST_HOOKS, which the validate
+# programs and the test builds of the extension use: PYCONC_TEST_HOOKS=1).
 cwarn:
 	@set -e; for cc in gcc clang x86_64-w64-mingw32-gcc; do \
 	  if command -v $$cc >/dev/null 2>&1; then \
-	    for f in $(CSRC); do $$cc $(CFLAGS_CHECK) -c $$f -o /dev/null; done; \
-	    echo "$$cc: csrc/ builds with -Wall -Wextra -Werror"; \
+	    for f in $(CSRC); do for hooks in "" -DPC_TEST_HOOKS; do \
+	      $$cc $(CFLAGS_CHECK) $$hooks -c $$f -o /dev/null; done; done; \
+	    echo "$$cc: csrc/ builds with -Wall -Wextra -Werror (with and without the test hooks)"; \
 	  else echo "$$cc: not installed, skipped"; fi; \
 	done
 
@@ -46,7 +49,7 @@ clean:
 # C validation programs (tests/c/validate_*.c): many threads, exact results.
 VALIDATE := $(patsubst tests/c/%.c,%,$(wildcard tests/c/validate_*.c))
 CBUILD   := build/c
-CVALFLAGS := -std=c11 -g -Wall -Wextra -Werror -Icsrc -Itests/c
+CVALFLAGS := -std=c11 -g -Wall -Wextra -Werror -Icsrc -Itests/c -DPC_TEST_HOOKS
 .PHONY: cvalidate ctsan casan caarch64 ccheck
 
 define run_validate
@@ -126,7 +129,7 @@ cffi-versions:
 	  $$v/$(HELPER_PIP) -U pip "setuptools>=77" "$$spec" pytest pytest-timeout hypothesis; \
 	  $$v/bin/python -c "import cffi; print('=== built with cffi', cffi.__version__)"; \
 	  rm -rf $(CFFI_DIR)/src/build; \
-	  PYCONC_WERROR=1 $$v/$(HELPER_PIP) --no-build-isolation --no-deps $(CFFI_DIR)/src; \
+	  PYCONC_WERROR=1 PYCONC_TEST_HOOKS=1 $$v/$(HELPER_PIP) --no-build-isolation --no-deps $(CFFI_DIR)/src; \
 	  (cd $(CFFI_DIR)/src && ../venv/bin/python -I -c "import pyconc, cffi; assert 'site-packages' in pyconc.__file__; print('testing', pyconc.__file__, 'cffi', cffi.__version__)" \
 	    && ../venv/bin/pytest -q -p no:cacheprovider tests/test_build.py tests/test_gil.py); \
 	done
@@ -152,7 +155,7 @@ asan-test:
 	$(call copy_tree,$(ASAN_DIR)/src)
 	@test -x $(ASAN_DIR)/venv/bin/python || { $(PYTHON) -m venv $(ASAN_DIR)/venv && \
 	  $(ASAN_DIR)/venv/$(HELPER_PIP) -U pip "setuptools>=77" "cffi>=2.0" pytest pytest-timeout hypothesis; }
-	CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined" PYCONC_WERROR=1 \
+	CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined" PYCONC_WERROR=1 PYCONC_TEST_HOOKS=1 \
 	  $(ASAN_DIR)/venv/$(HELPER_PIP) --no-build-isolation --no-deps --force-reinstall $(ASAN_DIR)/src
 	@nm -D $$(ls $(ASAN_DIR)/venv/lib/python*/site-packages/pyconc/_core*.so) | grep -q __asan_init \
 	  || { echo "pyconc._core is not built with AddressSanitizer"; exit 1; }

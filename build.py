@@ -159,6 +159,8 @@ def _compile_args() -> dict[str, list]:
     args = ["-Wall", "-Wextra", "-O2"]
     if os.environ.get("PYCONC_WERROR"):
         args.append("-Werror")
+    if os.environ.get("PYCONC_TEST_HOOKS"):  # the tests' hooks (make test); never in a wheel
+        args.append("-DPC_TEST_HOOKS")
     libs = [] if sys.platform == "darwin" else ["pthread"]
     return {"extra_compile_args": args, "libraries": libs}
 

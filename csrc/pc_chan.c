@@ -1,5 +1,6 @@
 /*
  * pc_chan.c - the channel layer (pc_chan.h): lifetime, batches, waiting.
+ * The queues are reached only through their flavors (pc_chan_flavor.h).
  */
 #include "pc_chan.h"
 
@@ -28,11 +29,11 @@ pc_chan_t *pc_chan_new(int kind, uint64_t cap, pc_chan_drop_fn drop)
     c->kind = kind;
     c->drop = drop;
     if (kind == PC_CHAN_UNBOUNDED)
-        ok = pc_mpsc_init(&c->q);
+        ok = pc_chan_list_init(&c->q);
     else if (kind == PC_CHAN_BOUNDED)
-        ok = pc_ring_init(&c->ring, cap, false);
+        ok = pc_chan_array_init(&c->ring, cap);
     else
-        ok = pc_ring_init(&c->ring, 1, true);
+        ok = pc_chan_zero_init(&c->ring);
     if (!ok) {
         free(raw);
         return NULL;
@@ -64,9 +65,11 @@ void pc_chan_unref(pc_chan_t *c)
     if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
         return;
     if (c->kind == PC_CHAN_UNBOUNDED)
-        pc_mpsc_destroy(&c->q, c->drop);
+        pc_chan_list_destroy(&c->q, c->drop);
+    else if (c->kind == PC_CHAN_BOUNDED)
+        pc_chan_array_destroy(&c->ring, c->drop);
     else
-        pc_ring_destroy(&c->ring, c->drop);
+        pc_chan_zero_destroy(&c->ring, c->drop);
     free(c->raw);
 }
 
@@ -263,11 +266,11 @@ void pc_chan_drain(pc_chan_t *c)
     if (c->kind == PC_CHAN_RENDEZVOUS)
         return; /* each value's sender is waiting and retracts it */
     if (c->kind == PC_CHAN_UNBOUNDED) {
-        while (pc_mpsc_trypop(&c->q, &v) == PC_MPSC_OK)
+        while (pc_chan_list_pop(&c->q, &v) == PC_CHAN_Q_OK)
             if (c->drop != NULL)
                 c->drop(v);
     } else {
-        while (pc_ring_trypop(&c->ring, &v) == PC_RING_OK) {
+        while (pc_chan_array_pop(&c->ring, &v) == PC_CHAN_Q_OK) {
             pc_chan_wake_tx(c);
             if (c->drop != NULL)
                 c->drop(v);
@@ -277,35 +280,38 @@ void pc_chan_drain(pc_chan_t *c)
 
 uint64_t pc_chan_len(pc_chan_t *c)
 {
-    if (c->kind == PC_CHAN_UNBOUNDED)
-        return (uint64_t)pc_mpsc_count(&c->q);
-    return pc_ring_count(&c->ring);
+    switch (c->kind) {
+    case PC_CHAN_UNBOUNDED:
+        return pc_chan_list_len(&c->q);
+    case PC_CHAN_BOUNDED:
+        return pc_chan_array_len(&c->ring);
+    default:
+        return pc_chan_zero_len(&c->ring);
+    }
+}
+
+uint64_t pc_chan_slots(pc_chan_t *c)
+{
+    switch (c->kind) {
+    case PC_CHAN_UNBOUNDED:
+        return 0;
+    case PC_CHAN_BOUNDED:
+        return pc_chan_array_cap(&c->ring);
+    default:
+        return 1;
+    }
 }
 
 int pc_chan_foreach(pc_chan_t *c, int (*visit)(void *value, void *arg), void *arg)
 {
-    int r;
-    if (c->kind == PC_CHAN_UNBOUNDED) {
-        /* acquire: as in pc_mpsc_trypop (the values linked are visible). */
-        pc_mpsc_node_t *n = atomic_load_explicit(
-            &atomic_load_explicit(&c->q.tail, memory_order_relaxed)->next,
-            memory_order_acquire);
-        for (; n != NULL; n = atomic_load_explicit(&n->next, memory_order_acquire))
-            if (n->value != NULL && (r = visit(n->value, arg)) != 0)
-                return r;
-        return 0;
+    switch (c->kind) {
+    case PC_CHAN_UNBOUNDED:
+        return pc_chan_list_foreach(&c->q, visit, arg);
+    case PC_CHAN_BOUNDED:
+        return pc_chan_array_foreach(&c->ring, visit, arg);
+    default:
+        return pc_chan_zero_foreach(&c->ring, visit, arg);
     }
-    /* relaxed: no push or pop runs meanwhile (see pc_chan.h); the acquire
-     * on each slot's seq makes its value visible. */
-    uint64_t head = atomic_load_explicit(&c->ring.head, memory_order_relaxed);
-    uint64_t tail = atomic_load_explicit(&c->ring.tail, memory_order_relaxed);
-    for (uint64_t pos = head; pos != tail; pos++) {
-        pc_ring_slot_t *slot = &c->ring.slots[pos % c->ring.cap];
-        if (atomic_load_explicit(&slot->seq, memory_order_acquire) == 2 * pos + 1 &&
-            (r = visit(slot->value, arg)) != 0)
-            return r;
-    }
-    return 0;
 }
 
 int pc_chan_trysend_many(pc_chan_t *c, void *const *values, size_t n, size_t *sent)
@@ -316,49 +322,20 @@ int pc_chan_trysend_many(pc_chan_t *c, void *const *values, size_t n, size_t *se
     /* relaxed: a hint, as in pc_chan_trysend. */
     if (atomic_load_explicit(&c->rx_closed, memory_order_relaxed))
         return PC_CHAN_CLOSED;
-    if (c->kind == PC_CHAN_UNBOUNDED) {
-        /* Link the batch privately, then publish it with one exchange. */
-        pc_mpsc_node_t *nodes[64], *first = NULL, *last = NULL;
-        size_t done = 0;
-        while (done < n) {
-            size_t want = n - done < 64 ? n - done : 64;
-            size_t got = pc_mpsc_nodes_alloc(nodes, want);
-            for (size_t i = 0; i < got; i++) {
-                nodes[i]->value = values[done + i];
-                /* relaxed: private until the push publishes the chain. */
-                if (last != NULL)
-                    atomic_store_explicit(&last->next, nodes[i], memory_order_relaxed);
-                else
-                    first = nodes[i];
-                last = nodes[i];
-            }
-            done += got;
-            if (got < want) {
-                /* Out of memory: free what we took, send nothing. */
-                if (last != NULL)
-                    atomic_store_explicit(&last->next, NULL, memory_order_relaxed);
-                while (first != NULL) {
-                    pc_mpsc_node_t *next = atomic_load_explicit(
-                        &first->next, memory_order_relaxed);
-                    pc_mpsc_node_free(first);
-                    first = next;
-                }
-                return PC_CHAN_NOMEM;
-            }
-        }
-        pc_mpsc_push_chain(&c->q, first, last);
+    switch (c->kind) {
+    case PC_CHAN_UNBOUNDED:
+        /* The whole batch with one exchange, or nothing. */
+        if (pc_chan_list_push_many(&c->q, values, n) != PC_CHAN_Q_OK)
+            return PC_CHAN_NOMEM;
         *sent = n;
-    } else {
-        if (c->kind == PC_CHAN_RENDEZVOUS)
-            return PC_CHAN_FULL; /* each value needs its own hand-over */
-        while (*sent < n) {
-            size_t k = pc_ring_trypush_many(&c->ring, values + *sent, n - *sent);
-            if (k == 0)
-                break;
-            *sent += k;
-        }
+        break;
+    case PC_CHAN_BOUNDED:
+        *sent = pc_chan_array_push_many(&c->ring, values, n);
         if (*sent == 0)
             return PC_CHAN_FULL;
+        break;
+    default:
+        return PC_CHAN_FULL; /* rendezvous: each value needs its own hand-over */
     }
     pc_chan_wake_rx(c);
     return *sent == n ? PC_CHAN_OK : PC_CHAN_FULL;
@@ -369,23 +346,17 @@ size_t pc_chan_trypop_many(pc_chan_t *c, void **out, size_t max, int *status)
     size_t n = 0;
     int r = PC_CHAN_OK;
     if (c->kind == PC_CHAN_UNBOUNDED) {
-        while (n < max && (r = pc_mpsc_trypop(&c->q, &out[n])) == PC_MPSC_OK)
-            n++;
-        if (n < max)
-            r = PC_CHAN_EMPTY;
+        n = pc_chan_list_pop_many(&c->q, out, max);
     } else {
         /* The ring without pc_chan_trypop's per-value wake-up check: one
          * check (one read-modify-write of tx_flag) for the batch. */
-        if (c->kind == PC_CHAN_BOUNDED)
-            n = pc_ring_trypop_many(&c->ring, out, max);
-        else
-            while (n < max && (r = pc_ring_trypop(&c->ring, &out[n])) == PC_RING_OK)
-                n++;
+        n = c->kind == PC_CHAN_BOUNDED ? pc_chan_array_pop_many(&c->ring, out, max)
+                                       : pc_chan_zero_pop_many(&c->ring, out, max);
         if (n > 0)
             pc_chan_wake_tx(c);
-        if (n < max)
-            r = PC_CHAN_EMPTY;
     }
+    if (n < max)
+        r = PC_CHAN_EMPTY;
     if (n == 0 && max > 0) {
         /* Let pc_chan_trypop decide between empty and disconnected. */
         r = pc_chan_trypop(c, &out[0]);
@@ -401,10 +372,16 @@ size_t pc_chan_trypop_many(pc_chan_t *c, void **out, size_t max, int *status)
 /* Is there something for the receiver: a value (maybe half pushed), no
  * senders, or a close?  seq_cst loads: the receiver's half of the Dekker
  * pattern. */
-static bool pc_chan_rx_pending(pc_chan_t *c)
+bool pc_chan_rx_pending(pc_chan_t *c)
 {
-    return c->kind == PC_CHAN_UNBOUNDED ? pc_mpsc_has_pending(&c->q)
-                                        : pc_ring_has_pending(&c->ring);
+    switch (c->kind) {
+    case PC_CHAN_UNBOUNDED:
+        return pc_chan_list_pending(&c->q);
+    case PC_CHAN_BOUNDED:
+        return pc_chan_array_pending(&c->ring);
+    default:
+        return pc_chan_zero_pending(&c->ring);
+    }
 }
 
 bool pc_chan_rx_ready(pc_chan_t *c)
@@ -415,22 +392,20 @@ bool pc_chan_rx_ready(pc_chan_t *c)
 }
 
 /* Is a value visible to pc_chan_trypop (not just half pushed)?  Any
- * receiving thread.  The node queue cannot tell without following `tail`,
- * which only the consumer holding the lock may do (the node may be freed
- * under us): it says yes, and the caller's pop says "empty" a few times
- * while the producer links its node (a few instructions, unless it was
- * preempted; and never with the GIL, which the producer holds across
- * its push). */
+ * receiving thread (see the flavors' _published: the list cannot tell, and
+ * says yes; the caller's pop then says "empty" a few times while the
+ * producer links its node, never with the GIL, which the producer holds
+ * across its push). */
 static bool pc_chan_rx_visible(pc_chan_t *c)
 {
-    if (c->kind == PC_CHAN_UNBOUNDED)
-        return true;
-    uint64_t pos = atomic_load_explicit(&c->ring.head, memory_order_relaxed);
-    /* acquire: as in pc_ring_trypop.  Any seq past "free for pos" means a
-     * value is published (or, for rendezvous, a retraction to skip). */
-    uint64_t seq = atomic_load_explicit(&c->ring.slots[pos % c->ring.cap].seq,
-                                        memory_order_acquire);
-    return (int64_t)(seq - 2 * pos) > 0;
+    switch (c->kind) {
+    case PC_CHAN_UNBOUNDED:
+        return pc_chan_list_published(&c->q);
+    case PC_CHAN_BOUNDED:
+        return pc_chan_array_published(&c->ring);
+    default:
+        return pc_chan_zero_published(&c->ring);
+    }
 }
 
 static int64_t pc_chan_left(int64_t deadline)
@@ -502,11 +477,14 @@ bool pc_chan_tx_ready(pc_chan_t *c, int64_t pos)
         return true;
     if (pos >= 0)
         return pc_chan_delivered(c, (uint64_t)pos);
-    /* Room: the slot at tail is free.  acquire, as in pc_ring_trypush. */
-    uint64_t tail = atomic_load_explicit(&c->ring.tail, memory_order_relaxed);
-    uint64_t seq = atomic_load_explicit(&c->ring.slots[tail % c->ring.cap].seq,
-                                        memory_order_acquire);
-    return (int64_t)(seq - 2 * tail) >= 0;
+    switch (c->kind) {
+    case PC_CHAN_UNBOUNDED:
+        return true; /* never full */
+    case PC_CHAN_BOUNDED:
+        return pc_chan_array_has_room(&c->ring);
+    default:
+        return pc_chan_zero_has_room(&c->ring);
+    }
 }
 
 int pc_chan_send_wait(pc_chan_t *c, int64_t pos, int64_t timeout_ns)

@@ -3,12 +3,16 @@
  * (Rust's std::sync::mpsc API, with any number of receivers).
  *
  * A channel joins many senders to many receivers over one of the
- * lock-free queues of the core:
- *   PC_CHAN_UNBOUNDED   pc_mpsc (Vyukov's node queue): a send never waits;
- *   PC_CHAN_BOUNDED     pc_ring with `cap` slots: a send waits while full;
- *   PC_CHAN_RENDEZVOUS  pc_ring with one retractable slot: a send waits
- *                       until a receiver has taken its value (Rust's
- *                       sync_channel(0)).
+ * lock-free queues of the core, its flavor (pc_chan_flavor.h, as
+ * crossbeam-channel's flavors/; this layer reaches the queues only
+ * through the flavors' functions):
+ *   PC_CHAN_UNBOUNDED   list: pc_mpsc (Vyukov's node queue): a send never
+ *                       waits;
+ *   PC_CHAN_BOUNDED     array: pc_ring with `cap` slots: a send waits
+ *                       while full;
+ *   PC_CHAN_RENDEZVOUS  zero: pc_ring with one retractable slot: a send
+ *                       waits until a receiver has taken its value
+ *                       (Rust's sync_channel(0)).
  *
  * Values are opaque `void *` (the Python layer passes owned PyObject
  * references); the channel calls `drop` on every value it discards (queued
@@ -70,9 +74,8 @@
 
 #include "pc_config.h"
 #include "pc_async.h"
-#include "pc_mpsc.h"
+#include "pc_chan_flavor.h"
 #include "pc_park.h"
-#include "pc_ring.h"
 
 enum { PC_CHAN_UNBOUNDED = 0, PC_CHAN_BOUNDED = 1, PC_CHAN_RENDEZVOUS = 2 };
 
@@ -107,6 +110,8 @@ typedef struct pc_chan_waiter {
 } pc_chan_waiter_t;
 
 typedef struct pc_chan {
+    /* The flavor's queue: q for list, ring for array and zero.  Touched
+     * only through pc_chan_flavor.h. */
     pc_mpsc_t q;    /* PC_CHAN_UNBOUNDED (each end on its own line) */
     pc_ring_t ring; /* PC_CHAN_BOUNDED, PC_CHAN_RENDEZVOUS */
 
@@ -239,6 +244,14 @@ void pc_chan_rx_pass(pc_chan_t *c);
 bool pc_chan_rx_ready(pc_chan_t *c);
 bool pc_chan_tx_ready(pc_chan_t *c, int64_t pos);
 
+/* A value pushed (perhaps half) and not popped: the flavor's pending
+ * check, seq_cst (the receiver's half of the Dekker pattern).  Any thread. */
+bool pc_chan_rx_pending(pc_chan_t *c);
+
+/* The queue's slots: 0 for unbounded (no bound), cap for bounded, 1 for
+ * rendezvous (its hand-over slot).  Constant. */
+uint64_t pc_chan_slots(pc_chan_t *c);
+
 /* Register / unregister a selecting thread's waiter (pc_select.h).  The
  * rx registration counts in rx_sleepers (seq_cst read-modify-write: the
  * Dekker pattern); the tx one raises tx_flag.  Register, then re-check,
@@ -255,14 +268,13 @@ void pc_chan_wake_tx_slow(pc_chan_t *c);
 /* Rendezvous: true once the value pushed at pos has been taken. */
 PC_INLINE bool pc_chan_delivered(pc_chan_t *c, uint64_t pos)
 {
-    /* acquire: pairs with the consumer's release store of head. */
-    return atomic_load_explicit(&c->ring.head, memory_order_acquire) > pos;
+    return pc_chan_zero_taken(&c->ring, pos);
 }
 
 /* Rendezvous: take back the value pushed at pos (see pc_ring_retract). */
 PC_INLINE bool pc_chan_retract(pc_chan_t *c, uint64_t pos)
 {
-    if (!pc_ring_retract(&c->ring, pos))
+    if (!pc_chan_zero_retract(&c->ring, pos))
         return false;
     (void)pc_async_notify(&c->async_tx, 1); /* the slot is free: an asyncio sender */
     return true;
@@ -313,13 +325,13 @@ PC_INLINE int pc_chan_trysend(pc_chan_t *c, void *value, uint64_t *pos)
      * is freed (as a value sent just before the close would be). */
     if (PC_UNLIKELY(atomic_load_explicit(&c->rx_closed, memory_order_relaxed)))
         return PC_CHAN_CLOSED;
+    /* One test of the kind, list or ring: zero's push is array's
+     * (pc_chan_zero.h). */
     if (c->kind == PC_CHAN_UNBOUNDED) {
-        pc_mpsc_node_t *n = pc_mpsc_node_new(value);
-        if (PC_UNLIKELY(n == NULL))
+        if (PC_UNLIKELY(pc_chan_list_push(&c->q, value) != PC_CHAN_Q_OK))
             return PC_CHAN_NOMEM;
-        pc_mpsc_push(&c->q, n);
-    } else if (pc_ring_trypush(&c->ring, value, pos) != PC_RING_OK) {
-        return PC_CHAN_FULL;
+    } else if (pc_chan_array_push(&c->ring, value, pos) != PC_CHAN_Q_OK) {
+        return PC_CHAN_FULL; /* array and zero alike */
     }
     pc_chan_wake_rx(c);
     return PC_CHAN_OK;
@@ -331,33 +343,35 @@ PC_INLINE int pc_chan_trysend(pc_chan_t *c, void *value, uint64_t *pos)
  * pc_chan_recv_wait), or PC_CHAN_DISCONNECTED (empty, and every sender is
  * gone).
  */
+/* The flavor's pop (PC_CHAN_Q_*), without the wake-up of senders. */
+PC_INLINE int pc_chan_q_pop(pc_chan_t *c, void **value)
+{
+    /* zero's pop is array's (pc_chan_zero.h). */
+    return c->kind == PC_CHAN_UNBOUNDED ? pc_chan_list_pop(&c->q, value)
+                                        : pc_chan_array_pop(&c->ring, value);
+}
+
 PC_INLINE int pc_chan_trypop(pc_chan_t *c, void **value)
 {
     int r;
     if (c->kind == PC_CHAN_UNBOUNDED) {
-        r = pc_mpsc_trypop(&c->q, value);
-        if (PC_LIKELY(r == PC_MPSC_OK))
+        r = pc_chan_list_pop(&c->q, value);
+        if (PC_LIKELY(r == PC_CHAN_Q_OK))
             return PC_CHAN_OK;
-        if (r == PC_MPSC_INCONSISTENT)
-            return PC_CHAN_EMPTY;
     } else {
-        r = pc_ring_trypop(&c->ring, value);
-        if (PC_LIKELY(r == PC_RING_OK)) {
-            pc_chan_wake_tx(c);
+        r = pc_chan_array_pop(&c->ring, value); /* array and zero alike */
+        if (PC_LIKELY(r == PC_CHAN_Q_OK)) {
+            pc_chan_wake_tx(c); /* a slot is free: room, or a delivery */
             return PC_CHAN_OK;
         }
-        if (r == PC_RING_INCONSISTENT)
-            return PC_CHAN_EMPTY;
     }
+    if (r == PC_CHAN_Q_BUSY)
+        return PC_CHAN_EMPTY;
     /* Empty.  acquire: a sender's last push happens before its release
      * decrement of `senders`; if we see 0, one more pop sees every push. */
     if (atomic_load_explicit(&c->senders, memory_order_acquire) != 0)
         return PC_CHAN_EMPTY;
-    if (c->kind == PC_CHAN_UNBOUNDED)
-        r = pc_mpsc_trypop(&c->q, value) == PC_MPSC_OK;
-    else
-        r = pc_ring_trypop(&c->ring, value) == PC_RING_OK;
-    return r ? PC_CHAN_OK : PC_CHAN_DISCONNECTED;
+    return pc_chan_q_pop(c, value) == PC_CHAN_Q_OK ? PC_CHAN_OK : PC_CHAN_DISCONNECTED;
 }
 
 /* Try to take the consumer lock without waiting. */

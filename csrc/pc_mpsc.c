@@ -270,3 +270,51 @@ size_t pc_mpsc_count(pc_mpsc_t *q)
     }
     return count;
 }
+
+int pc_mpsc_foreach(pc_mpsc_t *q, int (*visit)(void *value, void *arg), void *arg)
+{
+    int r;
+    /* acquire: as in pc_mpsc_trypop (the values linked are visible). */
+    pc_mpsc_node_t *n = atomic_load_explicit(
+        &atomic_load_explicit(&q->tail, memory_order_relaxed)->next, memory_order_acquire);
+    for (; n != NULL; n = atomic_load_explicit(&n->next, memory_order_acquire))
+        if (n->value != NULL && (r = visit(n->value, arg)) != 0)
+            return r;
+    return 0;
+}
+
+bool pc_mpsc_push_values(pc_mpsc_t *q, void *const *values, size_t n)
+{
+    /* Link the batch privately, then publish it with one exchange. */
+    pc_mpsc_node_t *nodes[64], *first = NULL, *last = NULL;
+    size_t done = 0;
+    if (n == 0)
+        return true;
+    while (done < n) {
+        size_t want = n - done < 64 ? n - done : 64;
+        size_t got = pc_mpsc_nodes_alloc(nodes, want);
+        for (size_t i = 0; i < got; i++) {
+            nodes[i]->value = values[done + i];
+            /* relaxed: private until the push publishes the chain. */
+            if (last != NULL)
+                atomic_store_explicit(&last->next, nodes[i], memory_order_relaxed);
+            else
+                first = nodes[i];
+            last = nodes[i];
+        }
+        done += got;
+        if (got < want) {
+            /* Out of memory: free what we took, push nothing. */
+            if (last != NULL)
+                atomic_store_explicit(&last->next, NULL, memory_order_relaxed);
+            while (first != NULL) {
+                pc_mpsc_node_t *next = atomic_load_explicit(&first->next, memory_order_relaxed);
+                pc_mpsc_node_free(first);
+                first = next;
+            }
+            return false;
+        }
+    }
+    pc_mpsc_push_chain(q, first, last);
+    return true;
+}

@@ -198,8 +198,18 @@ PC_INLINE bool pc_mpsc_has_pending(pc_mpsc_t *q)
     return head != atomic_load_explicit(&q->tail, memory_order_acquire);
 }
 
+/* Push values[0..n) in order with one exchange (a chain linked
+ * privately, then pc_mpsc_push_chain); false if out of memory, and then
+ * nothing was pushed.  Any thread. */
+bool pc_mpsc_push_values(pc_mpsc_t *q, void *const *values, size_t n);
+
 /* Number of values linked and visible right now.  Consumer only; O(n). */
 size_t pc_mpsc_count(pc_mpsc_t *q);
+
+/* Call visit(value, arg) for every value linked, oldest first, until it
+ * returns non-zero (returned).  The caller excludes pushes and pops for
+ * the duration (the garbage collector's traversal of a channel). */
+int pc_mpsc_foreach(pc_mpsc_t *q, int (*visit)(void *value, void *arg), void *arg);
 
 /* ------------------------------------------------------------------ */
 

@@ -38,3 +38,19 @@ void pc_ring_destroy(pc_ring_t *r, void (*drop)(void *value))
     free(r->slots);
     r->slots = NULL;
 }
+
+int pc_ring_foreach(pc_ring_t *r, int (*visit)(void *value, void *arg), void *arg)
+{
+    int res;
+    /* relaxed: no push or pop runs meanwhile (the caller's promise); the
+     * acquire on each slot's seq makes its value visible. */
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    for (uint64_t pos = head; pos != tail; pos++) {
+        pc_ring_slot_t *slot = &r->slots[pos % r->cap];
+        if (atomic_load_explicit(&slot->seq, memory_order_acquire) == 2 * pos + 1 &&
+            (res = visit(slot->value, arg)) != 0)
+            return res;
+    }
+    return 0;
+}

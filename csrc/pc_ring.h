@@ -276,4 +276,43 @@ PC_INLINE uint64_t pc_ring_count(pc_ring_t *r)
     return tail >= head ? tail - head : 0;
 }
 
+/* True once the consumer has moved past `pos` (a rendezvous sender's
+ * value has been taken, or skipped as retracted).  Any thread. */
+PC_INLINE bool pc_ring_taken(pc_ring_t *r, uint64_t pos)
+{
+    /* acquire: pairs with the consumer's release store of head. */
+    return atomic_load_explicit(&r->head, memory_order_acquire) > pos;
+}
+
+/* True if the slot at the consumer's position is published: a value (or,
+ * retractable, a retraction to skip) that pc_ring_trypop will not report
+ * INCONSISTENT.  Any thread (a waiting consumer; head may move under it,
+ * which only makes the answer stale, never unsafe: slots are not freed). */
+PC_INLINE bool pc_ring_front_published(pc_ring_t *r)
+{
+    uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
+    /* acquire: as in pc_ring_trypop.  Any seq past "free for pos" means a
+     * value is published (or a retraction to skip). */
+    uint64_t seq = atomic_load_explicit(&r->slots[pos % r->cap].seq,
+                                        memory_order_acquire);
+    return (int64_t)(seq - 2 * pos) > 0;
+}
+
+/* True if the slot at the producers' position is free: a push may
+ * succeed now.  Any thread. */
+PC_INLINE bool pc_ring_has_room(pc_ring_t *r)
+{
+    /* relaxed tail: a snapshot; acquire on seq, as in pc_ring_trypush. */
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint64_t seq = atomic_load_explicit(&r->slots[tail % r->cap].seq,
+                                        memory_order_acquire);
+    return (int64_t)(seq - 2 * tail) >= 0;
+}
+
+/* Call visit(value, arg) for every value published and not yet popped,
+ * oldest first, until it returns non-zero (returned).  The caller excludes
+ * pushes and pops for the duration (the garbage collector's traversal of
+ * a channel, pc_chan_foreach). */
+int pc_ring_foreach(pc_ring_t *r, int (*visit)(void *value, void *arg), void *arg);
+
 #endif /* PC_RING_H */

@@ -1,7 +1,14 @@
 /*
- * pc_shring.c - the shared-memory MPSC ring of pc_shring.h.
+ * pc_shring.c - the shared-memory MPSC ring of pc_shring.h: its layout,
+ * the send and receive protocols, and the waits.  Who holds the ends (the
+ * producers' slot registry, the receiving process) is pc_shring_ends.c;
+ * the control words and cell addressing both use, pc_shring_cells.h.
+ *
+ * Length: the send and receive protocols share the control words and the
+ * recovery of records left by dead processes; they are read together.
  */
 #include "pc_shring.h"
+#include "pc_shring_cells.h"
 
 #include <string.h>
 
@@ -31,85 +38,6 @@ static _Atomic uint32_t pc_shring_fence_word;
 #define PC_SHRING_SC_FENCE() atomic_thread_fence(memory_order_seq_cst)
 #endif
 _Static_assert(sizeof(pc_shring_t) % PC_CACHELINE == 0, "ring padding");
-
-/* ------------------------------------------------------- control words */
-
-enum { PC_SHRING_S_FREE = 1, PC_SHRING_S_RESERVED = 2, PC_SHRING_S_COMMITTED = 3 };
-
-#define PC_SHRING_SEQ_SHIFT 31
-#define PC_SHRING_N_SHIFT 10
-#define PC_SHRING_N_MASK ((1u << 21) - 1)
-#define PC_SHRING_SLOT_SHIFT 2
-#define PC_SHRING_SLOT_MASK 255u
-_Static_assert(PC_SHRING_SLOTS == PC_SHRING_SLOT_MASK + 1, "slot bits");
-
-PC_INLINE uint64_t pc_shring_seq(uint64_t pos)
-{
-    return pos << PC_SHRING_SEQ_SHIFT; /* the top bits fall off: 33 remain */
-}
-
-PC_INLINE uint64_t pc_shring_ctrl(uint64_t pos, unsigned state, unsigned slot,
-                                  uint64_t n)
-{
-    return pc_shring_seq(pos) | ((n - 1) << PC_SHRING_N_SHIFT) |
-           ((uint64_t)slot << PC_SHRING_SLOT_SHIFT) | state;
-}
-
-PC_INLINE uint64_t pc_shring_free_word(uint64_t pos)
-{
-    return pc_shring_seq(pos) | PC_SHRING_S_FREE;
-}
-
-PC_INLINE bool pc_shring_is_for(uint64_t ctrl, uint64_t pos)
-{
-    return (ctrl >> PC_SHRING_SEQ_SHIFT) == (pc_shring_seq(pos) >> PC_SHRING_SEQ_SHIFT);
-}
-
-PC_INLINE unsigned pc_shring_state(uint64_t ctrl)
-{
-    return (unsigned)(ctrl & 3u);
-}
-
-PC_INLINE uint64_t pc_shring_n(uint64_t ctrl)
-{
-    return ((ctrl >> PC_SHRING_N_SHIFT) & PC_SHRING_N_MASK) + 1;
-}
-
-PC_INLINE unsigned pc_shring_slot_of(uint64_t ctrl)
-{
-    return (unsigned)((ctrl >> PC_SHRING_SLOT_SHIFT) & PC_SHRING_SLOT_MASK);
-}
-
-PC_INLINE char *pc_shring_data(pc_shring_t *r)
-{
-    return (char *)r + sizeof(pc_shring_t);
-}
-
-PC_INLINE _Atomic uint64_t *pc_shring_ctrl_at(pc_shring_t *r, uint64_t pos)
-{
-    return (_Atomic uint64_t *)(pc_shring_data(r) +
-                                (pos & (r->cells - 1)) * PC_SHRING_CELL);
-}
-
-PC_INLINE uint64_t pc_shring_cells_needed(uint64_t len)
-{
-    if (len <= PC_SHRING_FIRST_DATA)
-        return 1;
-    return 1 + (len - PC_SHRING_FIRST_DATA + PC_SHRING_CELL_DATA - 1) / PC_SHRING_CELL_DATA;
-}
-
-/* The payload bytes a record of n cells can hold. */
-PC_INLINE uint64_t pc_shring_capacity_of(uint64_t n)
-{
-    return n * PC_SHRING_CELL_DATA - (PC_SHRING_CELL_DATA - PC_SHRING_FIRST_DATA);
-}
-
-/* The length word of the record at pos (plain: written by its producer
- * before the commit, read by the consumer after it). */
-PC_INLINE char *pc_shring_len_at(pc_shring_t *r, uint64_t pos)
-{
-    return pc_shring_data(r) + (pos & (r->cells - 1)) * PC_SHRING_CELL + 8;
-}
 
 /* Copy between a record's payload and a flat buffer, cell by cell, past
  * the control words, across the wrap. */
@@ -217,121 +145,6 @@ int pc_shring_check(pc_shring_t *r, uint64_t size)
 uint64_t pc_shring_cells(pc_shring_t *r)
 {
     return r->cells;
-}
-
-/* ------------------------------------------------------------ slots */
-
-/* A position past every record claimed so far: the tail hint, moved past
- * any claimed record it still points at. */
-static uint64_t pc_shring_past_claims(pc_shring_t *r)
-{
-    for (;;) {
-        /* acquire: a claimed record's length is valid for helping. */
-        uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
-        uint64_t c = atomic_load_explicit(pc_shring_ctrl_at(r, t), memory_order_acquire);
-        if (!(pc_shring_is_for(c, t) && pc_shring_state(c) >= PC_SHRING_S_RESERVED))
-            return t;
-        /* relaxed: a hint (as the producers' helping). */
-        atomic_compare_exchange_strong_explicit(&r->tail, &t, t + pc_shring_n(c),
-                                                memory_order_relaxed, memory_order_relaxed);
-    }
-}
-
-int pc_shring_register(pc_shring_t *r, uint32_t pid)
-{
-    int i;
-    /* This process already has a slot: one more handle there. */
-    for (i = 0; i < PC_SHRING_SLOTS; i++) {
-        /* relaxed: only our own process ever stores our pid. */
-        if (atomic_load_explicit(&r->slots[i].pid, memory_order_relaxed) == pid) {
-            /* relaxed: a count; the consumer reads it with acquire and
-             * re-checks the ring afterwards. */
-            atomic_fetch_add_explicit(&r->slots[i].handles, 1, memory_order_relaxed);
-            /* relaxed: as the slot's count. */
-            atomic_fetch_add_explicit(&r->handles_total, 1, memory_order_relaxed);
-            return i;
-        }
-    }
-    /* A free slot, else one of a dead process (whatever it was doing: a
-     * send it left half done is told apart by `since`). */
-    for (int pass = 0; pass < 2; pass++) {
-        for (i = 0; i < PC_SHRING_SLOTS; i++) {
-            pc_shring_slot_t *s = &r->slots[i];
-            /* relaxed: validated by the CAS. */
-            uint32_t old = atomic_load_explicit(&s->pid, memory_order_relaxed);
-            if (pass == 0 ? old != 0 : (old == 0 || pc_ipc_pid_alive(old)))
-                continue;
-            /* acq_rel: publish our handle with the pid; a loser re-scans. */
-            if (atomic_compare_exchange_strong_explicit(
-                    &s->pid, &old, pid, memory_order_acq_rel, memory_order_relaxed)) {
-                /* The dead process's leftover handles go, ours comes.
-                 * relaxed: counts, read with acquire by the consumer,
-                 * which re-checks the ring. */
-                uint32_t stale = atomic_exchange_explicit(&s->handles, 1,
-                                                          memory_order_relaxed);
-                atomic_fetch_add_explicit(&r->handles_total, 1, memory_order_relaxed);
-                atomic_fetch_sub_explicit(&r->handles_total, stale, memory_order_relaxed);
-                /* release: a consumer that reads this also sees our pid;
-                 * our own claims, made after this, all lie at or above. */
-                atomic_store_explicit(&s->since, pc_shring_past_claims(r),
-                                      memory_order_release);
-                return i;
-            }
-        }
-    }
-    return -1;
-}
-
-bool pc_shring_handles_add(pc_shring_t *r, int slot, uint32_t pid, int delta)
-{
-    pc_shring_slot_t *s;
-    if (slot < 0 || slot >= PC_SHRING_SLOTS)
-        return false;
-    s = &r->slots[slot];
-    /* relaxed: a slot never changes hands while its process lives. */
-    if (atomic_load_explicit(&s->pid, memory_order_relaxed) != pid)
-        return false;
-    if (delta > 0) {
-        /* relaxed: counts; see pc_shring_register. */
-        atomic_fetch_add_explicit(&s->handles, (uint32_t)delta, memory_order_relaxed);
-        atomic_fetch_add_explicit(&r->handles_total, (uint32_t)delta, memory_order_relaxed);
-    } else {
-        /* release: the sends made through the handle happen before the
-         * consumer sees it gone (it reads the counts with acquire). */
-        atomic_fetch_sub_explicit(&s->handles, (uint32_t)-delta, memory_order_release);
-        if (atomic_fetch_sub_explicit(&r->handles_total, (uint32_t)-delta,
-                                      memory_order_release) == (uint32_t)-delta) {
-            /* The last handle: wake a consumer waiting for records.
-             * release: it sees the count after waking. */
-            atomic_fetch_add_explicit(&r->rx_futex, 1, memory_order_release);
-            pc_park_wake_one(&r->rx_futex, true);
-        }
-    }
-    return true;
-}
-
-uint32_t pc_shring_senders(pc_shring_t *r, bool alive)
-{
-    uint32_t total = 0;
-    if (!alive)
-        /* acquire: pairs with the release decrement of handles_add, so a
-         * zero count means the last send is visible to us. */
-        return atomic_load_explicit(&r->handles_total, memory_order_acquire);
-    for (int i = 0; i < PC_SHRING_SLOTS; i++) {
-        pc_shring_slot_t *s = &r->slots[i];
-        /* acquire: pairs with the release decrement of handles_add, so a
-         * zero count means the last send is visible to us. */
-        uint32_t h = atomic_load_explicit(&s->handles, memory_order_acquire);
-        uint32_t pid;
-        if (h == 0)
-            continue;
-        /* relaxed: the pid only names a process to check. */
-        pid = atomic_load_explicit(&s->pid, memory_order_relaxed);
-        if (pid == 0 || !pc_ipc_pid_alive(pid))
-            continue;
-        total += h;
-    }
-    return total;
 }
 
 /* ------------------------------------------------------------- send */
@@ -458,6 +271,7 @@ pc_status pc_shring_try_send(pc_shring_t *r, int slot, const char *data, uint64_
     return PC_OK;
 }
 
+#ifdef PC_TEST_HOOKS /* pc_shring.h */
 pc_status pc_shring_debug_abandon(pc_shring_t *r, int slot, uint64_t len)
 {
     uint64_t n = pc_shring_cells_needed(len), t, half = len / 2;
@@ -471,6 +285,7 @@ pc_status pc_shring_debug_abandon(pc_shring_t *r, int slot, uint64_t len)
     pc_shring_copy(r, t, junk, half < sizeof junk ? half : sizeof junk, true);
     return PC_OK; /* and never commit */
 }
+#endif
 
 /* ------------------------------------------------------------- recv */
 
@@ -662,6 +477,7 @@ pc_status pc_shring_try_recv(pc_shring_t *r, uint32_t pid, char *buf, uint64_t b
     return pc_shring_recv_loop(r, pid, buf, bufsize, lens, maxn, count, -1, false);
 }
 
+#ifdef PC_TEST_HOOKS /* pc_shring.h */
 void pc_shring_debug_die_in_recv(pc_shring_t *r, uint32_t dead_pid, int64_t records,
                                  bool first)
 {
@@ -675,6 +491,7 @@ void pc_shring_debug_die_in_recv(pc_shring_t *r, uint32_t dead_pid, int64_t reco
     (void)pc_shring_recv_loop(r, dead_pid, buf, sizeof buf, lens, records + 1, &count,
                               records, first);
 }
+#endif
 
 bool pc_shring_is_empty(pc_shring_t *r)
 {
@@ -701,53 +518,6 @@ uint64_t pc_shring_len(pc_shring_t *r)
         h += pc_shring_n(c);
     }
     return count;
-}
-
-/* -------------------------------------------------------- receiver */
-
-void pc_shring_set_receiver(pc_shring_t *r, uint32_t pid)
-{
-    /* release: whatever we did before taking the receive side is visible
-     * to producers that check it. */
-    atomic_store_explicit(&r->rx_pid, pid, memory_order_release);
-}
-
-uint32_t pc_shring_receiver(pc_shring_t *r)
-{
-    /* acquire: pairs with set_receiver. */
-    return atomic_load_explicit(&r->rx_pid, memory_order_acquire);
-}
-
-void pc_shring_close_receiver(pc_shring_t *r)
-{
-    /* release: nothing to publish but the flag; producers read it relaxed
-     * as a hint and re-check it after waking. */
-    atomic_store_explicit(&r->rx_closed, 1, memory_order_release);
-    /* release: waiters that see the new counts see the flag.  Producers
-     * waiting for room, and receiving threads of this process (which then
-     * find their Receiver closed). */
-    atomic_fetch_add_explicit(&r->tx_futex, 1, memory_order_release);
-    pc_park_wake_all(&r->tx_futex, true);
-    atomic_fetch_add_explicit(&r->rx_futex, 1, memory_order_release);
-    pc_park_wake_all(&r->rx_futex, true);
-}
-
-bool pc_shring_receiver_gone(pc_shring_t *r, bool check_alive)
-{
-    /* acquire: pairs with close_receiver's release. */
-    if (atomic_load_explicit(&r->rx_closed, memory_order_acquire))
-        return true;
-    return check_alive &&
-           !pc_ipc_pid_alive(atomic_load_explicit(&r->rx_pid, memory_order_acquire));
-}
-
-void pc_shring_stats(pc_shring_t *r, uint64_t *out)
-{
-    /* relaxed: statistics and snapshots. */
-    out[0] = atomic_load_explicit(&r->skipped_records, memory_order_relaxed);
-    out[1] = atomic_load_explicit(&r->skipped_bytes, memory_order_relaxed);
-    out[2] = atomic_load_explicit(&r->head, memory_order_relaxed);
-    out[3] = atomic_load_explicit(&r->tail, memory_order_relaxed);
 }
 
 /* --------------------------------------------------------- blocking */

@@ -187,15 +187,19 @@ uint32_t pc_shring_senders(pc_shring_t *r, bool alive);
  * PC_CLOSED (the receive side is closed) or PC_INVALID (larger than
  * pc_shring_max_payload). */
 pc_status pc_shring_try_send(pc_shring_t *r, int slot, const char *data, uint64_t len);
-/* For tests: claim a record of len bytes, write half of it and never
- * commit it: what a producer killed in the middle of a send leaves. */
+#ifdef PC_TEST_HOOKS
+/* Test hooks (built with -DPC_TEST_HOOKS: the C validate programs and the
+ * test builds of the extension, never a wheel).
+ * Claim a record of len bytes, write half of it and never commit it: what
+ * a producer killed in the middle of a send leaves. */
 pc_status pc_shring_debug_abandon(pc_shring_t *r, int slot, uint64_t len);
-/* For tests: receive as process pid, but stop after freeing the cells of
- * `records` records (the last one's first cell only if `first`), without
- * publishing head: what a consumer killed in the middle of a receive
- * leaves (it then gives the receive lock to `dead_pid`). */
+/* Receive as process pid, but stop after freeing the cells of `records`
+ * records (the last one's first cell only if `first`), without publishing
+ * head: what a consumer killed in the middle of a receive leaves (it then
+ * gives the receive lock to `dead_pid`). */
 void pc_shring_debug_die_in_recv(pc_shring_t *r, uint32_t dead_pid, int64_t records,
                                  bool first);
+#endif
 
 /* Up to maxn records into buf (bufsize bytes), their lengths into lens,
  * their number into *count: PC_OK (*count >= 1), PC_EMPTY, PC_BUSY

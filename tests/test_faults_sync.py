@@ -1,4 +1,4 @@
-"""Faults for the sync types, channels, threads and broadcast (test_faults.py
+"""Faults for the sync types, channels, threads and broadcast (test_spinlock_faults.py
 has the SpinLock's): fork while another thread holds each kind of lock, a
 thread killed by an exception while holding each kind of lock, and Ctrl-C
 in the kinds of wait the other files do not reach.
@@ -33,6 +33,8 @@ from pyconc import (
     channel,
     sync_channel,
 )
+
+pytestmark = pytest.mark.faults  # the kind of test (tests/README.md)
 
 posix_only = pytest.mark.skipif(sys.platform == "win32" or not hasattr(os, "fork"),
                                 reason="os.fork")

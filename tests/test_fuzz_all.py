@@ -28,6 +28,8 @@ from pyconc import (
     sync_channel,
 )
 
+pytestmark = pytest.mark.fuzz  # the kind of test (tests/README.md)
+
 ANY = st.one_of(
     st.none(),
     st.booleans(),

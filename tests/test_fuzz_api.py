@@ -2,9 +2,12 @@
 works or raises one of the documented exception types, and never crashes
 the interpreter or corrupts the object."""
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from pyconc import AtomicBool, AtomicInt, AtomicUInt, Ordering, SpinLock, fence
+
+pytestmark = pytest.mark.fuzz  # the kind of test (tests/README.md)
 
 ANY = st.one_of(
     st.none(),

@@ -18,6 +18,9 @@ failed test with the offending call as the last line of the output, and a
 watchdog ends an operation that takes longer than WATCHDOG_S (printing every
 thread's stack with faulthandler).  A new method that waits with no timeout
 by default belongs in WAITS (else the watchdog reports it as a hang).
+
+Length: the fuzzer and its tables of expectations per target (what may
+wait, what is not called) must stay beside each other.
 """
 
 from __future__ import annotations
@@ -286,6 +289,14 @@ def _public():
             if not getattr(obj, "__module__", "").startswith("pyconc"):
                 continue  # typing.Any, os, mmap ... imported by the module
             add(f"{mod.__name__}.{name}", obj)
+    # Helpers that pyconc.ipc's namespace carried when it was one module
+    # (its imports): fuzzed as before, under their own modules' names.
+    from pyconc._buffer import cell_in_buffer
+    from pyconc._closing import Closing
+    from pyconc._generic import subscriptable
+
+    for obj in (Closing, cell_in_buffer, subscriptable):
+        add(f"{obj.__module__}.{obj.__qualname__}", obj)
     # Every C type of the compiled module (as re-exported or not).
     for name in sorted(dir(core)):
         obj = getattr(core, name)
@@ -585,6 +596,8 @@ if __name__ == "__main__":  # the child: before pytest is imported (0.3 s a chil
 # ------------------------------------------------------------ the tests
 
 import pytest  # noqa: E402
+
+pytestmark = pytest.mark.fuzz  # the kind of test (tests/README.md)
 
 
 def _run(*argv, timeout=600):

@@ -1,4 +1,8 @@
-"""The build keeps the GIL for non-blocking calls and releases it for blocking ones."""
+"""The build keeps the GIL for non-blocking calls and releases it for blocking ones.
+
+Length: one structural argument (which C functions may release the
+GIL) over every C type, found at run time; its parts are read together.
+"""
 
 import os
 import sys

@@ -10,6 +10,8 @@ from pyconc import AtomicBool, AtomicInt, AtomicRef, AtomicUInt, Parker, Semapho
 
 from conftest import scaled
 
+pytestmark = pytest.mark.leaks  # the kind of test (tests/README.md)
+
 
 def _rss_kib():
     try:

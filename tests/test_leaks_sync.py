@@ -31,6 +31,8 @@ import pyconc
 from conftest import scaled
 from pyconc import Mutex, RwLock, broadcast, channel, sync_channel
 
+pytestmark = pytest.mark.leaks  # the kind of test (tests/README.md)
+
 needs_proc = pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc")
 
 

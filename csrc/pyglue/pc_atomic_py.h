@@ -40,6 +40,10 @@
  * Python, and only read afterwards, except by tp_clear/tp_dealloc, which
  * run when no other thread can reach the object.  The type table below is
  * filled once at module init.
+ *
+ * Length: three integer types generated from one set of methods (every
+ * operation times every ordering, in one place so that they cannot drift),
+ * plus their from_buffer views.
  */
 #ifndef PC_ATOMIC_PY_H
 #define PC_ATOMIC_PY_H

@@ -41,6 +41,11 @@
  *   - Py_INCREF/Py_DECREF are thread-safe on free-threaded builds.
  * The type objects and exception classes are set once, in the module's
  * init, before any handle exists.
+ *
+ * Length: two C types, Sender and Receiver, over one channel, with the
+ * blocking, batched and iterator forms of every operation, and the select
+ * and asyncio entry points the other files call; split when pyglue becomes
+ * translation units (issue 16's last part).
  */
 #ifndef PC_CHAN_PY_H
 #define PC_CHAN_PY_H
@@ -676,6 +681,7 @@ static void pc_chan_py_sender_dealloc(pc_chan_py_handle *self)
     Py_DECREF(tp);
 }
 
+#ifdef PC_TEST_HOOKS /* test builds only (build.py: PYCONC_TEST_HOOKS=1) */
 /* _wait_room(ns) -> bool: wait, without the GIL, at most ns for room in a
  * full bounded channel (True: something changed).  For the C-level
  * wake-up tests; send() does not use it. */
@@ -688,6 +694,7 @@ static PyObject *pc_chan_py_wait_room(pc_chan_py_handle *self, PyObject *arg)
     PC_PY_WITHOUT_GIL(r = pc_chan_send_wait(self->chan, -1, ns > 0 ? ns : 0));
     return PyBool_FromLong(r == PC_CHAN_READY);
 }
+#endif
 
 /* --------------------------------------------------------------- Receiver */
 
@@ -1052,46 +1059,17 @@ static void pc_chan_py_rx_dealloc(pc_chan_py_handle *self)
     Py_DECREF(tp);
 }
 
-/* The pieces of recv_async (pyconc/channel.py), whose executor thread
- * waits while the coroutine awaits:
- *   _claim(), _unclaim() (kept for it: a check that the Receiver is open,
- *   and nothing; receiving needs no claim any more), _pop() (as try_recv),
- *   _wait_ready(ns) -> bool (wait without the GIL at most ns for something
- *   to look at; True: look), _interrupt() (wake that wait). */
-static PyObject *pc_chan_py_claim_m(pc_chan_py_handle *self, PyObject *unused)
-{
-    (void)unused;
-    if (!pc_chan_py_rx_open(self))
-        return NULL;
-    Py_RETURN_NONE;
-}
-
-static PyObject *pc_chan_py_unclaim_m(pc_chan_py_handle *self, PyObject *unused)
-{
-    (void)self;
-    (void)unused;
-    Py_RETURN_NONE;
-}
-
-static PyObject *pc_chan_py_pop_m(pc_chan_py_handle *self, PyObject *unused)
-{
-    PyObject *v = NULL;
-    pc_status st;
-    (void)unused;
-    /* relaxed: a use-after-close check. */
-    if (atomic_load_explicit(&self->closed, memory_order_relaxed))
-        return pc_chan_py_recv_failed(PC_HANDLE_CLOSED, "recv", 0);
-    st = pc_chan_py_pop(self, &v);
-    if (st == PC_OK)
-        return v;
-    return pc_chan_py_recv_failed(st == PC_AGAIN ? PC_EMPTY : st, "recv", 0);
-}
-
+#ifdef PC_TEST_HOOKS /* test builds only (build.py: PYCONC_TEST_HOOKS=1) */
+/* _wait_ready(ns) -> bool: wait, without the GIL, at most ns for something
+ * to look at (True: look).  For the C-level wake-up tests (a lost wake-up
+ * would not come back within the test's join); recv() does not use it. */
 static PyObject *pc_chan_py_wait_ready(pc_chan_py_handle *self, PyObject *arg)
 {
     long long ns = PyLong_AsLongLong(arg);
     int r;
     if (ns == -1 && PyErr_Occurred())
+        return NULL;
+    if (!pc_chan_py_rx_open(self))
         return NULL;
     /* relaxed: counted as a receiver waiting (a hint for sync_channel(0)'s
      * try_send, as for recv). */
@@ -1100,13 +1078,7 @@ static PyObject *pc_chan_py_wait_ready(pc_chan_py_handle *self, PyObject *arg)
     atomic_fetch_sub_explicit(&self->chan->rx_waiting, 1, memory_order_relaxed);
     return PyBool_FromLong(r == PC_CHAN_READY);
 }
-
-static PyObject *pc_chan_py_interrupt(pc_chan_py_handle *self, PyObject *unused)
-{
-    (void)unused;
-    pc_chan_rx_interrupt(self->chan);
-    Py_RETURN_NONE;
-}
+#endif
 
 /* ----------------------------------------------------------- shared bits */
 
@@ -1126,7 +1098,7 @@ static PyObject *pc_chan_py_state(pc_chan_py_handle *self, PyObject *unused)
     /* relaxed, all: a snapshot. */
     return Py_BuildValue(
         "iKLiiL", c->kind,
-        (unsigned long long)(c->kind == PC_CHAN_UNBOUNDED ? 0 : c->ring.cap),
+        (unsigned long long)pc_chan_slots(c),
         (long long)atomic_load_explicit(&c->senders, memory_order_relaxed),
         (int)atomic_load_explicit(&c->rx_closed, memory_order_relaxed),
         (int)atomic_load_explicit(&c->rx_waiting, memory_order_relaxed),
@@ -1141,7 +1113,7 @@ static void pc_chan_py_kind_text(pc_chan_t *c, char *out, size_t size)
     else if (c->kind == PC_CHAN_RENDEZVOUS)
         snprintf(out, size, "sync_channel(0)");
     else
-        snprintf(out, size, "sync_channel(%llu)", (unsigned long long)c->ring.cap);
+        snprintf(out, size, "sync_channel(%llu)", (unsigned long long)pc_chan_slots(c));
 }
 
 static PyObject *pc_chan_py_sender_repr(pc_chan_py_handle *self)
@@ -1274,9 +1246,11 @@ static PyMethodDef pc_chan_py_sender_methods[] = {
     {"_state", (PyCFunction)pc_chan_py_state, METH_NOARGS,
      "_state($self, /)\n--\n\n(kind, capacity, senders alive, receiver closed, a thread\n"
      "is receiving): for tests."},
+#ifdef PC_TEST_HOOKS
     {"_wait_room", (PyCFunction)pc_chan_py_wait_room, METH_O,
      "_wait_room($self, ns, /)\n--\n\nWait, without the GIL, at most ns for room in a full\n"
      "bounded channel (True: something changed); for the wake-up tests."},
+#endif
     PC_CHAN_PY_NO_COPY(pc_chan_py_sender_no_copy),
     {NULL, NULL, 0, NULL},
 };
@@ -1313,17 +1287,11 @@ static PyMethodDef pc_chan_py_rx_methods[] = {
      "__enter__($self, /)\n--\n\nThe Receiver itself, for ``with rx:``."},
     {"__exit__", (PyCFunction)(void (*)(void))pc_chan_py_rx_exit, METH_FASTCALL,
      "__exit__($self, /, *exc_info)\n--\n\nclose() this Receiver."},
-    {"_claim", (PyCFunction)pc_chan_py_claim_m, METH_NOARGS,
-     "_claim($self, /)\n--\n\nrecv_async's piece: take the receive claim."},
-    {"_unclaim", (PyCFunction)pc_chan_py_unclaim_m, METH_NOARGS,
-     "_unclaim($self, /)\n--\n\nrecv_async's piece: let go of the receive claim."},
-    {"_pop", (PyCFunction)pc_chan_py_pop_m, METH_NOARGS,
-     "_pop($self, /)\n--\n\nrecv_async's piece: try_recv under the caller's claim."},
+#ifdef PC_TEST_HOOKS
     {"_wait_ready", (PyCFunction)pc_chan_py_wait_ready, METH_O,
-     "_wait_ready($self, ns, /)\n--\n\nrecv_async's piece: wait without the GIL at most ns\n"
-     "for something to look at (True: look)."},
-    {"_interrupt", (PyCFunction)pc_chan_py_interrupt, METH_NOARGS,
-     "_interrupt($self, /)\n--\n\nrecv_async's piece: wake a _wait_ready."},
+     "_wait_ready($self, ns, /)\n--\n\nWait without the GIL at most ns for something to\n"
+     "look at (True: look); for the wake-up tests."},
+#endif
     {"_state", (PyCFunction)pc_chan_py_state, METH_NOARGS,
      "_state($self, /)\n--\n\n(kind, capacity, senders alive, receivers closed, threads\n"
      "in a blocking receive): for tests."},
@@ -1488,6 +1456,16 @@ static int pc_chan_py_init(PyObject *m)
         PyModule_AddIntConstant(m, "CHAN_BOUNDED", PC_CHAN_BOUNDED) < 0 ||
         PyModule_AddIntConstant(m, "CHAN_RENDEZVOUS", PC_CHAN_RENDEZVOUS) < 0)
         return -1;
+    /* Whether this build has the tests' hooks (_wait_ready, _wait_room,
+     * the ipc handle's debug_*): tests/conftest.py skips the tests of the
+     * "test_hooks" marker without them. */
+#ifdef PC_TEST_HOOKS
+    if (PyModule_AddIntConstant(m, "_TEST_HOOKS", 1) < 0)
+        return -1;
+#else
+    if (PyModule_AddIntConstant(m, "_TEST_HOOKS", 0) < 0)
+        return -1;
+#endif
     return 0;
 }
 

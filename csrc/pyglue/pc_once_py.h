@@ -21,6 +21,9 @@
  * compared only with the caller's own thread id; OnceLock's value
  * reference is read and written inside the cell's critical section
  * (PC_PY_BEGIN_CRITICAL), so take() cannot drop it under a get().
+ *
+ * Length: Once, OnceState and OnceLock are one state machine (pc_once_t) seen
+ * three ways; the waits and the poisoning rules are shared by all three.
  */
 #ifndef PC_ONCE_PY_H
 #define PC_ONCE_PY_H

@@ -27,6 +27,10 @@
  *     (records are copied out into bytes objects before they are
  *     unpickled), so a __setstate__ that receives again cannot deadlock;
  *   - the mapping is released only in tp_dealloc.
+ *
+ * Length: one C type, IpcHandle, whose methods are the whole of pyconc.ipc's
+ * channel (send, receive, their waits and batches, the users table); the
+ * Python side (pyconc/ipc/) is bookkeeping only.
  */
 #ifndef PC_SHRING_PY_H
 #define PC_SHRING_PY_H
@@ -893,6 +897,7 @@ static PyObject *pc_shring_py_closed(pc_shring_py *self, void *unused)
     return PyBool_FromLong(atomic_load_explicit(&self->closed, memory_order_relaxed));
 }
 
+#ifdef PC_TEST_HOOKS /* test builds only (build.py: PYCONC_TEST_HOOKS=1) */
 /* For tests: debug_abandon(len) -> pc_status, as this handle's slot. */
 static PyObject *pc_shring_py_debug_abandon(pc_shring_py *self, PyObject *arg)
 {
@@ -923,8 +928,10 @@ static PyObject *pc_shring_py_debug_die_in_recv(pc_shring_py *self, PyObject *co
     pc_shring_debug_die_in_recv(self->ring, pid, records, first);
     Py_RETURN_NONE;
 }
+#endif
 
-/* For tests: wait_recv(timeout) -> (woken, seconds): one park, no retry. */
+/* wait_recv(timeout) -> woken: one park, no retry (pyconc/_async.py's ipc
+ * watcher; the tests too). */
 static PyObject *pc_shring_py_wait_recv(pc_shring_py *self, PyObject *arg)
 {
     int64_t ns;
@@ -1086,6 +1093,7 @@ static PyMethodDef pc_shring_py_methods[] = {
     {"close", (PyCFunction)pc_shring_py_close, METH_NOARGS,
      PyDoc_STR("close($self, /)\n--\n\n"
                "Close this handle (HandleClosed from now on); True if it was open.")},
+#ifdef PC_TEST_HOOKS
     {"debug_abandon", (PyCFunction)pc_shring_py_debug_abandon, METH_O,
      PyDoc_STR("debug_abandon($self, len, /)\n--\n\n"
                "Tests: claim a record and never commit it.")},
@@ -1093,9 +1101,10 @@ static PyMethodDef pc_shring_py_methods[] = {
      METH_FASTCALL,
      PyDoc_STR("debug_die_in_recv($self, dead_pid, records, first, /)\n--\n\n"
                "Tests: leave the ring as a consumer killed mid-receive would.")},
+#endif
     {"wait_recv", (PyCFunction)pc_shring_py_wait_recv, METH_O,
      PyDoc_STR("wait_recv($self, timeout, /)\n--\n\n"
-               "Tests: one park for a record, GIL released; True if woken.")},
+               "One park for a record, GIL released; True if woken.")},
     {"__reduce__", (PyCFunction)pc_py_no_copy, METH_NOARGS, PC_PY_REDUCE_DOC},
     {"__copy__", (PyCFunction)pc_py_no_copy, METH_NOARGS, PC_PY_COPY_DOC},
     {"__deepcopy__", (PyCFunction)pc_py_no_copy, METH_O, PC_PY_DEEPCOPY_DOC},

@@ -25,6 +25,9 @@
  * The subtype has its own methods; SpinLock's C methods applied to it
  * explicitly (SpinLock.acquire(shared)) work on the unused embedded word:
  * wrong, but harmless.
+ *
+ * Length: two types (SpinLock and the robust process-shared lock) that share their
+ * methods' shape but not their words; splitting them would split that shape.
  */
 #ifndef PC_SPIN_PY_H
 #define PC_SPIN_PY_H

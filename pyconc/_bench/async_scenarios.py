@@ -50,7 +50,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional
 
 from pyconc import channel
-from pyconc._bench._util import check
+from pyconc._bench._util import check, run_threads
 
 Scenario = Dict[str, Any]
 
@@ -83,18 +83,7 @@ def _throughput(impl: str, producers: int, n: int) -> Callable[[], float]:
 
     def run() -> float:
         loop = asyncio.new_event_loop()
-        barrier = threading.Barrier(producers + 1)
-        threads: List[threading.Thread] = []
         result: List[int] = []
-
-        def start(produce: Callable[[int], None]) -> None:
-            def body(k: int) -> None:
-                barrier.wait()
-                produce(k)
-
-            threads.extend(threading.Thread(target=body, args=(k,)) for k in range(producers))
-            for t in threads:
-                t.start()
 
         if impl == PYCONC:
             tx, rx = channel()
@@ -168,13 +157,9 @@ def _throughput(impl: str, producers: int, n: int) -> Callable[[], float]:
                     got += await get()
                 result.append(got)
 
-        start(produce)
-        barrier.wait()
-        t0 = time.perf_counter()
-        loop.run_until_complete(consume())
-        elapsed = time.perf_counter() - t0
-        for t in threads:
-            t.join()
+        # The producers in threads, the event loop's consumer in this one,
+        # started together (the one thread-start harness: _util.run_threads).
+        elapsed = run_threads(producers, produce, lambda: loop.run_until_complete(consume()))
         if impl == JANUS:
             async def close() -> None:
                 holder[0].close()

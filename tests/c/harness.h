@@ -112,4 +112,45 @@ static inline int64_t pc_run_threads(int n, pc_body_fn body, void *arg)
     return pc_now_ns() - t0;
 }
 
+/*
+ * Mutual exclusion: the check of every lock's program, written once and
+ * adapted per lock with two macros, as Concurrency Kit's
+ * validate/ck_spinlock adapts one body to each lock.  A plain counter and
+ * an occupancy flag only the holder touches: a second thread inside sees
+ * the flag set, a lost increment shows in the total.
+ */
+typedef struct pc_exclusion {
+    long counter;  /* plain: protected by the lock under test */
+    int occupancy; /* plain: 0 outside, 1 inside */
+} pc_exclusion_t;
+
+static inline void pc_exclusion_inside(pc_exclusion_t *e)
+{
+    PC_CHECK(e->occupancy == 0, "two threads inside the critical section");
+    e->occupancy = 1;
+    e->counter++;
+    e->occupancy = 0;
+}
+
+/* Define the thread body `static void name(int t, void *arg)`: `rounds`
+ * times LOCK (an expression or statement that may use the thread t and
+ * the round i), the check on `excl`, UNLOCK. */
+#define PC_EXCLUSION_BODY(name, excl, rounds, LOCK, UNLOCK)                    \
+    static void name(int t, void *arg)                                          \
+    {                                                                           \
+        (void)t;                                                                \
+        (void)arg;                                                              \
+        for (long i = 0; i < (long)(rounds); i++) {                             \
+            LOCK;                                                               \
+            pc_exclusion_inside(&(excl));                                       \
+            UNLOCK;                                                             \
+        }                                                                       \
+    }
+
+/* After the threads: every increment made, none lost. */
+#define PC_EXCLUSION_CHECK(excl, expected)                                     \
+    PC_CHECK((excl).counter == (long)(expected),                               \
+             "counter %ld, want %ld (lost updates: two holders at once)",       \
+             (excl).counter, (long)(expected))
+
 #endif /* PC_HARNESS_H */

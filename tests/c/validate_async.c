@@ -57,8 +57,7 @@ static void produce(int p)
 /* As pyglue/pc_async_py.h's pc_async_py_rx_ready. */
 static bool rx_ready(void)
 {
-    bool pending = chan->kind == PC_CHAN_UNBOUNDED ? pc_mpsc_has_pending(&chan->q)
-                                                   : pc_ring_has_pending(&chan->ring);
+    bool pending = pc_chan_rx_pending(chan);
     /* seq_cst: after the arm's fence. */
     return pending || atomic_load_explicit(&chan->senders, memory_order_seq_cst) == 0;
 }

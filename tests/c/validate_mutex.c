@@ -20,8 +20,7 @@
 #define THREADS 8
 
 static pc_mutex_t m;
-static long counter;  /* plain: protected by m */
-static int occupancy; /* plain: 0 outside, 1 inside */
+static pc_exclusion_t excl; /* the harness's counter and occupancy flag */
 static long iterations;
 static _Atomic long timeouts;
 
@@ -45,20 +44,13 @@ static void lock_somehow(int t, long i)
     }
 }
 
-static void exclusion_body(int t, void *arg)
-{
-    (void)arg;
-    for (long i = 0; i < iterations; i++) {
-        lock_somehow(t, i);
-        PC_CHECK(pc_mutex_is_locked(&m), "held but not locked");
-        PC_CHECK(occupancy == 0, "two threads hold the mutex");
-        occupancy = 1;
-        counter++;
-        occupancy = 0;
-        uint32_t before = pc_mutex_unlock(&m, false);
-        PC_CHECK(before != PC_SPIN_UNLOCKED, "unlock of an unlocked mutex");
-    }
-}
+PC_EXCLUSION_BODY(exclusion_body, excl, iterations,
+                  {
+                      lock_somehow(t, i);
+                      PC_CHECK(pc_mutex_is_locked(&m), "held but not locked");
+                  },
+                  PC_CHECK(pc_mutex_unlock(&m, false) != PC_SPIN_UNLOCKED,
+                           "unlock of an unlocked mutex"))
 
 /* 2: poison hand-over between two threads, turn by turn. */
 static _Atomic long turn;
@@ -170,8 +162,7 @@ int main(void)
     iterations = pc_scaled(50000);
     pc_mutex_init(&m);
     pc_run_threads(THREADS, exclusion_body, NULL);
-    PC_CHECK(counter == THREADS * iterations, "counter %ld, want %ld (lost updates)",
-             counter, (long)THREADS * iterations);
+    PC_EXCLUSION_CHECK(excl, THREADS * iterations);
     PC_CHECK(!pc_mutex_is_locked(&m) && !pc_mutex_is_poisoned(&m), "left locked or poisoned");
 
     long exclusion = iterations;

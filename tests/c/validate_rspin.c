@@ -12,45 +12,35 @@
 #define THREADS 8
 
 static pc_rspin_t lock;
-static long counter;  /* plain: protected by `lock` */
-static int occupancy; /* plain: 0 on entry, 1 inside */
+static pc_exclusion_t excl; /* the harness's counter and occupancy flag */
 static long iterations;
 static uint32_t me, dead_pid;
 static _Atomic int died_seen;
 
-static void critical(void)
+/* Blocking, timed, try and robust-try acquires, mixed by thread and round. */
+static void lock_somehow(int t, long i)
 {
-    PC_CHECK(occupancy == 0, "two threads inside the critical section");
-    occupancy = 1;
-    counter++;
-    occupancy = 0;
+    switch ((t + i) % 4) {
+    case 0:
+        PC_CHECK(pc_rspin_lock_timed(&lock, me, -1) == PC_RSPIN_ACQUIRED, "lock");
+        break;
+    case 1:
+        while (pc_rspin_lock_timed(&lock, me, 1000) != PC_RSPIN_ACQUIRED)
+            ;
+        break;
+    case 2:
+        while (!pc_rspin_trylock(&lock, me))
+            pc_cpu_relax();
+        break;
+    default:
+        while (pc_rspin_trylock_robust(&lock, me) != PC_RSPIN_ACQUIRED)
+            pc_cpu_relax();
+    }
+    PC_CHECK(pc_rspin_owner(&lock) == me, "owner is %u", pc_rspin_owner(&lock));
 }
 
-static void body(int t, void *arg)
-{
-    (void)arg;
-    for (long i = 0; i < iterations; i++) {
-        switch ((t + i) % 4) {
-        case 0:
-            PC_CHECK(pc_rspin_lock_timed(&lock, me, -1) == PC_RSPIN_ACQUIRED, "lock");
-            break;
-        case 1:
-            while (pc_rspin_lock_timed(&lock, me, 1000) != PC_RSPIN_ACQUIRED)
-                ;
-            break;
-        case 2:
-            while (!pc_rspin_trylock(&lock, me))
-                pc_cpu_relax();
-            break;
-        default:
-            while (pc_rspin_trylock_robust(&lock, me) != PC_RSPIN_ACQUIRED)
-                pc_cpu_relax();
-        }
-        PC_CHECK(pc_rspin_owner(&lock) == me, "owner is %u", pc_rspin_owner(&lock));
-        critical();
-        PC_CHECK(pc_rspin_unlock(&lock) != 0, "unlock found the lock unlocked");
-    }
-}
+PC_EXCLUSION_BODY(body, excl, iterations, lock_somehow(t, i),
+                  PC_CHECK(pc_rspin_unlock(&lock) != 0, "unlock found the lock unlocked"))
 
 /* Every thread waits for a lock whose owner is dead: one takes it over. */
 static void body_dead_owner(int t, void *arg)
@@ -62,7 +52,7 @@ static void body_dead_owner(int t, void *arg)
     PC_CHECK(r == PC_RSPIN_ACQUIRED || r == PC_RSPIN_OWNER_DIED, "lock: %d", r);
     if (r == PC_RSPIN_OWNER_DIED)
         atomic_fetch_add_explicit(&died_seen, 1, memory_order_relaxed);
-    critical();
+    pc_exclusion_inside(&excl);
     pc_rspin_unlock(&lock);
 }
 
@@ -79,17 +69,16 @@ int main(void)
 
     pc_rspin_init(&lock);
     pc_run_threads(THREADS, body, NULL);
-    PC_CHECK(counter == THREADS * iterations, "counter %ld, expected %ld", counter,
-             THREADS * iterations);
+    PC_EXCLUSION_CHECK(excl, THREADS * iterations);
     PC_CHECK(pc_rspin_owner(&lock) == 0, "left locked");
 
     /* A dead owner, waiters already parked (the waiters bit set). */
     atomic_store_explicit(&lock.state, dead_pid | PC_RSPIN_WAITERS, memory_order_relaxed);
-    counter = 0;
+    excl.counter = 0;
     pc_run_threads(THREADS, body_dead_owner, NULL);
     PC_CHECK(atomic_load(&died_seen) == 1, "%d threads saw OWNER_DIED, expected 1",
              atomic_load(&died_seen));
-    PC_CHECK(counter == THREADS, "counter %ld", counter);
+    PC_EXCLUSION_CHECK(excl, THREADS);
 
     /* The non-waiting robust try. */
     atomic_store_explicit(&lock.state, dead_pid, memory_order_relaxed);

@@ -17,7 +17,7 @@
 
 static pc_sem_t sem;
 static long per;
-static long plain;
+static pc_exclusion_t excl; /* the harness's counter and occupancy flag */
 static _Atomic long held, max_held, slices;
 
 static void take(uint64_t n, int t, long i)
@@ -34,18 +34,8 @@ static void take(uint64_t n, int t, long i)
     PC_CHECK(r == PC_SEM_OK, "acquire returned %d", r);
 }
 
-static void as_lock(int t, void *arg)
-{
-    (void)arg;
-    for (long i = 0; i < per; i++) {
-        take(1, t, i);
-        long h = atomic_fetch_add_explicit(&held, 1, memory_order_relaxed);
-        PC_CHECK(h == 0, "two holders of a one-permit semaphore");
-        plain++;
-        atomic_fetch_sub_explicit(&held, 1, memory_order_relaxed);
-        PC_CHECK(pc_sem_release(&sem, 1) == PC_SEM_OK, "release failed");
-    }
-}
+PC_EXCLUSION_BODY(as_lock, excl, per, take(1, t, i),
+                  PC_CHECK(pc_sem_release(&sem, 1) == PC_SEM_OK, "release failed"))
 
 static void many(int t, void *arg)
 {
@@ -96,7 +86,7 @@ int main(void)
 
     pc_sem_init(&sem, 1);
     pc_run_threads(THREADS, as_lock, NULL);
-    PC_CHECK(plain == THREADS * per, "counter %ld, want %ld", plain, THREADS * per);
+    PC_EXCLUSION_CHECK(excl, THREADS * per);
     PC_CHECK(pc_sem_available(&sem) == 1, "permits left %llu",
              (unsigned long long)pc_sem_available(&sem));
 

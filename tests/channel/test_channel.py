@@ -1,4 +1,8 @@
-"""pyconc.channel / sync_channel: behaviour of every call, one at a time."""
+"""pyconc.channel / sync_channel: behaviour of every call, one at a time.
+
+Length: every call of the three flavors, one at a time; many receivers
+are in test_channel_mpmc.py, select in test_select.py.
+"""
 
 import copy
 import gc
@@ -624,7 +628,7 @@ def test_rendezvous_len():
 def test_receiver_used_from_two_threads_at_once():
     # Issue 13: a second thread receiving through the same Receiver used to
     # get ChannelError ("one receiving thread at a time"); now both receive
-    # (tests/test_channel_mpmc.py has the rest).
+    # (tests/channel/test_channel_mpmc.py has the rest).
     tx, rx = channel()
     t, results, errors = in_thread(rx.recv, 10)
     wait_until(lambda: receiver_busy(rx))
@@ -736,35 +740,30 @@ def test_failed_sends_keep_no_reference():
 LONG_NS = 60 * 10**9
 
 
+@pytest.mark.test_hooks
 @pytest.mark.parametrize("make", KINDS.values(), ids=KINDS.keys())
 def test_send_wakes_a_parked_receiver(make):
     tx, rx = make()
-    rx._claim()
-    try:
-        t, results, _ = in_thread(rx._wait_ready, LONG_NS)
-        time.sleep(0.05)  # let it park (if it has not, the test still holds)
-        tx.try_send(1)
-        t.join(10)
-        assert not t.is_alive(), "the receiver was not woken by the send"
-        assert results == [True]
-    finally:
-        rx._unclaim()
+    t, results, _ = in_thread(rx._wait_ready, LONG_NS)
+    time.sleep(0.05)  # let it park (if it has not, the test still holds)
+    tx.try_send(1)
+    t.join(10)
+    assert not t.is_alive(), "the receiver was not woken by the send"
+    assert results == [True]
     assert rx.recv() == 1
 
 
+@pytest.mark.test_hooks
 def test_last_sender_close_wakes_a_parked_receiver():
     tx, rx = channel()
-    rx._claim()
-    try:
-        t, results, _ = in_thread(rx._wait_ready, LONG_NS)
-        time.sleep(0.05)
-        tx.close()
-        t.join(10)
-        assert not t.is_alive(), "the receiver was not woken by the disconnect"
-    finally:
-        rx._unclaim()
+    t, results, _ = in_thread(rx._wait_ready, LONG_NS)
+    time.sleep(0.05)
+    tx.close()
+    t.join(10)
+    assert not t.is_alive(), "the receiver was not woken by the disconnect"
 
 
+@pytest.mark.test_hooks
 def test_recv_wakes_a_parked_sender():
     tx, rx = sync_channel(1)
     tx.send(1)
@@ -776,6 +775,7 @@ def test_recv_wakes_a_parked_sender():
     assert results == [True]
 
 
+@pytest.mark.test_hooks
 def test_receiver_close_wakes_a_parked_sender():
     tx, rx = sync_channel(1)
     tx.send(1)
@@ -786,13 +786,10 @@ def test_receiver_close_wakes_a_parked_sender():
     assert not t.is_alive(), "the sender was not woken by the close"
 
 
+@pytest.mark.test_hooks
 def test_wait_slices_time_out():
     tx, rx = sync_channel(1)
-    rx._claim()
-    try:
-        assert rx._wait_ready(10**6) is False
-    finally:
-        rx._unclaim()
+    assert rx._wait_ready(10**6) is False
     tx.send(1)
     assert tx._wait_room(10**6) is False
 

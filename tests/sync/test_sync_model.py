@@ -32,6 +32,8 @@ from pyconc import (
     WouldBlock,
 )
 
+pytestmark = pytest.mark.model  # the kind of test (tests/README.md)
+
 SETTINGS = settings(max_examples=100 * STRESS, stateful_step_count=50, deadline=None)
 
 

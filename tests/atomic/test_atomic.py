@@ -1,4 +1,7 @@
-"""AtomicInt, AtomicUInt, AtomicBool and fence: every operation, ordering rule and error."""
+"""AtomicInt, AtomicUInt, AtomicBool and fence: every operation, ordering rule and error.
+
+Length: every operation of three types times every ordering.
+"""
 
 import gc
 import mmap

@@ -8,6 +8,8 @@ import pytest
 
 from pyconc import AtomicInt, SpinLock
 
+pytestmark = pytest.mark.faults  # the kind of test (tests/README.md)
+
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="os.fork")
 
 

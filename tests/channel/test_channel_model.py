@@ -5,6 +5,7 @@ Bounded rings are small so that many laps wrap around; batches are longer
 than the ring so that send_many's waiting half is never needed (this is
 one thread: a full channel makes try_send raise Full instead)."""
 
+import pytest
 import collections
 import gc
 import weakref
@@ -14,6 +15,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from conftest import STRESS
 from pyconc import ChannelError, Disconnected, HandleClosed, Empty, Full, SendError, Timeout, channel, sync_channel
+
+pytestmark = pytest.mark.model  # the kind of test (tests/README.md)
 
 
 class Value:

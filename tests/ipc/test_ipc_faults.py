@@ -36,7 +36,7 @@ from pyconc.errors import Disconnected, Timeout
 no_stale_segments = pytest.fixture(autouse=True)(ipc_support.no_stale_segments)
 ctx = pytest.fixture(params=ipc_support.START_METHODS)(ipc_support.start_method)
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(300)]  # the kind of test (tests/README.md)
 
 
 def dead_pid():
@@ -219,6 +219,7 @@ def test_a_fork_child_that_only_looks_at_a_receiver_takes_nothing():
 # ------------------------------------------- producers killed in a send
 
 
+@pytest.mark.test_hooks
 def test_a_producer_killed_in_a_send_gives_its_slot_back(ctx):
     tx, rx = ipc.channel()
     kills = 4
@@ -327,6 +328,7 @@ def _next_bytes(rx):
 # ------------------------------------------- consumers killed in a receive
 
 
+@pytest.mark.test_hooks
 @pytest.mark.parametrize("first", [False, True])
 def test_a_consumer_that_died_in_a_receive_is_taken_over(first):
     # Deterministic: the ring as a consumer leaves it when it is killed

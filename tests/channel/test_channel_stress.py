@@ -29,6 +29,8 @@ from pyconc import (
 )
 from pyconc._native import lib
 
+pytestmark = pytest.mark.stress  # the kind of test (tests/README.md)
+
 KINDS = {
     "channel": channel,
     "sync_channel(0)": lambda: sync_channel(0),

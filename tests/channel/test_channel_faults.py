@@ -17,6 +17,8 @@ from pyconc import HandleClosed, SendError, Timeout, channel, sync_channel
 from _interrupt import assert_interrupts
 from conftest import scaled
 
+pytestmark = pytest.mark.faults  # the kind of test (tests/README.md)
+
 KINDS = {
     "channel": channel,
     "sync_channel(0)": lambda: sync_channel(0),

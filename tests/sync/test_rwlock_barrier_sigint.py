@@ -22,6 +22,8 @@ import pytest
 from conftest import scaled
 from pyconc import Barrier, PoisonError, RwLock, WouldBlock
 
+pytestmark = pytest.mark.faults  # the kind of test (tests/README.md)
+
 
 class _Campaign:
     """SIGINT for the main thread, raising KeyboardInterrupt while armed."""

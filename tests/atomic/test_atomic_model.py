@@ -1,10 +1,13 @@
 """Model-based tests (hypothesis, stateful): random operation sequences on the
 atomics and the spin lock, checked against a simple sequential model."""
 
+import pytest
 from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from pyconc import ACQ_REL, ACQUIRE, RELAXED, RELEASE, SEQ_CST, AtomicInt, AtomicUInt, SpinLock
+
+pytestmark = pytest.mark.model  # the kind of test (tests/README.md)
 
 RMW = st.sampled_from([RELAXED, ACQUIRE, RELEASE, ACQ_REL, SEQ_CST])
 I64 = st.integers(-(2**63), 2**63 - 1)

@@ -330,3 +330,29 @@ def test_lock_pickles_only_in_shared_memory():
     again.release()
     lock.close()
     again.close()
+
+
+def test_ipc_package_imports_no_asyncio_machinery_at_module_level():
+    # pyconc.ipc is a package of one module per concern; none of them may
+    # import asyncio or pyconc._async when imported (recv_async imports
+    # pyconc._async on first use; closing stops a watcher only if it did).
+    import ast
+    import pathlib
+
+    import pyconc.ipc
+
+    folder = pathlib.Path(pyconc.ipc.__file__).parent
+    files = sorted(folder.glob("*.py"))
+    assert {f.name for f in files} >= {"__init__.py", "_segment.py", "_shared.py",
+                                       "_sender.py", "_receiver.py", "_channel.py",
+                                       "_fork.py"}
+    for f in files:
+        tree = ast.parse(f.read_text())
+        for node in tree.body:  # module level only
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [f"{node.module}.{a.name}" for a in node.names]
+            for n in names:
+                assert "asyncio" not in n and n != "pyconc._async", (f.name, n)

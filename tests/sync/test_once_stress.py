@@ -3,11 +3,14 @@ their own files): many threads race through many fresh cells; each cell's
 initialiser runs exactly once (or once more after a failure) and every
 thread sees its value."""
 
+import pytest
 import threading
 
 import pyconc
 from conftest import scaled
 from pyconc import Once, OnceLock
+
+pytestmark = pytest.mark.stress  # the kind of test (tests/README.md)
 
 
 def test_many_threads_many_cells():

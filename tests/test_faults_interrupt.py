@@ -9,6 +9,8 @@ import pyconc
 from pyconc import Barrier, Condvar, Mutex, Once, OnceLock, RwLock
 from _interrupt import assert_interrupts
 
+pytestmark = pytest.mark.faults  # the kind of test (tests/README.md)
+
 
 def test_mutex_lock():
     m = Mutex(0)

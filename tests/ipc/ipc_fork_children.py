@@ -1,4 +1,4 @@
-"""Functions run in child processes by tests/test_ipc_fork.py.
+"""Functions run in child processes by tests/ipc/test_ipc_fork.py.
 
 Module level, so that ``spawn`` and ``forkserver`` children can import
 them by name.
