@@ -812,24 +812,15 @@ static PyObject *pc_async_py_self_aiter(PyObject *self)
  * pushed), no sender, or a close?  As pc_chan.c's check. */
 static bool pc_async_py_rx_ready(pc_chan_t *c)
 {
-    bool pending = c->kind == PC_CHAN_UNBOUNDED ? pc_mpsc_has_pending(&c->q)
-                                                : pc_ring_has_pending(&c->ring);
-    /* seq_cst: after the fence of the arm (pc_async_list_add). */
-    return pending || atomic_load_explicit(&c->senders, memory_order_seq_cst) == 0 ||
-           atomic_load_explicit(&c->rx_closed, memory_order_seq_cst) != 0;
+    /* seq_cst loads (pc_chan_rx_ready): after the fence of the arm
+     * (pc_async_list_add). */
+    return pc_chan_rx_ready(c);
 }
 
-/* Room (bounded), or the receiver closed. */
+/* Room for a sender (or closed): a hint for waking another sender. */
 static bool pc_async_py_tx_ready(pc_chan_t *c)
 {
-    uint64_t tail, seq;
-    if (c->kind == PC_CHAN_UNBOUNDED ||
-        atomic_load_explicit(&c->rx_closed, memory_order_relaxed) != 0)
-        return true; /* relaxed: a hint for waking another sender */
-    /* acquire, as in pc_ring_trypush: the slot at tail is free. */
-    tail = atomic_load_explicit(&c->ring.tail, memory_order_relaxed);
-    seq = atomic_load_explicit(&c->ring.slots[tail % c->ring.cap].seq, memory_order_acquire);
-    return (int64_t)(seq - 2 * tail) >= 0;
+    return c->kind == PC_CHAN_UNBOUNDED || pc_chan_tx_ready(c, -1);
 }
 
 /*

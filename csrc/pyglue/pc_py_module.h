@@ -28,6 +28,7 @@
 #include "pc_shring_py.h"
 #include "pc_async_py.h"
 #include "pc_async_lock_py.h"
+#include "pc_async_wait_py.h"
 
 /* Families, in the order their types are created (one line each). */
 typedef int (*pc_py_family_init)(PyObject *m);
@@ -47,7 +48,8 @@ static const pc_py_family_init pc_py_families[] = {
     pc_bcast_py_init, /* broadcast handles */
     pc_select_py_init, /* select, Select, Selected */
     pc_async_py_init, /* asyncio: after the channels and broadcast, which it extends */
-    pc_async_lock_py_init, /* lock_async, acquire_async, wait_async: after the locks */
+    pc_async_lock_py_init, /* lock_async, read/write_async, acquire_async: after the locks */
+    pc_async_wait_py_init, /* Condvar/Barrier wait_async, broadcast wait_closed */
     NULL /* end */
 };
 

@@ -73,6 +73,7 @@ def test_wait_closed_async_without_a_thread():
     asyncio.run(main())
 
 
+@pytest.mark.stress
 def test_closed_stress_receivers_leaving_from_threads():
     for _ in range(scaled(30)):
         tx, rx = pyconc.broadcast(8)
@@ -94,6 +95,7 @@ def test_closed_stress_receivers_leaving_from_threads():
         assert len(waiters) == 3 and tx.receiver_count() == 0
 
 
+@pytest.mark.faults
 def test_ctrl_c_interrupts_wait_closed(tmp_path):
     import subprocess
     import sys
