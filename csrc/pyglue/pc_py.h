@@ -20,6 +20,13 @@
 #ifndef PC_PY_H
 #define PC_PY_H
 
+/* Self-contained: cffi's generated module has included Python.h already;
+ * `make cwarn` compiles the layer on its own (tests/c/pyglue_check.c). */
+#ifndef PY_SSIZE_T_CLEAN
+#define PY_SSIZE_T_CLEAN
+#endif
+#include <Python.h>
+
 #include <math.h>
 #include <string.h>
 
