@@ -134,7 +134,13 @@ wheel-test: venv
 	cd build/wheel-check/pyconc-*/tests && $(CURDIR)/$(WHEEL_VENV)/bin/python -c "import pyconc, sys; assert 'site-packages' in pyconc.__file__, pyconc.__file__; print('testing', pyconc.__file__)"
 	cd build/wheel-check/pyconc-*/tests && $(CURDIR)/$(WHEEL_VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 	PYCONC_RELEASE_TESTS=1 $(PY) -m pytest -q -p no:cacheprovider -m release tests/test_release.py
-.PHONY: typecheck wheel-test
+# The API reference (docs/api/, Sphinx autodoc over the installed
+# package), warning-free: -W turns every warning into a failure.
+docs: install-test
+	$(PIP) install "sphinx>=7"
+	$(PY) -m sphinx -q -W --keep-going -b html docs/api build/docs
+	@echo "docs: build/docs/index.html"
+.PHONY: typecheck wheel-test docs
 
 # A copy of the source tree (tracked and new files, not build products), so
 # that a build with other flags or another cffi never reuses ./build or the
