@@ -214,3 +214,20 @@ def test_cibuildwheel_selects_every_python(checkout):
     ids = set(out.split())
     for tag in ("cp310", "cp311", "cp312", "cp313", "cp314", "cp313t", "cp314t"):
         assert f"{tag}-manylinux_x86_64" in ids, (tag, sorted(ids))
+
+
+@needs_source
+def test_classifiers_are_known_to_pypi():
+    """PyPI refuses an upload with a classifier it does not know."""
+    trove = pytest.importorskip("trove_classifiers")
+    import re
+
+    text = (ROOT / "pyproject.toml").read_text()
+    start = text.index("classifiers = [")
+    block = text[start:text.index("]", start)]
+    declared = re.findall(r'"([^"]+)"', block)
+    assert declared
+    assert [c for c in declared if c not in trove.classifiers] == []
+    # Linux only is claimed (the one system the suite runs on).
+    assert [c for c in declared if c.startswith("Operating System")] == [
+        "Operating System :: POSIX :: Linux"]
