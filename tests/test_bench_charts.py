@@ -36,12 +36,14 @@ def fake_report(cpus=2):
 def test_rows_are_relative_to_the_baseline_with_spread():
     rows = charts.family_rows(fake_report(), "channels")
     assert [r["group"] for r in rows] == [
-        "channel 1p/1c", "channel 4p/4c  [oversubscribed: 8 threads on 2 CPUs]"]
+        "channel 1p/1c", "channel 4p/4c  [oversubscribed: 8 threads/processes on 2 CPUs]"]
     assert rows[0]["bars"] == [("queue.Queue", 1.0, 1.0, 1.0), ("pyconc channel", 20.0, 15.0, 25.0)]
     # Leaving the oversubscribed groups out instead of marking them.
     assert [r["group"] for r in charts.family_rows(fake_report(), "channels", max_threads=2)] == [
         "channel 1p/1c"]
     assert charts.family_rows(fake_report(cpus=8), "channels")[1]["group"] == "channel 4p/4c"
+    # Processes have no thread count: the group's name gives them.
+    assert charts._workers({"group": "processes: 4 producers -> 1 consumer"}) == 5
     # Memory is not a throughput: in no family.
     assert all(charts.family_rows(fake_report(), f) == [] for f, _ in charts.FAMILIES if f != "channels")
 

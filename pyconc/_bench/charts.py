@@ -49,6 +49,16 @@ def _cpus(meta: Dict[str, Any]) -> Optional[int]:
     return int(m.group(1)) if m else None
 
 
+def _workers(result: Result) -> int:
+    """Threads (or processes) a result ran: its ``threads``, else what its
+    group's name counts ("4 producers -> 1 consumer", "2 processes")."""
+    if result.get("threads"):
+        return int(result["threads"])
+    counts = re.findall(r"(\d+) (?:producers?|consumers?|processes)\b",
+                        result.get("group", ""))
+    return sum(int(n) for n in counts)
+
+
 def family_of(result: Result) -> Optional[str]:
     for name, belongs in FAMILIES:
         if belongs(result.get("section", ""), result.get("group", "")):
@@ -74,7 +84,7 @@ def family_rows(report: Dict[str, Any], family: str,
         groups.setdefault(r["group"], []).append(r)
     rows = []
     for group, results in groups.items():
-        threads = max((r.get("threads") or 0) for r in results)
+        threads = max(_workers(r) for r in results)
         if max_threads is not None and threads > max_threads:
             continue
         base = [r for r in results if r.get("baseline")]
@@ -82,7 +92,7 @@ def family_rows(report: Dict[str, Any], family: str,
             continue
         label = group
         if cpus is not None and threads > cpus:
-            label += f"  [oversubscribed: {threads} threads on {cpus} CPUs]"
+            label += f"  [oversubscribed: {threads} threads/processes on {cpus} CPUs]"
         bars = [(base[0]["name"], 1.0, 1.0, 1.0)]
         for r in results:
             if not r.get("baseline"):
