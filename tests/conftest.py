@@ -33,7 +33,7 @@ def pytest_collection_modifyitems(config, items):
     is unsupported."""
     supported = None
     for item in items:
-        if item.path.name.startswith(("test_ipc", "ipc_")):
+        if item.path.name.startswith(("test_ipc", "ipc_")) or item.path.parent.name == "ipc":
             item.add_marker(pytest.mark.ipc)
         if item.get_closest_marker("ipc") is not None:
             if supported is None:
