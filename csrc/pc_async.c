@@ -139,12 +139,30 @@ void pc_async_hub_init(pc_async_hub_t *h, int kind, intptr_t wfd)
 }
 
 /* One byte (eight for an eventfd) into the fd.  A full pipe or socket
- * buffer already holds a wake-up, so EAGAIN is success. */
+ * buffer already holds a wake-up, so EAGAIN is success.
+ *
+ * Not so for a Windows socket: a non-blocking send() may fail with
+ * WSAEWOULDBLOCK while the peer's buffer is empty (seen under Wine with the
+ * loop draining in another thread, make cwine's validate_async: the
+ * wake-up was lost and the loop slept on).  So on WSAEWOULDBLOCK wait
+ * until the socket is writable (1 ms at a time) and send again, at most
+ * PC_ASYNC_SEND_TRIES times: were the buffer really full, it holds
+ * wake-ups already, and the bound keeps a reader that is gone from
+ * stalling the notifier for more than about that many milliseconds. */
+#define PC_ASYNC_SEND_TRIES 64
 static void pc_async_fd_signal(int kind, intptr_t wfd)
 {
 #ifdef _WIN32
     (void)kind;
-    (void)send((SOCKET)wfd, "x", 1, 0);
+    for (int i = 0; i < PC_ASYNC_SEND_TRIES; i++) {
+        if (send((SOCKET)wfd, "x", 1, 0) == 1 || WSAGetLastError() != WSAEWOULDBLOCK)
+            return;
+        fd_set w;
+        FD_ZERO(&w);
+        FD_SET((SOCKET)wfd, &w);
+        struct timeval t = {0, 1000};
+        (void)select(0, NULL, &w, NULL, &t);
+    }
 #else
     uint64_t one = 1;
     ssize_t r;

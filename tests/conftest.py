@@ -41,14 +41,35 @@ def pytest_configure(config):
     )
 
 
+def _ipc_supported() -> bool:
+    """pyconc.ipc (POSIX shared memory, process-shared futexes) imports here."""
+    try:
+        import pyconc.ipc  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
+
+
 def pytest_collection_modifyitems(config, items):
+    """Give every test its kind (unit unless marked); skip the hooks' tests
+    on a build without them; mark the tests of pyconc.ipc (``-m "not ipc"``
+    deselects them, as cibuildwheel's Windows test step does) and skip them
+    where pyconc.ipc is unsupported."""
     from pyconc import _core
 
     hooks = getattr(_core, "_TEST_HOOKS", 0)
     skip = pytest.mark.skip(reason="pyconc._core built without the test hooks "
                                    "(PYCONC_TEST_HOOKS=1; make test builds them)")
+    supported = None
     for item in items:
         if not any(item.get_closest_marker(k) for k in KINDS):
             item.add_marker(pytest.mark.unit)
         if not hooks and item.get_closest_marker("test_hooks"):
             item.add_marker(skip)
+        if item.path.name.startswith(("test_ipc", "ipc_")) or item.path.parent.name == "ipc":
+            item.add_marker(pytest.mark.ipc)
+        if item.get_closest_marker("ipc") is not None:
+            if supported is None:
+                supported = _ipc_supported()
+            if not supported:
+                item.add_marker(pytest.mark.skip(reason="pyconc.ipc is not supported on this platform"))

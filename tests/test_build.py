@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-build_py = ROOT / "build.py"
-pytestmark = pytest.mark.skipif(not build_py.exists(), reason="needs the source tree (build.py)")
+build_py = ROOT / "ffibuild" / "build.py"
+pytestmark = pytest.mark.skipif(not build_py.exists(), reason="needs the source tree (ffibuild/build.py)")
 
 
 @pytest.fixture(scope="module")

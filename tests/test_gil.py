@@ -47,7 +47,7 @@ def test_a_blocking_wait_lets_other_threads_run():
     assert progress > 1000
 
 
-build_py = ROOT / "build.py"
+build_py = ROOT / "ffibuild" / "build.py"
 
 
 def load_build():
@@ -60,7 +60,7 @@ def load_build():
     return build
 
 
-@pytest.mark.skipif(not build_py.exists(), reason="needs the source tree (build.py)")
+@pytest.mark.skipif(not build_py.exists(), reason="needs the source tree (ffibuild/build.py)")
 def test_generated_wrappers_follow_the_declarations(tmp_path):
     """Every *_fast.h wrapper keeps the GIL, every *_blocking.h one releases it."""
     import re
@@ -98,14 +98,14 @@ def test_generated_wrappers_follow_the_declarations(tmp_path):
     assert "Py_MOD_GIL_NOT_USED" in source
 
 
-@pytest.mark.skipif(not build_py.exists(), reason="needs the source tree (build.py)")
+@pytest.mark.skipif(not build_py.exists(), reason="needs the source tree (ffibuild/build.py)")
 def test_keep_gil_refuses_an_unknown_shape():
     build = load_build()
     with pytest.raises(build.BuildError):
         build.keep_gil("static PyObject *\n_cffi_f_x(void)\n{\n}\n", frozenset({"x"}))
 
 
-@pytest.mark.skipif(not build_py.exists(), reason="needs the source tree (build.py)")
+@pytest.mark.skipif(not build_py.exists(), reason="needs the source tree (ffibuild/build.py)")
 def test_hand_over_gil_refuses_an_unknown_shape():
     build = load_build()
     with pytest.raises(build.BuildError):

@@ -71,6 +71,7 @@ def _machine() -> Dict[str, Any]:
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}",
+        "cpus": os.cpu_count(),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "build": "free-threaded" if gil_disabled else "with GIL",
         "gil_enabled_at_runtime": bool(gil_enabled),
@@ -338,51 +339,14 @@ def format_table(report: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def plot(report: Dict[str, Any], path: str) -> None:
-    """Draw throughput against thread count, one line per implementation."""
-    try:
-        import matplotlib
+def plot(report: Dict[str, Any], path: str) -> List[str]:
+    """Draw one chart per family (``charts.py``) beside *path*:
+    ``<stem>-<family>.png``.  Returns the paths written."""
+    from pyconc._bench import charts
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise SystemExit(
-            "--plot needs matplotlib: pip install 'pyconc[plot]' (or pip install matplotlib)"
-        ) from None
-    families: Dict[str, Dict[str, List[tuple]]] = {}
-    for r in report["results"]:
-        if not r.get("threads"):
-            continue
-        family = re.sub(r",?\s*\d+ threads?$", "", r["group"])
-        family = re.sub(r",?\s*uncontended$", "", family)
-        families.setdefault(family, {}).setdefault(r["name"], []).append(
-            (r["threads"], r["ops_per_sec"])
-        )
-    families = {f: lines for f, lines in families.items()
-                if any(len(pts) > 1 for pts in lines.values())}
-    if not families:
-        raise SystemExit("--plot: no scenario was run at more than one thread count")
-    n = len(families)
-    cols = min(n, 3)
-    rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4.2 * rows), squeeze=False)
-    for ax in axes.flat[n:]:
-        ax.set_visible(False)
-    for ax, (family, lines) in zip(axes.flat, families.items()):
-        for name, pts in lines.items():
-            pts.sort()
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=name)
-        ax.set_xticks(sorted({p[0] for pts in lines.values() for p in pts}))
-        ax.set_title(family)
-        ax.set_xlabel("threads")
-        ax.set_ylabel("operations per second")
-        ax.set_yscale("log")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
-    m = report["meta"]
-    fig.suptitle(f"pyconc {m['pyconc']}, {m['python']} ({m['build']}), {m['date']}", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    stem, _ = os.path.splitext(path)
+    return charts.draw_all(report, os.path.dirname(stem) or ".",
+                           prefix=os.path.basename(stem) + "-")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -400,7 +364,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         "without those above the number of CPUs)")
     parser.add_argument("--repeat", type=int, help="rounds per scenario (default 5; 7 with --full)")
     parser.add_argument("--json", metavar="FILE", help="write every figure to FILE as JSON")
-    parser.add_argument("--plot", metavar="FILE.png", help="draw the scaling chart (needs matplotlib)")
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help="draw one chart per family, FILE-<family>.png (needs matplotlib)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
@@ -419,11 +384,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         repeat=args.repeat,
         progress=None if args.no_progress else sys.stderr,
     )
+    report["meta"]["command"] = " ".join(
+        ["python -m pyconc bench", *(sys.argv[2:] if argv is None else argv)])
     print(format_table(report))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)
     if args.plot:
-        plot(report, args.plot)
-        print(f"chart written to {args.plot}")
+        for path in plot(report, args.plot):
+            print(f"chart written to {path}")
     return 0

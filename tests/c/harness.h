@@ -23,6 +23,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef _WIN32
+#include <winsock2.h> /* before windows.h, as winsock2.h asks */
+#include <windows.h>
+#endif
 
 #include "pyconc.h"
 
@@ -45,6 +49,25 @@
 static const char *pc_watchdog_msg;
 static size_t pc_watchdog_len;
 
+#ifdef _WIN32
+/* No SIGALRM on Windows: a thread of its own sleeps, then ends the process
+ * (make cwine runs these programs under Wine). */
+static DWORD WINAPI pc_watchdog_thread(LPVOID arg)
+{
+    Sleep((DWORD)(uintptr_t)arg * 1000u);
+    (void)!write(2, pc_watchdog_msg, (unsigned)pc_watchdog_len);
+    _exit(1);
+}
+
+static inline void pc_watchdog(const char *msg, unsigned seconds)
+{
+    pc_watchdog_msg = msg;
+    pc_watchdog_len = strlen(msg);
+    HANDLE h = CreateThread(NULL, 0, pc_watchdog_thread, (LPVOID)(uintptr_t)seconds, 0, NULL);
+    PC_CHECK(h != NULL, "watchdog: CreateThread failed");
+    CloseHandle(h);
+}
+#else
 static void pc_watchdog_fire(int sig)
 {
     (void)sig;
@@ -59,6 +82,7 @@ static inline void pc_watchdog(const char *msg, unsigned seconds)
     signal(SIGALRM, pc_watchdog_fire);
     alarm(seconds);
 }
+#endif
 
 static inline long pc_scaled(long n)
 {

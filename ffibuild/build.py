@@ -24,7 +24,7 @@ generated C, is in exactly one of the two classes.
 ``pc_gil_probe_fast`` / ``pc_gil_probe_blocking`` let the tests check the
 result in the compiled module.
 
-Run as a script (``python build.py [DIR]``) it writes the adjusted C to DIR,
+Run as a script (``python ffibuild/build.py [DIR]``) it writes the adjusted C to DIR,
 for reading it.
 """
 
@@ -37,7 +37,9 @@ from pathlib import Path
 
 from cffi import FFI
 
-HERE = Path(__file__).resolve().parent
+#: The project root (this file lives in ffibuild/, so that ``python -m build``
+#: run from the root finds PyPA's build, not this file: see ffibuild/README.md).
+HERE = Path(__file__).resolve().parent.parent
 CSRC = HERE / "csrc"
 MODULE = "pyconc._core"
 
@@ -156,13 +158,23 @@ def _compile_args() -> dict[str, list]:
             # WaitOnAddress; Winsock for the asyncio hubs' sockets (pc_async.c)
             "libraries": ["Synchronization", "ws2_32"],
         }
-    args = ["-Wall", "-Wextra", "-O2"]
+    # Hidden visibility: the core's pc_* functions are called only from
+    # inside the module (cffi's wrappers and csrc/pyglue/ are in the same
+    # shared object), so the one exported symbol is PyInit__core
+    # (PyMODINIT_FUNC marks it visible).  tests/test_release.py checks it.
+    args = ["-Wall", "-Wextra", "-O2", "-fvisibility=hidden"]
     if os.environ.get("PYCONC_WERROR"):
         args.append("-Werror")
     if os.environ.get("PYCONC_TEST_HOOKS"):  # the tests' hooks (make test); never in a wheel
         args.append("-DPC_TEST_HOOKS")
     libs = [] if sys.platform == "darwin" else ["pthread"]
-    return {"extra_compile_args": args, "libraries": libs}
+    link: list[str] = []
+    # Stripped unless asked otherwise (make asan-test keeps the symbols for
+    # its reports): the interpreter's CFLAGS bring -g, which is most of an
+    # unstripped module's size.
+    if not os.environ.get("PYCONC_KEEP_SYMBOLS"):
+        link.append("-Wl,-x" if sys.platform == "darwin" else "-s")
+    return {"extra_compile_args": args, "libraries": libs, "extra_link_args": link}
 
 
 ffibuilder = FFI()
