@@ -40,6 +40,33 @@ cwarn:
 	  else echo "$$cc: not installed, skipped"; fi; \
 	done
 
+# The C-API layer (csrc/pyglue/), which build.py's preamble includes into
+# cffi's module: compiled on its own, as one translation unit
+# (tests/c/pyglue_check.c), with the Python headers, warning-free under gcc
+# and clang, with and without the test hooks.  gnu11: CPython's headers
+# need POSIX's declarations.
+PYINC = $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_paths()['include'])")
+cglue:
+	@set -e; for cc in gcc clang; do \
+	  if command -v $$cc >/dev/null 2>&1; then \
+	    for hooks in "" -DPC_TEST_HOOKS; do \
+	      $$cc -std=gnu11 -O2 -Wall -Wextra -Werror -Icsrc -I$(PYINC) $$hooks \
+	        -c tests/c/pyglue_check.c -o /dev/null; done; \
+	    echo "$$cc: csrc/pyglue/ builds with -Wall -Wextra -Werror (with and without the test hooks)"; \
+	  else echo "$$cc: not installed, skipped"; fi; \
+	done
+
+# cppcheck over the core and the C-API layer (warning, portability and
+# performance checks; zero findings).  --library=python: cppcheck's model
+# of the C API, in place of the headers.
+CPPCHECK := cppcheck -q --std=c11 --inline-suppr --error-exitcode=1 \
+	--enable=warning,portability,performance --suppress=missingIncludeSystem -Icsrc
+ccppcheck:
+	$(CPPCHECK) -DPC_TEST_HOOKS csrc/*.c
+	$(CPPCHECK) --library=python -DPC_TEST_HOOKS tests/c/pyglue_check.c
+	@echo "cppcheck: csrc/ and csrc/pyglue/: no findings"
+.PHONY: cglue ccppcheck
+
 bench-pytest: install-test
 	$(PY) -m pytest bench --benchmark-group-by=group --benchmark-columns=min,mean,ops,rounds
 

@@ -44,6 +44,12 @@
  * Python fields are set before it is armed and cleared only when it is
  * disarmed or drained; a _Ready object is used by the one coroutine that
  * awaits it.
+ *
+ * Length: three mechanisms that only work together (the per-loop hub and
+ * its descriptor, the waiter records, the _Ready coroutine that runs the
+ * fast path in C) and the methods they add to the channel and broadcast
+ * types; the locks' acquires, which reuse _Ready, are pc_async_lock_py.h
+ * and pc_async_wait_py.h.
  */
 #ifndef PC_ASYNC_PY_H
 #define PC_ASYNC_PY_H

@@ -34,6 +34,10 @@
  * reference to a value a sender is replacing; a receiver's position is its
  * own (one thread at a time), updated inside the same critical section.
  * With the GIL the GIL does all that.
+ *
+ * Length: four C types over one state (the state, Sender, Receiver,
+ * WeakSender) sharing the slot ring and its release rule (tokio's rem
+ * counts); splitting them would put the rule in two places.
  */
 #ifndef PC_BCAST_PY_H
 #define PC_BCAST_PY_H

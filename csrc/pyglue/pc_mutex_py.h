@@ -22,6 +22,11 @@
  * leaves its block thinking it holds a lock that it does not.
  *
  * All three hold Python references (value, mutex, bound mutex): GC types.
+ *
+ * Length: three C types that must see each other's internals (a Condvar
+ * wait releases and re-takes a guard's lock; the guard's free list), and
+ * the accessors Rust's Mutex has (into_inner, get_mut, set, replace,
+ * get_cloned), each with its poisoning rule.
  */
 #ifndef PC_MUTEX_PY_H
 #define PC_MUTEX_PY_H

@@ -21,6 +21,10 @@
  * the value reference (guards, into_inner, repr, GC clear) is inside the
  * RwLock's critical section (PC_PY_BEGIN_CRITICAL), so a reference is
  * never read while another thread drops it.
+ *
+ * Length: three C types (the lock and its two guards, one of which
+ * downgrades into the other) and the accessors and poisoning rules of
+ * Rust's RwLock, as pc_mutex_py.h has them for Mutex.
  */
 #ifndef PC_RWLOCK_PY_H
 #define PC_RWLOCK_PY_H
