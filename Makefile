@@ -113,7 +113,7 @@ caarch64:
 # process-shared memory: pyconc.ipc is POSIX only), and validate_async_lock
 # until it takes validate_async's wake_pair() (it polls a pipe).
 WIN_CC       ?= x86_64-w64-mingw32-gcc
-WIN_SKIP     := validate_rspin validate_shring validate_async_lock
+WIN_SKIP     := validate_rspin validate_shring
 WIN_VALIDATE := $(filter-out $(WIN_SKIP),$(VALIDATE))
 WINE         ?= wine
 WIN_FLAGS    := -std=c11 -O2 -Wall -Wextra -Werror -Icsrc -Itests/c

@@ -14,18 +14,7 @@
  */
 #include "harness.h"
 
-#ifdef _WIN32
-/* The Windows path of pc_async.c: the hub's wake-up end is a socket (what
- * asyncio's self-pipe is there), read with WSAPoll. */
-#include <winsock2.h>
-#include <ws2tcpip.h>
-#define PC_WAKE_KIND PC_ASYNC_FD_SOCKET
-#else
-#include <fcntl.h>
-#include <poll.h>
-#include <unistd.h>
-#define PC_WAKE_KIND PC_ASYNC_FD_PIPE
-#endif
+#include "wake.h"
 
 #define PRODUCERS 3
 #define COROUTINES 8
@@ -147,13 +136,7 @@ static void loop_body(unsigned seed)
         if (!all_asleep)
             continue;
         {
-#ifdef _WIN32
-            WSAPOLLFD pfd = {(SOCKET)wake_rd, POLLRDNORM, 0};
-            int n = WSAPoll(&pfd, 1, 10000);
-#else
-            struct pollfd pfd = {(int)wake_rd, POLLIN, 0};
-            int n = poll(&pfd, 1, 10000);
-#endif
+            int n = pc_wake_wait(wake_rd, 10000);
             PC_CHECK(n == 1, "a lost wake-up: %ld received, %ld sent, %u waiting", received,
                      PRODUCERS * per_producer, pc_async_waiting(&chan->async_rx));
         }
@@ -197,46 +180,10 @@ static void run(int kind, uint64_t cap)
     pc_chan_unref(chan); /* the receiver's */
 }
 
-#ifdef _WIN32
-/* A connected pair of loopback TCP sockets, both non-blocking. */
-static void wake_pair(void)
-{
-    WSADATA wsa;
-    PC_CHECK(WSAStartup(MAKEWORD(2, 2), &wsa) == 0, "WSAStartup");
-    SOCKET l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-    PC_CHECK(l != INVALID_SOCKET, "socket");
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int len = sizeof a;
-    PC_CHECK(bind(l, (struct sockaddr *)&a, sizeof a) == 0 && listen(l, 1) == 0 &&
-                 getsockname(l, (struct sockaddr *)&a, &len) == 0,
-             "bind/listen");
-    SOCKET w = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-    PC_CHECK(w != INVALID_SOCKET && connect(w, (struct sockaddr *)&a, sizeof a) == 0, "connect");
-    SOCKET r = accept(l, NULL, NULL);
-    PC_CHECK(r != INVALID_SOCKET, "accept");
-    closesocket(l);
-    u_long on = 1;
-    PC_CHECK(ioctlsocket(r, FIONBIO, &on) == 0 && ioctlsocket(w, FIONBIO, &on) == 0, "FIONBIO");
-    wake_rd = (intptr_t)r;
-    wake_wr = (intptr_t)w;
-}
-#else
-static void wake_pair(void)
-{
-    int p[2];
-    PC_CHECK(pipe(p) == 0, "pipe");
-    PC_CHECK(fcntl(p[0], F_SETFL, O_NONBLOCK) == 0 && fcntl(p[1], F_SETFL, O_NONBLOCK) == 0,
-             "fcntl");
-    wake_rd = p[0];
-    wake_wr = p[1];
-}
-#endif
 
 int main(void)
 {
-    wake_pair();
+    pc_wake_pair(&wake_rd, &wake_wr);
     pc_async_hub_init(&hub, PC_WAKE_KIND, wake_wr);
     per_producer = pc_scaled(100000);
     run(PC_CHAN_UNBOUNDED, 0);

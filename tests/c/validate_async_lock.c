@@ -11,16 +11,14 @@
  * a coroutine holding the lock keeps it across a turn of the loop (a lock
  * held across an await).  Some armed coroutines are cancelled at random:
  * disarmed, passing a wake-up they were fired with on (pc_mutex_async_chain).
- * The loop sleeps in poll() on its hub's pipe.  Checks: the plain counter
+ * The loop sleeps on its hub's wake-up pair (wake.h: a pipe, or sockets on
+ * Windows).  Checks: the plain counter
  * (mutual exclusion; ThreadSanitizer sees a race if it fails), every
  * acquisition counted, and no lost wake-up (a poll() that times out while
  * a coroutine waits and the lock is free fails).
  */
 #include "harness.h"
-
-#include <fcntl.h>
-#include <poll.h>
-#include <unistd.h>
+#include "wake.h"
 
 #define THREADS 2
 #define COROUTINES 6
@@ -30,7 +28,7 @@ static pc_mutex_t mutex;
 static long counter; /* plain: protected by the mutex */
 static long per_thread, per_coroutine;
 static pc_async_hub_t hub;
-static int pipefd[2];
+static intptr_t wake_rd, wake_wr; /* the hub's wake-up pair (wake.h) */
 
 enum { IDLE, ARMED, FIRED_OUT, HOLDING };
 
@@ -117,13 +115,12 @@ static void loop_body(unsigned seed)
         if (!all_asleep)
             continue;
         {
-            struct pollfd pfd = {pipefd[0], POLLIN, 0};
-            int n = poll(&pfd, 1, 10000);
+            int n = pc_wake_wait(wake_rd, 10000);
             PC_CHECK(n == 1, "a lost wake-up: %u coroutines waiting, lock state %u",
                      pc_async_waiting(list),
                      (unsigned)atomic_load_explicit(&mutex.lock.state, memory_order_relaxed));
         }
-        pc_async_fd_drain(PC_ASYNC_FD_PIPE, pipefd[0]);
+        pc_async_fd_drain(PC_WAKE_KIND, wake_rd);
         for (pc_async_rec_t *r = pc_async_hub_take(&hub); r != NULL; r = r->ready_next) {
             struct coro *c = (struct coro *)r->owner;
             if (c->state == (HOLDING | 0x10)) {
@@ -148,11 +145,8 @@ static void body(int thread, void *arg)
 int main(void)
 {
     pc_watchdog("validate_async_lock: hung (a lost wake-up?)\n", 600);
-    PC_CHECK(pipe(pipefd) == 0, "pipe");
-    PC_CHECK(fcntl(pipefd[0], F_SETFL, O_NONBLOCK) == 0 &&
-                 fcntl(pipefd[1], F_SETFL, O_NONBLOCK) == 0,
-             "fcntl");
-    pc_async_hub_init(&hub, PC_ASYNC_FD_PIPE, pipefd[1]);
+    pc_wake_pair(&wake_rd, &wake_wr);
+    pc_async_hub_init(&hub, PC_WAKE_KIND, wake_wr);
     pc_mutex_init(&mutex);
     per_thread = pc_scaled(200000);
     per_coroutine = pc_scaled(20000);
