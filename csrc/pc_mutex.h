@@ -5,7 +5,7 @@
  *
  * The lock itself is pc_spin (test-and-test-and-set, backoff, then the
  * three-state futex park of Drepper's "Futexes Are Tricky", mutex #2).  The
- * poison flag is written only by the lock's holder, so it needs no ordering
+ * poison flag is set only by the lock's holder, so it needs no ordering
  * of its own: the unlock's release publishes it and the next lock's
  * acquire reads it.  Both words sit on one line: they are written by the
  * same thread (the holder), never by two at once.
@@ -31,9 +31,17 @@
 
 typedef struct pc_mutex {
     pc_spin_t lock;
-    _Atomic uint32_t poisoned; /* 0 or 1; read and written under the lock */
-    pc_async_slot_t async;     /* waiting coroutines; NULL until the first */
+    /* Bit 0: poisoned (written by the holder, or by clear_poison); the
+     * bits above are the owner's (PC_MUTEX_OWNER_BITS: the Python layer
+     * keeps its own two flags there, so that a Mutex object stays at 64
+     * bytes).  Every write is a read-modify-write of its own bits. */
+    _Atomic uint32_t flags;
+    pc_async_slot_t async; /* waiting coroutines; NULL until the first */
 } pc_mutex_t;
+
+#define PC_MUTEX_POISONED_BIT 1u
+/* The first of the bits the owner may use (pc_mutex_owner_set/_flags). */
+#define PC_MUTEX_OWNER_BITS 2u
 
 /* Results of the locking calls.  PC_MUTEX_POISONED means "locked, but a
  * previous holder poisoned it": the caller holds the lock either way. */
@@ -43,7 +51,7 @@ PC_INLINE void pc_mutex_init(pc_mutex_t *m)
 {
     pc_spin_init(&m->lock);
     /* relaxed: initialisation happens before the mutex is shared. */
-    atomic_store_explicit(&m->poisoned, 0, memory_order_relaxed);
+    atomic_store_explicit(&m->flags, 0, memory_order_relaxed);
     atomic_store_explicit(&m->async, NULL, memory_order_relaxed);
 }
 
@@ -58,7 +66,7 @@ PC_INLINE int pc_mutex_locked_state(pc_mutex_t *m)
 {
     /* relaxed: the lock's acquire already ordered this after the last
      * holder's write of the flag. */
-    return atomic_load_explicit(&m->poisoned, memory_order_relaxed)
+    return (atomic_load_explicit(&m->flags, memory_order_relaxed) & PC_MUTEX_POISONED_BIT)
                ? PC_MUTEX_POISONED
                : PC_MUTEX_OK;
 }
@@ -89,7 +97,7 @@ PC_INLINE uint32_t pc_mutex_unlock(pc_mutex_t *m, bool poison)
 {
     if (PC_UNLIKELY(poison))
         /* relaxed: published by the release in pc_spin_unlock below. */
-        atomic_store_explicit(&m->poisoned, 1, memory_order_relaxed);
+        atomic_fetch_or_explicit(&m->flags, PC_MUTEX_POISONED_BIT, memory_order_relaxed);
     uint32_t prev = pc_spin_unlock(&m->lock, false);
     if (PC_UNLIKELY(prev == PC_SPIN_CONTENDED)) {
         /* acquire: the exchange read the CONTENDED of a coroutine's mark
@@ -124,14 +132,26 @@ PC_INLINE bool pc_mutex_is_poisoned(pc_mutex_t *m)
 {
     /* acquire: a thread that sees the flag also sees what the poisoning
      * holder wrote before it (it may go on to inspect the data). */
-    return atomic_load_explicit(&m->poisoned, memory_order_acquire) != 0;
+    return (atomic_load_explicit(&m->flags, memory_order_acquire) & PC_MUTEX_POISONED_BIT) != 0;
 }
 
 /* clear_poison(): Rust's Mutex::clear_poison. */
 PC_INLINE void pc_mutex_clear_poison(pc_mutex_t *m)
 {
     /* release: pairs with the acquire in pc_mutex_is_poisoned. */
-    atomic_store_explicit(&m->poisoned, 0, memory_order_release);
+    atomic_fetch_and_explicit(&m->flags, ~PC_MUTEX_POISONED_BIT, memory_order_release);
+}
+
+/* The owner's bits (multiples of PC_MUTEX_OWNER_BITS).  relaxed: flags
+ * that order nothing by themselves (the lock orders what they guard). */
+PC_INLINE uint32_t pc_mutex_owner_flags(pc_mutex_t *m)
+{
+    return atomic_load_explicit(&m->flags, memory_order_relaxed) & ~PC_MUTEX_POISONED_BIT;
+}
+
+PC_INLINE void pc_mutex_owner_set(pc_mutex_t *m, uint32_t bits)
+{
+    atomic_fetch_or_explicit(&m->flags, bits & ~PC_MUTEX_POISONED_BIT, memory_order_relaxed);
 }
 
 /* True if somebody holds the lock right now (a snapshot). */

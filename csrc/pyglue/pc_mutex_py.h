@@ -40,11 +40,14 @@ typedef struct {
     pc_mutex_t lock;          /* the lock word and the poison flag */
     PyObject *value;          /* the protected value; NULL once retired */
     PyObject *weakrefs;
-    _Atomic uint32_t retired; /* 1 once into_inner() took the value */
-    uint32_t poisons;         /* 1: an exception leaving a with block
-                               * poisons (the default); 0: Mutex(...,
-                               * poison=False).  Read-only after tp_new. */
+    /* Two flags live in the lock's owner bits (pc_mutex.h), which keeps
+     * the object at 64 bytes: PC_MUTEX_PY_RETIRED once into_inner() took
+     * the value; PC_MUTEX_PY_NOPOISON for Mutex(..., poison=False), set in
+     * tp_new (an exception leaving a with block then only unlocks). */
 } pc_mutex_py_t;
+
+#define PC_MUTEX_PY_RETIRED PC_MUTEX_OWNER_BITS
+#define PC_MUTEX_PY_NOPOISON (PC_MUTEX_OWNER_BITS << 1)
 
 /* A guard's state. */
 enum {
@@ -84,7 +87,7 @@ static const char pc_mutex_py_poisoned_msg[] =
  * nothing is read on the strength of it. */
 static inline int pc_mutex_py_is_retired(pc_mutex_py_t *m)
 {
-    return atomic_load_explicit(&m->retired, memory_order_relaxed) != 0;
+    return (pc_mutex_owner_flags(&m->lock) & PC_MUTEX_PY_RETIRED) != 0;
 }
 
 /* pc_py_wait's halves for the mutex: PC_OK or PC_POISONED once held
@@ -211,7 +214,8 @@ static PyObject *pc_mutex_py_guard_exit(PyObject *self, PyObject *const *args,
         /* Leaving by an exception poisons the mutex (unless it was made
          * with poison=False). */
         pc_mutex_unlock(&g->mutex->lock,
-                        g->mutex->poisons && nargs > 0 && args[0] != Py_None);
+                        nargs > 0 && args[0] != Py_None &&
+                            !(pc_mutex_owner_flags(&g->mutex->lock) & PC_MUTEX_PY_NOPOISON));
         Py_RETURN_NONE;
     }
     if (prev == PC_MUTEX_PY_LOST)
@@ -389,9 +393,8 @@ static PyObject *pc_mutex_py_new(PyTypeObject *type, PyObject *args, PyObject *k
     Py_INCREF(value);
     m->value = value;
     m->weakrefs = NULL;
-    m->poisons = poison != 0;
-    /* relaxed: the mutex is not shared yet. */
-    atomic_store_explicit(&m->retired, 0, memory_order_relaxed);
+    if (!poison)
+        pc_mutex_owner_set(&m->lock, PC_MUTEX_PY_NOPOISON);
     return (PyObject *)m;
 }
 
@@ -505,7 +508,7 @@ static PyObject *pc_mutex_py_into_inner(PyObject *self, PyObject *unused)
         return NULL;
     /* Held for good: later lock() calls find it retired.  relaxed: the
      * flag only tells waiters to give up. */
-    atomic_store_explicit(&m->retired, 1, memory_order_relaxed);
+    pc_mutex_owner_set(&m->lock, PC_MUTEX_PY_RETIRED);
     PC_PY_BEGIN_CRITICAL((PyObject *)m);
     value = m->value;
     m->value = NULL;
