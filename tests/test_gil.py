@@ -317,8 +317,25 @@ class _Glue:
         for file in self.files:
             block = self._init_block(file, kind, name)
             if block is not None:
-                return block
+                return self._expand(block)
         return None
+
+    def _expand(self, block):
+        """A table's text with the glue's object-like macros (a shared list
+        of methods or slots, e.g. PC_ASYNC_PY_CORO_SLOTS) replaced by their
+        bodies, so that what they list is read as well."""
+        if not hasattr(self, "_macros"):
+            self._macros = {}
+            for raw, _ in self.files.values():
+                for m in re.finditer(r"^#define\s+([A-Z_][A-Z0-9_]*)[ \t]+((?:.*\\\n)*.*)$",
+                                     raw, re.M):
+                    self._macros[m.group(1)] = m.group(2).replace("\\\n", "\n")
+        for _ in range(3):  # nested at most this deep
+            block = re.sub(r"\b([A-Z_][A-Z0-9_]*)\b",
+                           lambda m: self._macros.get(m.group(1), m.group(1))
+                           if "{" in self._macros.get(m.group(1), "") else m.group(1),
+                           block)
+        return block
 
     def types(self):
         """tp_name -> {python name: C function} for every type defined."""

@@ -83,19 +83,12 @@ static PyType_Spec pc_async_lock_py_done_spec = {
 static PyObject *pc_async_lock_py_make(PyObject *lock, PyObject *timeout, PyObject *extra,
                                        int which, pc_async_py_try_fn try_fn)
 {
-    pc_async_py_ready *self = PyObject_GC_New(pc_async_py_ready, pc_async_lock_py_Acquire);
-    if (self == NULL)
-        return NULL;
-    self->handle = Py_NewRef(lock);
-    self->arg = Py_XNewRef(timeout);
-    self->timeout = Py_XNewRef(extra);
-    self->inner = NULL;
-    self->mode = PC_ASYNC_PY_ACQUIRE;
-    self->state = PC_ASYNC_PY_NEW;
-    self->try_fn = try_fn;
-    self->which = which;
-    self->result = NULL;
-    PyObject_GC_Track(self);
+    pc_async_py_ready *self = (pc_async_py_ready *)pc_async_py_ready_new(
+        pc_async_lock_py_Acquire, lock, timeout, extra, PC_ASYNC_PY_ACQUIRE);
+    if (self != NULL) {
+        self->try_fn = try_fn;
+        self->which = which;
+    }
     return (PyObject *)self;
 }
 
@@ -140,12 +133,7 @@ static PyObject *pc_async_lock_py_aexit(PyObject *self, PyObject *const *args,
 }
 
 static PyMethodDef pc_async_lock_py_acquire_methods[] = {
-    {"send", (PyCFunction)pc_async_py_ready_send_m, METH_O,
-     "send($self, value, /)\n--\n\nAs a coroutine's send()."},
-    {"throw", (PyCFunction)pc_async_py_ready_throw, METH_VARARGS,
-     "throw($self, typ, val=None, tb=None, /)\n--\n\nAs a coroutine's throw()."},
-    {"close", (PyCFunction)pc_async_py_ready_close_m, METH_NOARGS,
-     "close($self, /)\n--\n\nAs a coroutine's close()."},
+    PC_ASYNC_PY_CORO_METHODS,
     {"__aenter__", pc_async_lock_py_aenter, METH_NOARGS,
      "__aenter__($self, /)\n--\n\nThe acquire itself: awaiting it gives the guard."},
     {"__aexit__", (PyCFunction)(void (*)(void))pc_async_lock_py_aexit, METH_FASTCALL,
@@ -165,13 +153,7 @@ static PyType_Slot pc_async_lock_py_acquire_slots[] = {
      "waiting without blocking the event loop until a release, by a thread\n"
      "or a coroutine, fires it.  Registered as a collections.abc.Coroutine.\n\n"
      "Thread safety without the GIL: used by the one task awaiting it."},
-    {Py_tp_dealloc, (void *)pc_async_py_ready_dealloc},
-    {Py_tp_traverse, (void *)pc_async_py_ready_traverse},
-    {Py_tp_clear, (void *)pc_async_py_ready_clear},
-    {Py_am_await, (void *)pc_async_py_ready_await},
-    {Py_am_send, (void *)pc_async_py_ready_send},
-    {Py_tp_iter, (void *)PyObject_SelfIter},
-    {Py_tp_iternext, (void *)pc_async_py_ready_next},
+    PC_ASYNC_PY_CORO_SLOTS,
     {Py_tp_methods, pc_async_lock_py_acquire_methods},
     {0, NULL},
 };

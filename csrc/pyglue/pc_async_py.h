@@ -474,10 +474,12 @@ struct pc_async_py_ready {
 
 enum { PC_ASYNC_PY_INNER = 1 }; /* state: the slow coroutine runs */
 
-static PyObject *pc_async_py_ready_make(PyObject *handle, PyObject *arg, PyObject *timeout,
-                                        int mode)
+/* A new coroutine object of type tp (_Ready, or pc_async_lock_py.h's
+ * _Acquire). */
+static PyObject *pc_async_py_ready_new(PyTypeObject *tp, PyObject *handle, PyObject *arg,
+                                       PyObject *timeout, int mode)
 {
-    pc_async_py_ready *self = PyObject_GC_New(pc_async_py_ready, pc_async_py_Ready);
+    pc_async_py_ready *self = PyObject_GC_New(pc_async_py_ready, tp);
     if (self == NULL)
         return NULL;
     self->handle = Py_NewRef(handle);
@@ -491,6 +493,12 @@ static PyObject *pc_async_py_ready_make(PyObject *handle, PyObject *arg, PyObjec
     self->result = NULL;
     PyObject_GC_Track(self);
     return (PyObject *)self;
+}
+
+static PyObject *pc_async_py_ready_make(PyObject *handle, PyObject *arg, PyObject *timeout,
+                                        int mode)
+{
+    return pc_async_py_ready_new(pc_async_py_Ready, handle, arg, timeout, mode);
 }
 
 static int pc_async_py_ready_traverse(pc_async_py_ready *self, visitproc visit, void *arg)
@@ -720,13 +728,27 @@ static PyObject *pc_async_py_ready_await(pc_async_py_ready *self)
     return Py_NewRef((PyObject *)self);
 }
 
+/* A coroutine's methods and slots, shared by _Ready and by
+ * pc_async_lock_py.h's _Acquire (the same struct, other methods added). */
+#define PC_ASYNC_PY_CORO_METHODS                                                  \
+    {"send", (PyCFunction)pc_async_py_ready_send_m, METH_O,                        \
+     "send($self, value, /)\n--\n\nAs a coroutine's send()."},                      \
+        {"throw", (PyCFunction)pc_async_py_ready_throw, METH_VARARGS,              \
+         "throw($self, typ, val=None, tb=None, /)\n--\n\nAs a coroutine's throw()."}, \
+        {"close", (PyCFunction)pc_async_py_ready_close_m, METH_NOARGS,             \
+         "close($self, /)\n--\n\nAs a coroutine's close()."}
+
+#define PC_ASYNC_PY_CORO_SLOTS                                                    \
+    {Py_tp_dealloc, (void *)pc_async_py_ready_dealloc},                           \
+        {Py_tp_traverse, (void *)pc_async_py_ready_traverse},                     \
+        {Py_tp_clear, (void *)pc_async_py_ready_clear},                           \
+        {Py_am_await, (void *)pc_async_py_ready_await},                           \
+        {Py_am_send, (void *)pc_async_py_ready_send},                             \
+        {Py_tp_iter, (void *)PyObject_SelfIter},                                  \
+        {Py_tp_iternext, (void *)pc_async_py_ready_next}
+
 static PyMethodDef pc_async_py_ready_methods[] = {
-    {"send", (PyCFunction)pc_async_py_ready_send_m, METH_O,
-     "send($self, value, /)\n--\n\nAs a coroutine's send()."},
-    {"throw", (PyCFunction)pc_async_py_ready_throw, METH_VARARGS,
-     "throw($self, typ, val=None, tb=None, /)\n--\n\nAs a coroutine's throw()."},
-    {"close", (PyCFunction)pc_async_py_ready_close_m, METH_NOARGS,
-     "close($self, /)\n--\n\nAs a coroutine's close()."},
+    PC_ASYNC_PY_CORO_METHODS,
     {NULL, NULL, 0, NULL},
 };
 
@@ -738,13 +760,7 @@ static PyType_Slot pc_async_py_ready_slots[] = {
      "coroutine, to which every later step goes.  Registered as a\n"
      "collections.abc.Coroutine, so that asyncio.create_task takes it.\n\n"
      "Thread safety without the GIL: used by the one task awaiting it."},
-    {Py_tp_dealloc, (void *)pc_async_py_ready_dealloc},
-    {Py_tp_traverse, (void *)pc_async_py_ready_traverse},
-    {Py_tp_clear, (void *)pc_async_py_ready_clear},
-    {Py_am_await, (void *)pc_async_py_ready_await},
-    {Py_am_send, (void *)pc_async_py_ready_send},
-    {Py_tp_iter, (void *)PyObject_SelfIter},
-    {Py_tp_iternext, (void *)pc_async_py_ready_next},
+    PC_ASYNC_PY_CORO_SLOTS,
     {Py_tp_methods, pc_async_py_ready_methods},
     {0, NULL},
 };
