@@ -31,7 +31,7 @@ needs_release = pytest.mark.skipif(
 
 #: Tests an unpacked sdist runs in the quick check: the suite's shared
 #: files (conftest, helpers) and one file per kind of thing they reach.
-SDIST_SUBSET = ["tests/test_atomic.py", "tests/test_examples.py", "tests/test_signatures.py"]
+SDIST_SUBSET = ["tests/atomic/test_atomic.py", "tests/test_examples.py", "tests/test_signatures.py"]
 
 
 def run(cmd, cwd, timeout=600, env=None, **kw):
@@ -132,7 +132,7 @@ def test_sdist_holds_every_tracked_file(sdist):
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
     missing = [p for p in tracked_files() if p not in names and p != ".gitignore"]
     assert missing == []
-    for must in ("tests/conftest.py", "tests/ipc_support.py", "tests/c/harness.h",
+    for must in ("tests/conftest.py", "tests/ipc/ipc_support.py", "tests/c/harness.h",
                  "examples/bounded_buffer.py", "docs/testing.md", "ffibuild/build.py"):
         assert must in names, must
     assert not [n for n in names if n.endswith((".so", ".pyc", ".o"))]
@@ -152,7 +152,8 @@ def test_sdist_installs_and_its_tests_run(sdist, tmp_path):
     # From tests/, so that the unpacked pyconc/ (no compiled core) is not
     # on sys.path: the install is what the tests import.
     out = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-               *(Path(t).name for t in SDIST_SUBSET)], src / "tests", env=env)
+               *(str(Path(t).relative_to("tests")) for t in SDIST_SUBSET)], src / "tests",
+              env=env)
     assert " passed" in out
     where = run([sys.executable, "-c", "import pyconc._core; print(pyconc._core.__file__)"],
                 src / "tests", env=env)
