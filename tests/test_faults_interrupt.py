@@ -209,7 +209,14 @@ class _Campaign:
                 except KeyboardInterrupt:
                     self.armed = False
             t.join()
-            time.sleep(0.01)  # a last pending signal meets armed=False
+            # A last pending signal must meet armed=False while our handler
+            # is still installed.  interrupt_main() sends no real signal, so
+            # a sleep is not woken by it, and 3.10 runs pending handlers only
+            # at some bytecodes (a loop's backward jump): so a loop of short
+            # sleeps, not one sleep, before the default handler is back.
+            end = time.monotonic() + 0.02
+            while time.monotonic() < end:
+                time.sleep(0.001)
         finally:
             self.armed = False
             signal.signal(signal.SIGINT, old)
