@@ -424,7 +424,8 @@ async def bcast_closed(tx: Any, timeout: Any) -> None:
     await wait_for(tx._closed_try, tx._closed_arm, None, limit, "wait_closed_async")
 
 
-_core._async_setup(recv_slow, anext_slow, send_slow, acquire_slow, AGAIN)
+_core._async_setup(recv_slow, anext_slow, send_slow, acquire_slow, AGAIN,
+                   condvar_wait, barrier_wait, bcast_closed)
 # recv_async() and send_async() return this C coroutine: let
 # asyncio.create_task, gather and wait_for take it as one.
 collections.abc.Coroutine.register(_core._Ready)

@@ -68,6 +68,10 @@ static PyObject *pc_async_py_anext_slow; /* (rx) */
 static PyObject *pc_async_py_send_slow;  /* (tx, value, timeout) */
 static PyObject *pc_async_py_acquire_slow; /* (lock, which, timeout, arg) */
 static PyObject *pc_async_py_again;        /* pyconc._async.AGAIN: "not yet" */
+/* The coroutines of the waits with no C fast path (pc_async_wait_py.h). */
+static PyObject *pc_async_py_condvar_wait; /* (cv, guard, timeout, predicate, pair) */
+static PyObject *pc_async_py_barrier_wait; /* (barrier) */
+static PyObject *pc_async_py_bcast_closed; /* (sender, timeout) */
 static PyObject *pc_async_py_str_done, *pc_async_py_str_set_result,
     *pc_async_py_str_await;
 
@@ -1081,9 +1085,10 @@ static PyMethodDef pc_async_py_bcast_rx_methods[] = {
 static PyObject *pc_async_py_setup(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    if (nargs != 5) {
+    if (nargs != 8) {
         PyErr_SetString(PyExc_TypeError,
-                        "_async_setup(recv_slow, anext_slow, send_slow, acquire_slow, AGAIN)");
+                        "_async_setup(recv_slow, anext_slow, send_slow, acquire_slow, AGAIN, "
+                        "condvar_wait, barrier_wait, bcast_closed)");
         return NULL;
     }
     Py_XSETREF(pc_async_py_recv_slow, Py_NewRef(args[0]));
@@ -1091,12 +1096,16 @@ static PyObject *pc_async_py_setup(PyObject *module, PyObject *const *args, Py_s
     Py_XSETREF(pc_async_py_send_slow, Py_NewRef(args[2]));
     Py_XSETREF(pc_async_py_acquire_slow, Py_NewRef(args[3]));
     Py_XSETREF(pc_async_py_again, Py_NewRef(args[4]));
+    Py_XSETREF(pc_async_py_condvar_wait, Py_NewRef(args[5]));
+    Py_XSETREF(pc_async_py_barrier_wait, Py_NewRef(args[6]));
+    Py_XSETREF(pc_async_py_bcast_closed, Py_NewRef(args[7]));
     Py_RETURN_NONE;
 }
 
 static PyMethodDef pc_async_py_functions[] = {
     {"_async_setup", (PyCFunction)(void (*)(void))pc_async_py_setup, METH_FASTCALL,
-     "_async_setup(recv_slow, anext_slow, send_slow, acquire_slow, AGAIN, /)\n--\n\n"
+     "_async_setup(recv_slow, anext_slow, send_slow, acquire_slow, AGAIN,\n"
+     "             condvar_wait, barrier_wait, bcast_closed, /)\n--\n\n"
      "pyconc._async hands C its slow paths (once, at import)."},
     {NULL, NULL, 0, NULL},
 };

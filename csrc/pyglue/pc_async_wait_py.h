@@ -99,7 +99,6 @@ static PyObject *pc_async_lock_py_cv_pass(PyObject *self, PyObject *unused)
 static PyObject *pc_async_lock_py_cv_call(PyObject *self, PyObject *guard, PyObject *timeout,
                                           PyObject *predicate, int pair)
 {
-    PyObject *mod, *r;
     int64_t ns;
     if (!Py_IS_TYPE(guard, pc_mutex_py_guard_type)) {
         PyErr_Format(PyExc_TypeError,
@@ -114,14 +113,10 @@ static PyObject *pc_async_lock_py_cv_call(PyObject *self, PyObject *guard, PyObj
                      Py_TYPE(predicate)->tp_name);
         return NULL;
     }
-    if ((mod = PyImport_ImportModule("pyconc._async")) == NULL)
-        return NULL;
-    r = PyObject_CallMethod(mod, "condvar_wait", "OOOOO", self, guard,
-                            timeout != NULL ? timeout : Py_None,
-                            predicate != NULL ? predicate : Py_None,
-                            pair ? Py_True : Py_False);
-    Py_DECREF(mod);
-    return r;
+    return PyObject_CallFunctionObjArgs(pc_async_py_condvar_wait, self, guard,
+                                        timeout != NULL ? timeout : Py_None,
+                                        predicate != NULL ? predicate : Py_None,
+                                        pair ? Py_True : Py_False, NULL);
 }
 
 static PyObject *pc_async_lock_py_cv_wait(PyObject *self, PyObject *guard)
@@ -201,13 +196,8 @@ static PyMethodDef pc_async_lock_py_cv_methods[] = {
  * arrival happens at its first step (one never awaited does not arrive). */
 static PyObject *pc_async_lock_py_barrier_wait(PyObject *self, PyObject *unused)
 {
-    PyObject *mod, *r;
     (void)unused;
-    if ((mod = PyImport_ImportModule("pyconc._async")) == NULL)
-        return NULL;
-    r = PyObject_CallMethod(mod, "barrier_wait", "O", self);
-    Py_DECREF(mod);
-    return r;
+    return PyObject_CallOneArg(pc_async_py_barrier_wait, self);
 }
 
 /* _async_arrive() -> True (the leader: the round is complete, everybody
@@ -319,14 +309,11 @@ static PyObject *pc_async_lock_py_closed(PyObject *self, PyObject *const *args,
 static PyObject *pc_async_lock_py_closed_async(PyObject *self, PyObject *const *args,
                                                Py_ssize_t nargs, PyObject *kwnames)
 {
-    PyObject *timeout, *mod, *r;
+    PyObject *timeout;
     if (pc_async_lock_py_timeout("wait_closed_async", args, nargs, kwnames, &timeout) < 0)
         return NULL;
-    if ((mod = PyImport_ImportModule("pyconc._async")) == NULL)
-        return NULL;
-    r = PyObject_CallMethod(mod, "bcast_closed", "OO", self, timeout ? timeout : Py_None);
-    Py_DECREF(mod);
-    return r;
+    return PyObject_CallFunctionObjArgs(pc_async_py_bcast_closed, self,
+                                        timeout ? timeout : Py_None, NULL);
 }
 
 /* _closed_try() -> None, or AGAIN. */
